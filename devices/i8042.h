@@ -1,0 +1,20 @@
+/* i8042.h - the PS/2 controller, just enough for reset and Ctrl-Alt-Del. */
+#ifndef VMRUN_I8042_H
+#define VMRUN_I8042_H
+
+struct vm;
+struct i8042;
+
+/* Registers ports 0x60 and 0x64 on vm_pio_bus(vm).  A guest writing the
+ * pulse-reset command (0xfe to 0x64) ends the VM with VMRUN_EXIT_REBOOT. */
+int i8042_create(struct vm *vm, struct i8042 **out)
+    __attribute__((warn_unused_result));
+
+/* Queues the make/break scancodes of Ctrl-Alt-Del and raises IRQ 1, so a
+ * guest's keyboard driver sees the key combination.  Thread-safe. */
+int i8042_send_ctrl_alt_del(struct i8042 *kbd)
+    __attribute__((warn_unused_result));
+
+void i8042_destroy(struct i8042 *kbd);
+
+#endif

@@ -1,0 +1,1 @@
+/* platform.c - placeholder, being written */

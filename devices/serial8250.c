@@ -1,0 +1,1 @@
+/* serial8250.c - placeholder, being written */

@@ -1,0 +1,28 @@
+/* serial8250.h - a 16550A-compatible UART (the registers Linux's 8250 driver
+ * uses, with FIFOs and interrupts). */
+#ifndef VMRUN_SERIAL8250_H
+#define VMRUN_SERIAL8250_H
+
+#include <stdint.h>
+
+struct vm;
+struct serial;
+
+struct serial_config {
+    uint16_t port; /* I/O base, e.g. 0x3f8 */
+    uint32_t irq;  /* e.g. 4 */
+    int out_fd;    /* guest output goes here; -1 drops it */
+    int in_fd;     /* watched on the event loop for guest input; -1: none */
+};
+
+/* Registers the UART's 8 ports on vm_pio_bus(vm) and, when in_fd >= 0, its
+ * input on vm_event_loop(vm).  The fds stay owned by the caller.  Call
+ * before the vCPUs start. */
+int serial_create(struct vm *vm, const struct serial_config *cfg,
+                  struct serial **out) __attribute__((warn_unused_result));
+
+/* Flushes buffered output and frees; call after the vCPUs and the event
+ * loop have stopped. */
+void serial_destroy(struct serial *s);
+
+#endif

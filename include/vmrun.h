@@ -1,0 +1,99 @@
+/* vmrun.h - public API of libvmrun, an embeddable KVM virtual machine monitor.
+ *
+ * Every function returns 0 (or a non-negative value) on success and -errno
+ * on failure.  The library never exits the process and never writes to
+ * stdout: diagnostics go to the log callback given at creation time.  All
+ * state lives in the handles, so several VMs may run in one process.
+ */
+#ifndef VMRUN_H
+#define VMRUN_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VMRUN_VERSION "0.1.0"
+
+/* A parsed and validated configuration (Firecracker's config-file schema
+ * plus a "vmrun" section, see README.md). */
+struct vmrun_config;
+
+/* One virtual machine. */
+struct vmrun_vm;
+
+enum vmrun_log_level {
+    VMRUN_LOG_ERROR = 0,
+    VMRUN_LOG_WARN = 1,
+    VMRUN_LOG_INFO = 2,
+    VMRUN_LOG_DEBUG = 3,
+};
+
+/* Receives one message (no trailing newline).  May be called from any of the
+ * VM's threads, so it must be thread-safe. */
+typedef void (*vmrun_log_fn)(void *opaque, enum vmrun_log_level level,
+                             const char *msg);
+
+/* Parses the JSON file at (path).  Relative paths inside it resolve against
+ * the file's folder.  On failure returns -EINVAL (or -errno of the read) and
+ * writes one line naming the key path into (err), e.g.
+ * "machine-config.vcpu_count: expected an integer 1..254, got \"two\"". */
+int vmrun_config_parse_file(const char *path, struct vmrun_config **out,
+                            char *err, size_t err_len);
+
+/* Same for a JSON text; (base_dir) resolves relative paths (NULL: cwd). */
+int vmrun_config_parse_string(const char *json, const char *base_dir,
+                              struct vmrun_config **out, char *err,
+                              size_t err_len);
+
+void vmrun_config_free(struct vmrun_config *cfg);
+
+struct vmrun_create_opts {
+    vmrun_log_fn log_fn; /* NULL: messages are dropped */
+    void *log_opaque;
+    enum vmrun_log_level log_level; /* most verbose level delivered */
+};
+
+/* Builds the VM described by (cfg): memory, vCPUs, devices, loaded kernel.
+ * (cfg) is copied; the caller may free it afterwards.  Nothing runs yet. */
+int vmrun_create(const struct vmrun_config *cfg,
+                 const struct vmrun_create_opts *opts, struct vmrun_vm **out);
+
+enum vmrun_exit_reason {
+    VMRUN_EXIT_POWEROFF = 0, /* guest powered off (ACPI S5) */
+    VMRUN_EXIT_REBOOT,       /* guest asked for a reset */
+    VMRUN_EXIT_DEBUG,        /* guest wrote the debug-exit register */
+    VMRUN_EXIT_PANIC,        /* guest kernel panicked (pvpanic) */
+    VMRUN_EXIT_CRASH,        /* triple fault, KVM internal error */
+    VMRUN_EXIT_STOPPED,      /* vmrun_request_stop() */
+    VMRUN_EXIT_ERROR,        /* the VMM failed (see the log) */
+};
+
+/* Suggested process exit statuses, used by the vmrun command. */
+#define VMRUN_STATUS_ERROR 1
+#define VMRUN_STATUS_USAGE 2
+#define VMRUN_STATUS_PANIC 3
+#define VMRUN_STATUS_CRASH 4
+
+struct vmrun_exit {
+    enum vmrun_exit_reason reason;
+    int status; /* suggested exit status: 0, the debug-exit byte, ... */
+};
+
+/* Starts the vCPUs and blocks until the VM stops; fills (out).  Call once. */
+int vmrun_run(struct vmrun_vm *vm, struct vmrun_exit *out);
+
+/* Asks a running VM to stop (reason VMRUN_EXIT_STOPPED).  Safe from any
+ * thread and from a signal handler. */
+void vmrun_request_stop(struct vmrun_vm *vm);
+
+/* Frees everything; the VM must not be running. */
+void vmrun_destroy(struct vmrun_vm *vm);
+
+const char *vmrun_exit_reason_name(enum vmrun_exit_reason reason);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,1 @@
+/* acpi.c - placeholder, being written */

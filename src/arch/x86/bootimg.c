@@ -1,0 +1,1 @@
+/* bootimg.c - placeholder, being written */

@@ -1,0 +1,1 @@
+/* cpuid.c - placeholder, being written */

@@ -1,0 +1,1 @@
+/* e820.c - placeholder, being written */

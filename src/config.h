@@ -1,0 +1,85 @@
+/* config.h - the VM configuration: Firecracker's config-file schema plus a
+ * "vmrun" section, parsed from JSON and validated before any VM exists. */
+#ifndef VMRUN_CONFIG_H
+#define VMRUN_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmrun.h"
+
+#define CONFIG_MAX_VCPUS 254
+#define CONFIG_MAX_DRIVES 16
+#define CONFIG_MAX_NICS 8
+#define CONFIG_MAX_CMDLINE 4096
+
+/* Where a character device (serial console, virtio-console) goes. */
+enum console_kind {
+    CONSOLE_STDIO = 0, /* stdout; stdin too when it is a terminal or pipe */
+    CONSOLE_FILE,      /* output appended to (path); no input */
+    CONSOLE_PTY,       /* a new pseudo-terminal whose path vmrun logs */
+    CONSOLE_NONE,      /* output dropped, no input */
+};
+
+struct console_config {
+    enum console_kind kind;
+    char *path;      /* CONSOLE_FILE: absolute path */
+    bool want_input; /* CONSOLE_STDIO: wire stdin ("input": true) */
+};
+
+enum cache_type { CACHE_UNSAFE = 0, CACHE_WRITEBACK };
+enum io_engine { IO_ENGINE_SYNC = 0, IO_ENGINE_ASYNC };
+
+struct drive_config {
+    char *drive_id;     /* 1..20 bytes: virtio-blk GET_ID returns it */
+    char *path_on_host; /* absolute, exists */
+    bool is_root_device;
+    bool is_read_only;
+    char *partuuid; /* NULL or the root partition's PARTUUID */
+    enum cache_type cache_type;
+    enum io_engine io_engine;
+};
+
+struct net_config {
+    char *iface_id;
+    char *host_dev_name; /* tap name, < IFNAMSIZ */
+    bool has_mac;
+    uint8_t guest_mac[6];
+};
+
+struct vmrun_config {
+    char *source; /* config file path or "<string>", for messages */
+
+    /* "boot-source" */
+    char *kernel_path; /* absolute, exists, readable */
+    char *initrd_path; /* NULL or absolute, exists */
+    char *boot_args;   /* NULL: vmrun's default command line */
+
+    /* "machine-config" */
+    uint32_t vcpu_count;   /* 1..CONFIG_MAX_VCPUS */
+    uint64_t mem_size_mib; /* 16..(1 << 20) */
+    bool smt;
+    bool track_dirty_pages;
+
+    /* "drives", "network-interfaces", "entropy" */
+    size_t nr_drives;
+    struct drive_config drives[CONFIG_MAX_DRIVES];
+    size_t nr_nics;
+    struct net_config nics[CONFIG_MAX_NICS];
+    bool has_entropy;
+
+    /* "vmrun" section */
+    struct console_config serial;     /* "vmrun.serial"; default stdio */
+    bool has_virtio_console;          /* "vmrun.virtio-console" present */
+    struct console_config vconsole;   /* "vmrun.virtio-console" */
+    bool virtio_mmio_cmdline;         /* "vmrun.virtio-mmio-cmdline" */
+};
+
+/* Deep copy of (src) into a new allocation; NULL on ENOMEM. */
+struct vmrun_config *config_dup(const struct vmrun_config *src);
+
+/* The built-in command line used when boot-source.boot_args is absent. */
+extern const char config_default_cmdline[];
+
+#endif

@@ -1,0 +1,135 @@
+/* event_loop.c - the epoll thread; callbacks run on it one at a time. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "event_loop.h"
+
+struct event_loop {
+    const struct logger *log;
+    int epfd;
+    int stop_fd; /* eventfd written by event_loop_stop() */
+    pthread_t thread;
+    bool running;
+};
+
+int event_loop_create(const struct logger *log, struct event_loop **out)
+{
+    struct event_loop *loop = calloc(1, sizeof(*loop));
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+    int ret;
+
+    if (!loop)
+        return -ENOMEM;
+    loop->log = log;
+    loop->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (loop->epfd < 0)
+        goto err;
+    loop->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (loop->stop_fd < 0)
+        goto err_ep;
+    if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, loop->stop_fd, &ev) < 0)
+        goto err_fd;
+    *out = loop;
+    return 0;
+err_fd:
+    ret = -errno;
+    close(loop->stop_fd);
+    errno = -ret;
+err_ep:
+    ret = -errno;
+    close(loop->epfd);
+    free(loop);
+    return ret;
+err:
+    ret = -errno;
+    free(loop);
+    return ret;
+}
+
+int event_loop_add(struct event_loop *loop, struct event_source *src,
+                   uint32_t events)
+{
+    struct epoll_event ev = {.events = events, .data.ptr = src};
+
+    if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, src->fd, &ev) < 0)
+        return -errno;
+    return 0;
+}
+
+int event_loop_mod(struct event_loop *loop, struct event_source *src,
+                   uint32_t events)
+{
+    struct epoll_event ev = {.events = events, .data.ptr = src};
+
+    if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, src->fd, &ev) < 0)
+        return -errno;
+    return 0;
+}
+
+void event_loop_del(struct event_loop *loop, struct event_source *src)
+{
+    epoll_ctl(loop->epfd, EPOLL_CTL_DEL, src->fd, NULL);
+}
+
+static void *event_loop_thread(void *arg)
+{
+    struct event_loop *loop = arg;
+    struct epoll_event evs[32];
+
+    for (;;) {
+        int n = epoll_wait(loop->epfd, evs, 32, -1);
+
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            log_msg(loop->log, VMRUN_LOG_ERROR, "event loop: epoll_wait: %d",
+                    errno);
+            return NULL;
+        }
+        for (int i = 0; i < n; i++) {
+            struct event_source *src = evs[i].data.ptr;
+
+            if (!src)
+                return NULL; /* stop_fd */
+            src->fn(src->opaque, evs[i].events);
+        }
+    }
+}
+
+int event_loop_start(struct event_loop *loop)
+{
+    int ret = pthread_create(&loop->thread, NULL, event_loop_thread, loop);
+
+    if (ret)
+        return -ret;
+    loop->running = true;
+    return 0;
+}
+
+void event_loop_stop(struct event_loop *loop)
+{
+    uint64_t one = 1;
+
+    if (!loop->running)
+        return;
+    if (write(loop->stop_fd, &one, sizeof(one)) < 0) {
+        /* An eventfd write only fails on counter overflow; ignore. */
+    }
+    pthread_join(loop->thread, NULL);
+    loop->running = false;
+}
+
+void event_loop_destroy(struct event_loop *loop)
+{
+    if (!loop)
+        return;
+    event_loop_stop(loop);
+    close(loop->stop_fd);
+    close(loop->epfd);
+    free(loop);
+}

@@ -1,0 +1,1 @@
+/* vcpu.c - placeholder, being written */

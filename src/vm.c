@@ -1,0 +1,1 @@
+/* vm.c - placeholder, being written */
