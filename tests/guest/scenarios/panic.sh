@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # panic: crash the guest kernel (sysrq "c"). The host sees a panic (pvpanic
 # event if the VMM has that device, otherwise a reset or halt), never a verdict.
 marker action panic
