@@ -1,1 +1,76 @@
-/* api.c - placeholder, being written */
+/* api.c - the public libvmrun API (include/vmrun.h) over struct vm. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "vm.h"
+#include "vmrun.h"
+
+struct vmrun_vm {
+    struct vm vm;
+    bool ran;
+};
+
+int vmrun_create(const struct vmrun_config *cfg,
+                 const struct vmrun_create_opts *opts, struct vmrun_vm **out)
+{
+    struct vmrun_vm *v;
+    int ret;
+
+    if (!cfg || !out)
+        return -EINVAL;
+    v = calloc(1, sizeof(*v));
+    if (!v)
+        return -ENOMEM;
+    ret = vm_init(&v->vm, cfg, opts);
+    if (ret < 0) {
+        vm_fini(&v->vm);
+        free(v);
+        return ret;
+    }
+    *out = v;
+    return 0;
+}
+
+int vmrun_run(struct vmrun_vm *v, struct vmrun_exit *out)
+{
+    if (!v || !out)
+        return -EINVAL;
+    if (v->ran)
+        return -EALREADY;
+    v->ran = true;
+    return vm_run(&v->vm, out);
+}
+
+void vmrun_request_stop(struct vmrun_vm *v)
+{
+    vm_request_exit(&v->vm, VMRUN_EXIT_STOPPED, VMRUN_STATUS_ERROR);
+}
+
+void vmrun_destroy(struct vmrun_vm *v)
+{
+    if (!v)
+        return;
+    vm_fini(&v->vm);
+    free(v);
+}
+
+const char *vmrun_exit_reason_name(enum vmrun_exit_reason reason)
+{
+    switch (reason) {
+    case VMRUN_EXIT_POWEROFF:
+        return "poweroff";
+    case VMRUN_EXIT_REBOOT:
+        return "reboot";
+    case VMRUN_EXIT_DEBUG:
+        return "debug-exit";
+    case VMRUN_EXIT_PANIC:
+        return "panic";
+    case VMRUN_EXIT_CRASH:
+        return "crash";
+    case VMRUN_EXIT_STOPPED:
+        return "stopped";
+    case VMRUN_EXIT_ERROR:
+        return "error";
+    }
+    return "unknown";
+}

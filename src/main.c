@@ -1,1 +1,206 @@
-int main(void) { return 0; }
+/* main.c - the vmrun command: arguments, signals, terminal, exit status.
+ * The only file that decides how the process exits. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "vmrun.h"
+
+struct cli {
+    const char *config_path;
+    enum vmrun_log_level log_level;
+};
+
+struct term {
+    int saved; /* 1 when (orig) must be restored */
+    struct termios orig;
+};
+
+/* The VM a signal handler stops: set once before signals are unblocked. */
+static struct vmrun_vm *volatile signal_vm;
+static volatile sig_atomic_t signal_number;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: vmrun [--log-level error|warn|info|debug] CONFIG.json\n"
+            "       vmrun --version | --help\n"
+            "Boots the VM described by CONFIG.json (Firecracker's config "
+            "schema, see README.md).\n"
+            "Exit status: the guest's debug-exit byte, 0 on poweroff or "
+            "reboot, 1 vmrun error,\n"
+            "2 bad arguments or config, 3 guest kernel panic, 4 guest "
+            "crash, 128+N on signal N.\n");
+}
+
+static int parse_level(const char *s, enum vmrun_log_level *out)
+{
+    static const char *const names[] = {"error", "warn", "info", "debug"};
+
+    for (int i = 0; i < 4; i++) {
+        if (strcmp(s, names[i]) == 0) {
+            *out = (enum vmrun_log_level)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Returns -1 to continue, or an exit status. */
+static int parse_args(int argc, char **argv, struct cli *cli)
+{
+    cli->log_level = VMRUN_LOG_WARN;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--version") == 0) {
+            printf("vmrun %s\n", VMRUN_VERSION);
+            return 0;
+        } else if (strcmp(a, "--log-level") == 0) {
+            if (i + 1 == argc || parse_level(argv[++i], &cli->log_level)) {
+                fprintf(stderr, "vmrun: --log-level: expected error, warn, "
+                                "info or debug\n");
+                return VMRUN_STATUS_USAGE;
+            }
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "vmrun: %s: unknown option (see --help)\n", a);
+            return VMRUN_STATUS_USAGE;
+        } else if (cli->config_path) {
+            fprintf(stderr, "vmrun: %s: only one config file is accepted\n",
+                    a);
+            return VMRUN_STATUS_USAGE;
+        } else {
+            cli->config_path = a;
+        }
+    }
+    if (!cli->config_path) {
+        usage(stderr);
+        return VMRUN_STATUS_USAGE;
+    }
+    return -1;
+}
+
+static void log_stderr(void *opaque, enum vmrun_log_level level,
+                       const char *msg)
+{
+    static const char *const prefix[] = {"error: ", "warning: ", "", ""};
+
+    (void)opaque;
+    fprintf(stderr, "vmrun: %s%s\n", prefix[level & 3], msg);
+}
+
+static void on_signal(int sig)
+{
+    signal_number = sig;
+    if (signal_vm)
+        vmrun_request_stop(signal_vm);
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* Character-at-a-time input for the guest's console; output processing and
+ * signals (Ctrl-C stops vmrun) stay as they were. */
+static void term_raw(struct term *t)
+{
+    struct termios raw;
+
+    if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &t->orig) < 0)
+        return;
+    raw = t->orig;
+    raw.c_lflag &= ~(ICANON | ECHO | ECHONL | IEXTEN);
+    raw.c_iflag &= ~(ICRNL | INLCR | IXON);
+    raw.c_cc[VMIN] = 1;
+    raw.c_cc[VTIME] = 0;
+    if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0)
+        t->saved = 1;
+}
+
+static void term_restore(struct term *t)
+{
+    if (t->saved)
+        tcsetattr(STDIN_FILENO, TCSANOW, &t->orig);
+    t->saved = 0;
+}
+
+static int exit_status(const struct vmrun_exit *e)
+{
+    switch (e->reason) {
+    case VMRUN_EXIT_REBOOT:
+        fprintf(stderr, "vmrun: guest rebooted; vmrun exits (restart on "
+                        "reboot is not supported)\n");
+        return 0;
+    case VMRUN_EXIT_PANIC:
+        fprintf(stderr, "vmrun: guest kernel panicked\n");
+        return VMRUN_STATUS_PANIC;
+    case VMRUN_EXIT_STOPPED:
+        fprintf(stderr, "vmrun: stopped by signal %d\n", (int)signal_number);
+        return 128 + (signal_number ? signal_number : SIGTERM);
+    default:
+        return e->status;
+    }
+}
+
+static int run_vm(const struct cli *cli, struct vmrun_config *cfg)
+{
+    struct vmrun_create_opts opts = {log_stderr, NULL, cli->log_level};
+    struct vmrun_exit ex;
+    struct vmrun_vm *vm;
+    struct term term = {0};
+    int ret = vmrun_create(cfg, &opts, &vm);
+
+    if (ret < 0) {
+        fprintf(stderr, "vmrun: cannot create the VM: %s\n", strerror(-ret));
+        return VMRUN_STATUS_ERROR;
+    }
+    signal_vm = vm;
+    if (signal_number)
+        vmrun_request_stop(vm);
+    term_raw(&term);
+    ret = vmrun_run(vm, &ex);
+    term_restore(&term);
+    signal_vm = NULL;
+    vmrun_destroy(vm);
+    if (ret < 0) {
+        fprintf(stderr, "vmrun: %s\n", strerror(-ret));
+        return VMRUN_STATUS_ERROR;
+    }
+    return exit_status(&ex);
+}
+
+int main(int argc, char **argv)
+{
+    struct vmrun_config *cfg;
+    struct cli cli = {0};
+    char err[512];
+    int ret = parse_args(argc, argv, &cli);
+
+    if (ret >= 0)
+        return ret;
+    if (vmrun_config_parse_file(cli.config_path, &cfg, err, sizeof(err)) <
+        0) {
+        fprintf(stderr, "vmrun: %s\n", err);
+        return VMRUN_STATUS_USAGE;
+    }
+    install_signals();
+    ret = run_vm(&cli, cfg);
+    vmrun_config_free(cfg);
+    return ret;
+}

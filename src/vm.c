@@ -1,1 +1,314 @@
-/* vm.c - placeholder, being written */
+/* vm.c - one VM: opens KVM, owns RAM, buses, event loop and vCPUs, and runs
+ * them until the guest or the embedder ends it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "arch/arch.h"
+#include "vcpu.h"
+#include "vm.h"
+
+/* The device-facing API of vmdev.h. */
+
+void *vm_gpa_ptr(struct vm *vm, gpa_t gpa, uint64_t len)
+{
+    return gmem_ptr(&vm->mem, gpa, len);
+}
+
+const struct guest_mem *vm_guest_mem(struct vm *vm)
+{
+    return &vm->mem;
+}
+
+const struct logger *vm_logger(struct vm *vm)
+{
+    return &vm->log;
+}
+
+struct bus *vm_pio_bus(struct vm *vm)
+{
+    return &vm->pio;
+}
+
+struct bus *vm_mmio_bus(struct vm *vm)
+{
+    return &vm->mmio;
+}
+
+struct event_loop *vm_event_loop(struct vm *vm)
+{
+    return vm->loop;
+}
+
+int vm_irq_line(struct vm *vm, uint32_t gsi, int level)
+{
+    struct kvm_irq_level irq = {.irq = gsi, .level = level ? 1 : 0};
+
+    if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) < 0)
+        return -errno;
+    return 0;
+}
+
+int vm_irqfd(struct vm *vm, uint32_t gsi, int fd, bool assign)
+{
+    struct kvm_irqfd req = {
+        .fd = (uint32_t)fd,
+        .gsi = gsi,
+        .flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN,
+    };
+
+    if (ioctl(vm->vm_fd, KVM_IRQFD, &req) < 0)
+        return -errno;
+    return 0;
+}
+
+int vm_ioeventfd(struct vm *vm, gpa_t addr, uint32_t len, bool match,
+                 uint64_t datamatch, int fd, bool assign)
+{
+    struct kvm_ioeventfd req = {
+        .datamatch = datamatch,
+        .addr = addr,
+        .len = len,
+        .fd = fd,
+        .flags = (match ? KVM_IOEVENTFD_FLAG_DATAMATCH : 0) |
+                 (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
+    };
+
+    if (ioctl(vm->vm_fd, KVM_IOEVENTFD, &req) < 0)
+        return -errno;
+    return 0;
+}
+
+void vm_request_exit(struct vm *vm, enum vmrun_exit_reason reason, int status)
+{
+    int expected = 0;
+    uint64_t one = 1;
+
+    if (!atomic_compare_exchange_strong(&vm->exit_state, &expected, 1))
+        return;
+    vm->exit_reason = reason;
+    vm->exit_status = status;
+    /* Pairs with the acquire load in vm_run(): reason and status are
+     * visible once exit_state reads 2. */
+    atomic_store_explicit(&vm->exit_state, 2, memory_order_release);
+    if (write(vm->exit_fd, &one, sizeof(one)) < 0) {
+        /* Only fails on counter overflow, which cannot happen here. */
+    }
+}
+
+bool vm_exit_requested(struct vm *vm)
+{
+    return atomic_load_explicit(&vm->exit_state, memory_order_relaxed) != 0;
+}
+
+int vm_add_memslot(struct vm *vm, uint32_t slot, gpa_t gpa, uint64_t size,
+                   void *host)
+{
+    struct kvm_userspace_memory_region region = {
+        .slot = slot,
+        .guest_phys_addr = gpa,
+        .memory_size = size,
+        .userspace_addr = (uint64_t)(uintptr_t)host,
+    };
+    int ret = gmem_add(&vm->mem, gpa, size, host);
+
+    if (ret < 0)
+        return ret;
+    if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+        return -errno;
+    return 0;
+}
+
+/* kvm_pvm runs a guest's CPL0 code through KVM's instruction emulator: warn
+ * before booting a stock kernel there (see README, "Hosts without hardware
+ * virtualization"). */
+static bool host_is_pvm(void)
+{
+    return access("/sys/module/kvm_pvm", F_OK) == 0 &&
+           access("/sys/module/kvm_intel", F_OK) != 0 &&
+           access("/sys/module/kvm_amd", F_OK) != 0;
+}
+
+static int vm_open_kvm(struct vm *vm)
+{
+    int ret;
+
+    vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (vm->kvm_fd < 0) {
+        ret = -errno;
+        vm_log(vm, VMRUN_LOG_ERROR, "cannot open /dev/kvm: %s",
+               strerror(-ret));
+        return ret;
+    }
+    if (ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
+        vm_log(vm, VMRUN_LOG_ERROR, "/dev/kvm: unsupported KVM API version");
+        return -ENOTSUP;
+    }
+    vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+    if (vm->vm_fd < 0) {
+        ret = -errno;
+        vm_log(vm, VMRUN_LOG_ERROR, "KVM_CREATE_VM: %s", strerror(-ret));
+        return ret;
+    }
+    vm->run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+    if (vm->run_size < (int)sizeof(struct kvm_run))
+        return -ENOTSUP;
+    vm->host_is_pvm = host_is_pvm();
+    if (vm->host_is_pvm)
+        vm_log(vm, VMRUN_LOG_WARN,
+               "/dev/kvm is kvm_pvm (no VT-x/AMD-V): guest kernel code "
+               "without PVM support runs under instruction emulation and "
+               "may stop with an emulation failure");
+    return 0;
+}
+
+static int vm_alloc_ram(struct vm *vm)
+{
+    vm->ram_size = vm->cfg->mem_size_mib << 20;
+    /* MAP_NORESERVE: a guest that touches little costs little. */
+    vm->ram = mmap(NULL, vm->ram_size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (vm->ram == MAP_FAILED) {
+        int ret = -errno;
+
+        vm->ram = NULL;
+        vm_log(vm, VMRUN_LOG_ERROR, "cannot map %llu MiB of guest RAM: %s",
+               (unsigned long long)vm->cfg->mem_size_mib, strerror(-ret));
+        return ret;
+    }
+    madvise(vm->ram, vm->ram_size, MADV_DONTFORK);
+    return 0;
+}
+
+static int vm_create_vcpus(struct vm *vm)
+{
+    vm->vcpus = calloc(vm->cfg->vcpu_count, sizeof(*vm->vcpus));
+    if (!vm->vcpus)
+        return -ENOMEM;
+    for (unsigned int i = 0; i < vm->cfg->vcpu_count; i++) {
+        int ret = vcpu_create(vm, &vm->vcpus[i], i);
+
+        if (ret < 0)
+            return ret;
+        vm->nr_vcpus++;
+        ret = arch_vcpu_init(vm, &vm->vcpus[i]);
+        if (ret < 0)
+            return ret;
+    }
+    return 0;
+}
+
+static void vm_fds_init(struct vm *vm)
+{
+    vm->kvm_fd = vm->vm_fd = vm->exit_fd = -1;
+    vm->arch.serial_out_fd = vm->arch.serial_in_fd = -1;
+}
+
+int vm_init(struct vm *vm, const struct vmrun_config *cfg,
+            const struct vmrun_create_opts *opts)
+{
+    int ret;
+
+    memset(vm, 0, sizeof(*vm));
+    vm_fds_init(vm);
+    if (opts)
+        vm->log = (struct logger){opts->log_fn, opts->log_opaque,
+                                  opts->log_level};
+    bus_init(&vm->pio, "pio", &vm->log);
+    bus_init(&vm->mmio, "mmio", &vm->log);
+    vm->cfg = config_dup(cfg);
+    if (!vm->cfg)
+        return -ENOMEM;
+    vm->exit_fd = eventfd(0, EFD_CLOEXEC);
+    if (vm->exit_fd < 0)
+        return -errno;
+    ret = event_loop_create(&vm->log, &vm->loop);
+    if (ret < 0)
+        return ret;
+    ret = vm_open_kvm(vm);
+    if (ret < 0)
+        return ret;
+    ret = vm_alloc_ram(vm);
+    if (ret < 0)
+        return ret;
+    ret = arch_vm_init(vm);
+    if (ret < 0)
+        return ret;
+    ret = arch_vm_create_devices(vm);
+    if (ret < 0)
+        return ret;
+    ret = arch_load_kernel(vm);
+    if (ret < 0)
+        return ret;
+    return vm_create_vcpus(vm);
+}
+
+/* Undoes vm_init() in reverse; safe on a partly built VM. */
+void vm_fini(struct vm *vm)
+{
+    for (unsigned int i = vm->nr_vcpus; i-- > 0;)
+        vcpu_destroy(&vm->vcpus[i]);
+    free(vm->vcpus);
+    if (vm->loop)
+        event_loop_stop(vm->loop);
+    arch_vm_destroy_devices(vm);
+    event_loop_destroy(vm->loop);
+    if (vm->vm_fd >= 0)
+        close(vm->vm_fd);
+    if (vm->kvm_fd >= 0)
+        close(vm->kvm_fd);
+    if (vm->ram)
+        munmap(vm->ram, vm->ram_size);
+    if (vm->exit_fd >= 0)
+        close(vm->exit_fd);
+    bus_destroy(&vm->pio);
+    bus_destroy(&vm->mmio);
+    vmrun_config_free(vm->cfg);
+    memset(vm, 0, sizeof(*vm));
+}
+
+static void vm_wait_exit(struct vm *vm)
+{
+    struct pollfd pfd = {.fd = vm->exit_fd, .events = POLLIN};
+
+    while (atomic_load_explicit(&vm->exit_state, memory_order_acquire) != 2)
+        poll(&pfd, 1, 1000);
+}
+
+static void vm_stop_vcpus(struct vm *vm, unsigned int started)
+{
+    for (unsigned int i = 0; i < started; i++)
+        vcpu_kick(&vm->vcpus[i]);
+    for (unsigned int i = 0; i < started; i++)
+        vcpu_join(&vm->vcpus[i]);
+}
+
+int vm_run(struct vm *vm, struct vmrun_exit *out)
+{
+    unsigned int started = 0;
+    int ret = vcpu_signal_setup(vm);
+
+    if (ret == 0)
+        ret = event_loop_start(vm->loop);
+    for (; ret == 0 && started < vm->nr_vcpus; started++)
+        ret = vcpu_start(&vm->vcpus[started]);
+    if (ret < 0) {
+        vm_log(vm, VMRUN_LOG_ERROR, "cannot start the VM: %s",
+               strerror(-ret));
+        vm_request_exit(vm, VMRUN_EXIT_ERROR, VMRUN_STATUS_ERROR);
+    }
+    vm_wait_exit(vm);
+    vm_stop_vcpus(vm, started);
+    event_loop_stop(vm->loop);
+    out->reason = vm->exit_reason;
+    out->status = vm->exit_status;
+    return 0;
+}

@@ -1,0 +1,38 @@
+/* fw.h - the little runtime of the freestanding test guests: port I/O,
+ * UART output, the debug-exit register, boot_params access. */
+#ifndef VMRUN_FW_H
+#define VMRUN_FW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FW_COM1 0x3f8
+#define FW_DEBUG_EXIT_PORT 0x501
+
+static inline void fw_outb(uint16_t port, uint8_t v)
+{
+    __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static inline uint8_t fw_inb(uint16_t port)
+{
+    uint8_t v;
+
+    __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+
+void fw_putc(char c);
+void fw_puts(const char *s);
+void fw_put_hex(uint64_t v);
+void fw_put_dec(uint64_t v);
+__attribute__((noreturn)) void fw_exit(uint8_t status);
+
+/* The value of "key=" on the kernel command line, or (def). */
+uint64_t fw_cmdline_u64(const uint8_t *boot_params, const char *key,
+                        uint64_t def);
+
+/* Highest RAM address + 1 below 4 GiB according to the e820 map. */
+uint64_t fw_ram_top(const uint8_t *boot_params);
+
+#endif

@@ -1,0 +1,45 @@
+/* arch.h - the hooks generic code calls into the architecture folder.
+ * meson picks the folder (src/arch/x86/ today); nothing here is x86. */
+#ifndef VMRUN_ARCH_H
+#define VMRUN_ARCH_H
+
+#include <stdint.h>
+
+struct vm;
+struct vcpu;
+struct kvm_run;
+
+/* After KVM_CREATE_VM and guest RAM: irqchip, timers, per-VM setup. */
+int arch_vm_init(struct vm *vm) __attribute__((warn_unused_result));
+
+/* Builds the platform devices the architecture always has (UART, reset,
+ * ...).  Called after arch_vm_init(), before the configured devices. */
+int arch_vm_create_devices(struct vm *vm) __attribute__((warn_unused_result));
+void arch_vm_destroy_devices(struct vm *vm);
+
+/* Describes a memory-mapped device to the guest's firmware tables (the
+ * DSDT on x86): (hid) e.g. "LNRO0005" for virtio-mmio, its window and its
+ * interrupt (-1: none).  (hid) must outlive the VM.  Call before
+ * arch_load_kernel(). */
+int arch_add_mmio_device(struct vm *vm, const char *hid, uint64_t base,
+                         uint32_t len, int irq)
+    __attribute__((warn_unused_result));
+
+/* Loads the kernel, initrd and command line, builds the firmware tables
+ * (ACPI, e820) and records the entry state for arch_vcpu_init(). */
+int arch_load_kernel(struct vm *vm) __attribute__((warn_unused_result));
+
+/* After KVM_CREATE_VCPU: CPUID, MSRs, LAPIC, FPU and, for the boot CPU,
+ * the entry registers. */
+int arch_vcpu_init(struct vm *vm, struct vcpu *vcpu)
+    __attribute__((warn_unused_result));
+
+/* Handles an exit the generic loop does not know (I/O ports on x86).
+ * Returns 0 to continue, -errno to stop the VM. */
+int arch_vcpu_handle_exit(struct vcpu *vcpu, struct kvm_run *run);
+
+/* Logs the registers and, when (with_code), the bytes at the instruction
+ * pointer: the post-mortem of a crashed guest. */
+void arch_vcpu_dump(struct vcpu *vcpu, int with_code);
+
+#endif

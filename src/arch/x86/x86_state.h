@@ -1,0 +1,40 @@
+/* x86_state.h - the x86 part of struct vm: how the boot CPU enters the
+ * kernel and the platform devices every x86 VM has. */
+#ifndef VMRUN_X86_STATE_H
+#define VMRUN_X86_STATE_H
+
+#include <stdint.h>
+
+#include "acpi.h"
+#include "layout.h"
+
+struct serial;
+struct i8042;
+struct platform;
+struct kvm_cpuid2;
+
+enum x86_entry_mode {
+    X86_ENTRY_LINUX64, /* bzImage 64-bit entry: rsi = boot_params */
+    X86_ENTRY_PVH,     /* 32-bit protected mode, ebx = start_info */
+    X86_ENTRY_ELF64,   /* long mode at e_entry, rdi = boot_params */
+};
+
+struct x86_vm {
+    enum x86_entry_mode mode;
+    uint64_t entry;
+    uint64_t boot_info; /* boot_params or PVH start_info address */
+    int serial_out_fd;  /* -1: none; closed at destroy if owned */
+    int serial_in_fd;
+    int owns_serial_out;
+    struct serial *serial;
+    struct i8042 *kbd;
+    struct platform *platform;
+    struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID */
+    /* Memory-mapped devices for the DSDT (pvpanic, virtio-mmio, ...). */
+    /* Appended to the command line (root=, virtio_mmio.device=, ...). */
+    char cmdline_extra[512];
+    unsigned int nr_acpi_devs;
+    struct acpi_mmio_device acpi_devs[LAYOUT_VIRTIO_MAX + 1];
+};
+
+#endif

@@ -1,0 +1,76 @@
+/* vm.h - one virtual machine: memory, buses, vCPUs, devices, lifecycle.
+ * Internal to libvmrun: devices use vmdev.h instead. */
+#ifndef VMRUN_VM_H
+#define VMRUN_VM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "vmdev.h"
+#include "x86_state.h"
+
+struct kvm_run;
+
+struct vcpu {
+    struct vm *vm;
+    unsigned int index;
+    int fd;
+    struct kvm_run *run; /* mmap'd, vm->run_size bytes */
+    pthread_t thread;
+    bool started;
+    uint64_t exits; /* exits to userspace, owned by the vCPU thread */
+};
+
+struct vm {
+    struct logger log;
+    struct vmrun_config *cfg; /* owned copy */
+    int kvm_fd;
+    int vm_fd;
+    int run_size;
+    bool host_is_pvm; /* /dev/kvm is kvm_pvm, not VT-x/AMD-V */
+
+    uint8_t *ram;       /* one mapping for all guest RAM */
+    uint64_t ram_size;
+    struct guest_mem mem;
+    struct bus pio;
+    struct bus mmio;
+    struct event_loop *loop;
+
+    unsigned int nr_vcpus;
+    struct vcpu *vcpus;
+    int kick_signal; /* sent with immediate_exit to leave KVM_RUN */
+
+    struct x86_vm arch;
+
+    /* Lifecycle: the first exit request wins (state goes 0 -> 1); the
+     * eventfd wakes vmrun_run().  Both are async-signal-safe. */
+    atomic_int exit_state;
+    enum vmrun_exit_reason exit_reason;
+    int exit_status;
+    int exit_fd;
+};
+
+
+
+/* Builds the whole VM from (cfg) (copied) in (vm); on failure the caller
+ * still calls vm_fini(), which undoes whatever was built. */
+int vm_init(struct vm *vm, const struct vmrun_config *cfg,
+            const struct vmrun_create_opts *opts)
+    __attribute__((warn_unused_result));
+
+/* Runs until an exit request; fills (out). */
+int vm_run(struct vm *vm, struct vmrun_exit *out);
+
+void vm_fini(struct vm *vm);
+
+/* Registers guest RAM [gpa, gpa + size) backed by (host) as KVM slot (slot)
+ * and in vm->mem. */
+int vm_add_memslot(struct vm *vm, uint32_t slot, gpa_t gpa, uint64_t size,
+                   void *host) __attribute__((warn_unused_result));
+
+/* True once any exit was requested; vCPU loops poll it. */
+bool vm_exit_requested(struct vm *vm);
+#endif
