@@ -6,8 +6,8 @@
 #   vmlinux             the same kernel as an ELF with a PVH entry note
 #   initramfs.cpio.gz   busybox-static + /init + scenarios + virtio/pvpanic modules
 #   versions.txt        exact Debian package versions used
-# and ${VMRUN_CACHE}/kernel/: the extracted kernel package with modules.dep (tests/lab/box.sh
-# takes the KVM modules of its box from there).
+# and, for tests/lab/box.sh: ${VMRUN_CACHE}/kernel/ (the extracted kernel package with
+# modules.dep, .uname holds the release) and ${VMRUN_CACHE}/busybox/bin/busybox.
 #
 # Idempotent: it rebuilds only when a file in tests/guest/ or a package version changed.
 # Safe for non-interactive CI on a fresh Debian 12: installs missing host tools with
@@ -107,7 +107,7 @@ outputs_present() {
 	for f in vmlinuz vmlinux initramfs.cpio.gz versions.txt; do
 		[ -s "$OUT/$f" ] || return 1
 	done
-	[ -s "$KTREE/.uname" ]
+	[ -s "$KTREE/.uname" ] && [ -x "$CACHE/busybox/bin/busybox" ]
 }
 
 # extract_kernel: unpack the kernel .deb into $KTREE and generate modules.dep.
@@ -178,8 +178,9 @@ add_modules() {
 }
 
 # add_busybox STAGE: the static busybox from the .deb and a link per applet.
+# The extracted package stays in $CACHE/busybox: tests/lab/box.sh uses it too.
 add_busybox() {
-	local stage=$1 bbroot=$OUT/busybox-deb applet
+	local stage=$1 bbroot=$CACHE/busybox applet
 	rm -rf "$bbroot"
 	dpkg-deb -x "$(deb_path busybox-static "$BBVER")" "$bbroot"
 	cp "$bbroot/bin/busybox" "$stage/bin/busybox"
@@ -187,7 +188,6 @@ add_busybox() {
 		[ "$applet" = busybox ] || ln -sf busybox "$stage/bin/$applet"
 	done
 	ln -s bin "$stage/sbin"
-	rm -rf "$bbroot"
 }
 
 # make_cpio STAGE OUTFILE: newc archive, every file owned by root, no root needed.

@@ -1,0 +1,367 @@
+#!/bin/bash
+# tests/lab/box.sh — run one command on a machine with a usable /dev/kvm.
+#
+#   tests/lab/box.sh [--timeout SECS] [--mem MIB] [--cpus N] [--payload PATH]... \
+#                    [--out DIR] [--out-size SIZE] -- CMD [ARGS...]
+#
+# Direct mode: the host has hardware virtualization (vmx/svm + kvm_intel/kvm_amd and a
+# usable /dev/kvm): CMD runs right here.
+# Box mode (everywhere else, e.g. hosts whose /dev/kvm is kvm_pvm): CMD runs inside
+# QEMU TCG with -cpu max, which emulates AMD SVM, so the Debian cloud kernel booted
+# there loads kvm-amd and has a real /dev/kvm. Every --payload path and the test guest
+# ($VMRUN_CACHE/guest) appear in the box at the same absolute paths, with the shared
+# libraries their ELF files need. CMD's output streams to stdout; box.sh exits with
+# CMD's status, or 124 on timeout. Files CMD writes to $BOX_OUT come back to --out DIR.
+#
+# VMRUN_BOX=direct|box forces the mode. See docs/lab.md.
+set -euo pipefail
+
+LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd "$LAB_DIR/../.." && pwd)
+CACHE=${VMRUN_CACHE:-$HOME/.cache/vmrun}
+export VMRUN_CACHE=$CACHE
+BOX_CACHE=$CACHE/box
+
+TIMEOUT=600
+MEM=3072
+CPUS=2
+OUT_DIR=
+OUT_SIZE=8G
+PAYLOADS=()
+
+# Modules the box kernel needs, in load order: KVM (the point of the box) and the
+# virtio-mmio disk that carries --out results back.
+BOX_MODULES="virt/lib/irqbypass.ko arch/x86/kvm/kvm.ko arch/x86/kvm/kvm-amd.ko
+drivers/virtio/virtio_ring.ko drivers/virtio/virtio.ko drivers/virtio/virtio_mmio.ko
+drivers/block/virtio_blk.ko"
+
+log() { echo "box: $*" >&2; }
+die() {
+	log "error: $*"
+	exit 125
+}
+
+usage() {
+	sed -n '4,5p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,3\}//' >&2
+	exit 125
+}
+
+parse_args() {
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--timeout) TIMEOUT=${2:?}; shift 2 ;;
+		--mem) MEM=${2:?}; shift 2 ;;
+		--cpus) CPUS=${2:?}; shift 2 ;;
+		--payload) PAYLOADS+=("${2:?}"); shift 2 ;;
+		--out) OUT_DIR=${2:?}; shift 2 ;;
+		--out-size) OUT_SIZE=${2:?}; shift 2 ;;
+		--) shift; break ;;
+		-h | --help) usage ;;
+		*) log "unknown option: $1"; usage ;;
+		esac
+	done
+	[ $# -gt 0 ] || usage
+	CMD=("$@")
+	case "$TIMEOUT$MEM$CPUS" in *[!0-9]*) die "--timeout, --mem and --cpus take integers" ;; esac
+}
+
+# choose_mode: sets MODE and WHY.
+choose_mode() {
+	local flags=no kmod=no
+	grep -qwE 'vmx|svm' /proc/cpuinfo && flags=yes
+	{ [ -d /sys/module/kvm_intel ] || [ -d /sys/module/kvm_amd ]; } && kmod=yes
+	if [ -d /sys/module/kvm_pvm ]; then
+		MODE=box
+		WHY="/dev/kvm is kvm_pvm (no hardware virtualization)"
+	elif [ $flags = no ]; then
+		MODE=box
+		WHY="no vmx/svm in /proc/cpuinfo"
+	elif [ $kmod = no ]; then
+		MODE=box
+		WHY="neither kvm_intel nor kvm_amd is loaded"
+	elif [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
+		MODE=box
+		WHY="/dev/kvm is not usable by $(id -un)"
+	else
+		MODE=direct
+		WHY="hardware virtualization ($( [ -d /sys/module/kvm_intel ] && echo kvm_intel || echo kvm_amd))"
+	fi
+	case ${VMRUN_BOX:-} in
+	"") ;;
+	direct | box) [ "$VMRUN_BOX" = "$MODE" ] || WHY="forced by VMRUN_BOX=$VMRUN_BOX (auto: $MODE, $WHY)"; MODE=$VMRUN_BOX ;;
+	*) die "VMRUN_BOX must be direct or box, not '$VMRUN_BOX'" ;;
+	esac
+}
+
+# run_direct: CMD on this host, same contract (BOX_OUT, timeout, status).
+run_direct() {
+	log "direct: $WHY: running on this host"
+	local rc=0
+	if [ -n "$OUT_DIR" ]; then
+		mkdir -p "$OUT_DIR"
+		BOX_OUT=$(cd "$OUT_DIR" && pwd)
+	else
+		BOX_OUT=$TMP/out
+		mkdir -p "$BOX_OUT"
+	fi
+	export BOX_OUT
+	timeout -k 5 "$TIMEOUT" "${CMD[@]}" </dev/null || rc=$?
+	[ $rc -eq 124 ] && log "timeout: command killed after $TIMEOUT s"
+	return $rc
+}
+
+# --- box image ---------------------------------------------------------------
+
+# build_base: the cached, payload-independent part of the box initramfs:
+# /init, /box/bin (busybox) and /box/modules. Nothing outside /box except /init
+# and the mount points, so payloads can mirror the host's /bin, /lib, /usr freely.
+build_base() {
+	local uname stamp stage m
+	uname=$(cat "$CACHE/kernel/.uname")
+	stamp=$( { sha256sum "${BASH_SOURCE[0]}" "$LAB_DIR/box-init" "$CACHE/busybox/bin/busybox"
+		echo "$uname"; } | sha256sum | cut -d' ' -f1)
+	if [ -s "$BOX_CACHE/base.cpio" ] && [ "$(cat "$BOX_CACHE/base.stamp" 2>/dev/null)" = "$stamp" ]; then
+		return 0
+	fi
+	log "building the box base image"
+	mkdir -p "$BOX_CACHE"
+	stage=$(mktemp -d "$BOX_CACHE/stage.XXXXXX")
+	mkdir -p "$stage"/{box/bin,box/modules,dev,proc,sys,tmp,run}
+	cp "$CACHE/busybox/bin/busybox" "$stage/box/bin/busybox"
+	for m in $("$stage/box/bin/busybox" --list); do
+		[ "$m" = busybox ] || ln -s busybox "$stage/box/bin/$m"
+	done
+	for m in $BOX_MODULES; do
+		cp "$CACHE/kernel/lib/modules/$uname/kernel/$m" "$stage/box/modules/"
+		basename "$m" >>"$stage/box/modules/order"
+	done
+	install -m 0755 "$LAB_DIR/box-init" "$stage/init"
+	(cd "$stage" && find . -mindepth 1 | LC_ALL=C sort |
+		cpio -o -H newc --owner=0:0 --quiet) >"$BOX_CACHE/base.cpio.new"
+	rm -rf "$stage"
+	mv "$BOX_CACHE/base.cpio.new" "$BOX_CACHE/base.cpio"
+	echo "$stamp" >"$BOX_CACHE/base.stamp"
+}
+
+# The payload is mirrored into $STAGE at the host's absolute paths. Files are always
+# written to their fully resolved host path, so a symlink inside the stage is never
+# written through (an absolute link there would point back into the host).
+declare -A SEEN=()
+
+# copy_link LINK: the symlink LINK itself, placed in its parent's resolved directory.
+copy_link() {
+	local parent
+	parent=$(readlink -f "$(dirname "$1")")
+	mkdir -p "$STAGE$parent"
+	cp -P "$1" "$STAGE$parent/"
+}
+
+# mirror_parents PATH: the directories leading to PATH, including the symlinks among
+# them (e.g. /lib -> usr/lib on merged-/usr), so PATH resolves as on the host.
+# Only the directories are created, not their contents.
+mirror_parents() {
+	local path=$1 prefix="" comp
+	local IFS=/
+	for comp in ${path#/}; do
+		prefix=$prefix/$comp
+		[ "$prefix" = "$path" ] && break
+		if [ -L "$prefix" ] && [ -z "${SEEN[$prefix]:-}" ]; then
+			SEEN[$prefix]=1
+			copy_link "$prefix"
+			mkdir -p "$STAGE$(readlink -f "$prefix")"
+		fi
+	done
+}
+
+# mirror PATH: copy PATH (file or directory, recursively) so that it resolves in the
+# box exactly as on the host; a symlink brings what it points to.
+mirror() {
+	local path=$1 real
+	[ -n "${SEEN[$path]:-}" ] && return 0
+	SEEN[$path]=1
+	[ -e "$path" ] || { log "warning: payload $path does not exist"; return 0; }
+	mirror_parents "$path"
+	if [ -L "$path" ]; then
+		copy_link "$path"
+		mirror "$(readlink -f "$path")"
+		return 0
+	fi
+	real=$(readlink -f "$path")
+	if [ -d "$real" ]; then
+		mkdir -p "$STAGE$real"
+		cp -a "$real/." "$STAGE$real/"
+	else
+		mkdir -p "$STAGE$(dirname "$real")"
+		cp -a "$real" "$STAGE$real"
+	fi
+}
+
+# elf_files: host paths of the ELF files now in the stage.
+elf_files() {
+	(cd "$STAGE" && find . -type f -size +63c -print0) |
+		while IFS= read -r -d '' f; do
+			[ "$(head -c 4 "$STAGE/$f" | od -An -tx1 | tr -d ' \n')" = 7f454c46 ] && echo "${f#.}"
+		done
+}
+
+# add_libraries: every shared library (and the dynamic loader) the payload's ELF
+# files need, as ldd resolves them on this host.
+add_libraries() {
+	local lib
+	# ldd of a static or foreign file fails; those need nothing.
+	elf_files | while read -r f; do ldd "$f" 2>/dev/null || true; done |
+		awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' |
+		LC_ALL=C sort -u >"$TMP/libs"
+	while read -r lib; do mirror "$lib"; done <"$TMP/libs"
+	# The loader finds libraries through its cache as on the host.
+	[ -s "$TMP/libs" ] && [ -e /etc/ld.so.cache ] && mirror /etc/ld.so.cache
+	return 0
+}
+
+# quote WORD: WORD as a single-quoted POSIX shell word.
+quote() {
+	local q="'\\''"
+	printf "'%s'" "${1//\'/$q}"
+}
+
+# write_job: /box/job.sh, the command and its environment, read by box-init.
+# Passing it in a file keeps it off the kernel command line (length, quoting).
+write_job() {
+	local job=$STAGE/box/job.sh arg var cwd
+	mkdir -p "$STAGE/box"
+	cwd=$(pwd)
+	{
+		echo "# generated by tests/lab/box.sh"
+		echo "BOX_NONCE=$NONCE"
+		echo "BOX_CWD=$(quote "$cwd")"
+		echo "BOX_HAS_OUT=$([ -n "$OUT_DIR" ] && echo 1 || echo 0)"
+		# The host's PATH after the box's own busybox, so payload tools keep their names.
+		echo "export PATH=$(quote "$PATH:/box/bin")"
+		for var in HOME LANG CI $(compgen -e | grep -E '^(VMRUN_|BOX_)' || true); do
+			[ -n "${!var+x}" ] && echo "export $var=$(quote "${!var}")"
+		done
+		printf 'set --'
+		for arg in "${CMD[@]}"; do printf ' %s' "$(quote "$arg")"; done
+		echo
+	} >"$job"
+}
+
+# build_payload_cpio: stage the payload + libraries + job, archive it (uncompressed:
+# the box unpacks it faster than it would gunzip it under TCG).
+build_payload_cpio() {
+	STAGE=$TMP/stage
+	mkdir -p "$STAGE"
+	local p abs
+	for p in "${PAYLOADS[@]}"; do
+		abs=$(cd "$(dirname "$p")" 2>/dev/null && echo "$(pwd)/$(basename "$p")") ||
+			die "payload $p: no such directory"
+		mirror "${abs%/.}"
+	done
+	local f
+	for f in vmlinuz vmlinux initramfs.cpio.gz versions.txt; do
+		mirror "$CACHE/guest/$f"
+	done
+	add_libraries
+	write_job
+	(cd "$STAGE" && find . -mindepth 1 | LC_ALL=C sort |
+		cpio -o -H newc --owner=0:0 --quiet) >"$TMP/payload.cpio"
+	cat "$BOX_CACHE/base.cpio" "$TMP/payload.cpio" >"$TMP/box.cpio"
+	rm -rf "$STAGE" "$TMP/payload.cpio"
+}
+
+# --- box run -----------------------------------------------------------------
+
+# filter_console: stream the box console to stdout. Kernel lines before the
+# BEGIN marker go to a log (shown only on failure); the markers are consumed.
+filter_console() {
+	local line in_cmd=0 t0=$1
+	while IFS= read -r line || [ -n "$line" ]; do
+		line=${line%$'\r'}
+		case $line in
+		"@@BOX-BEGIN-$NONCE "*)
+			in_cmd=1
+			echo "$t0 ${EPOCHREALTIME} ${line##* }" >"$TMP/ready"
+			;;
+		"@@BOX-EXIT-$NONCE "*)
+			echo "${line##* }" >"$TMP/status"
+			in_cmd=0
+			;;
+		"@@BOX-ERROR-$NONCE "*)
+			echo "${line#* }" >"$TMP/error"
+			;;
+		*)
+			if [ $in_cmd = 1 ]; then
+				printf '%s\n' "$line"
+			else
+				printf '%s\n' "$line" >>"$TMP/console.log"
+			fi
+			;;
+		esac
+	done
+}
+
+report_ready() {
+	local t0 t1 up
+	read -r t0 t1 up <"$TMP/ready"
+	log "ready: command starts $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s after QEMU start (box kernel uptime ${up} s)"
+}
+
+run_box() {
+	log "box: $WHY: running inside QEMU TCG -cpu max with nested SVM (kvm-amd in the box)"
+	"$REPO_DIR/tests/guest/build.sh" >/dev/null
+	build_base
+	build_payload_cpio
+	local drive=()
+	if [ -n "$OUT_DIR" ]; then
+		# A sparse raw disk; box-init writes a tar of $BOX_OUT onto it.
+		truncate -s "$OUT_SIZE" "$TMP/out.img"
+		# shellcheck disable=SC2054  # commas belong to QEMU's option syntax
+		drive=(-drive "file=$TMP/out.img,format=raw,if=none,id=out,cache=unsafe"
+			-device virtio-blk-device,drive=out)
+	fi
+	local t0=$EPOCHREALTIME rc=0
+	local st
+	timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -M microvm -accel tcg -cpu max \
+		-smp "$CPUS" -m "$MEM" -kernel "$CACHE/guest/vmlinuz" -initrd "$TMP/box.cpio" \
+		-append "console=ttyS0 loglevel=3 panic=-1 rdinit=/init" \
+		-display none -serial stdio -monitor none -no-reboot "${drive[@]}" \
+		</dev/null 2>"$TMP/qemu.err" | filter_console "$t0"
+	st=("${PIPESTATUS[@]}")
+	[ -s "$TMP/ready" ] && report_ready
+	if [ "${st[0]}" -eq 124 ] || [ "${st[0]}" -eq 137 ]; then
+		log "timeout: box killed after $TIMEOUT s (--timeout)"
+		return 124
+	fi
+	if [ -s "$TMP/error" ]; then
+		log "error inside the box: $(cat "$TMP/error")"
+	fi
+	if [ ! -s "$TMP/status" ]; then
+		log "the box ended without reporting a status (QEMU status ${st[0]})"
+		[ -s "$TMP/qemu.err" ] && sed 's/^/box: qemu: /' "$TMP/qemu.err" >&2
+		[ -s "$TMP/console.log" ] && tail -n 30 "$TMP/console.log" | sed 's/^/box: console: /' >&2
+		return 125
+	fi
+	rc=$(cat "$TMP/status")
+	if [ -n "$OUT_DIR" ]; then
+		mkdir -p "$OUT_DIR"
+		tar -xf "$TMP/out.img" -C "$OUT_DIR" || { log "cannot read the --out archive"; rc=125; }
+	fi
+	return "$rc"
+}
+
+main() {
+	parse_args "$@"
+	choose_mode
+	TMP=$(mktemp -d "${TMPDIR:-/tmp}/vmrun-box.XXXXXX")
+	trap 'rm -rf "$TMP"' EXIT
+	NONCE=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+	local rc=0
+	if [ "$MODE" = direct ]; then
+		run_direct || rc=$?
+	else
+		run_box || rc=$?
+	fi
+	exit "$rc"
+}
+
+main "$@"
