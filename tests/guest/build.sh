@@ -63,8 +63,22 @@ candidate_version() {
 	apt-cache policy "$1" 2>/dev/null | awk '$1 == "Candidate:" { print $2; exit }'
 }
 
-# resolve_packages: sets KPKG, KVER (package version), BBVER.
+# apt_state: changes whenever apt's view of the archive can change (update, sources).
+apt_state() {
+	# Missing files are fine (stat fails on them): they are part of the state too.
+	{ stat -c '%n %Y %s' /var/lib/apt/lists/*Packages* /etc/apt/sources.list \
+		/etc/apt/sources.list.d/* 2>/dev/null || true; } | sha256sum | cut -d' ' -f1
+}
+
+# resolve_packages: sets KPKG, KVER (package version), BBVER. apt-cache takes
+# about a second per call, so the answer is cached until apt's lists change.
 resolve_packages() {
+	local state resolved=$OUT/resolved
+	state=$(apt_state)
+	if [ -s "$resolved" ] && [ "$(head -n1 "$resolved")" = "$state" ]; then
+		read -r KPKG KVER BBVER < <(sed -n 2p "$resolved")
+		return 0
+	fi
 	KPKG=$(kernel_package)
 	if [ -z "$KPKG" ]; then
 		apt_update_once
@@ -75,6 +89,7 @@ resolve_packages() {
 	BBVER=$(candidate_version busybox-static)
 	case "$KVER" in "" | "(none)") die "no candidate version for $KPKG" ;; esac
 	case "$BBVER" in "" | "(none)") die "no candidate version for busybox-static" ;; esac
+	printf '%s\n%s %s %s\n' "$(apt_state)" "$KPKG" "$KVER" "$BBVER" >"$resolved"
 }
 
 # deb_path PKG VERSION: where apt-get download puts it ("1:1.35" becomes "1%3a1.35").

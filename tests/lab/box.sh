@@ -95,7 +95,7 @@ choose_mode() {
 
 # run_direct: CMD on this host, same contract (BOX_OUT, timeout, status).
 run_direct() {
-	log "direct: $WHY: running on this host"
+	log "$WHY: running directly on this host (direct mode)"
 	local rc=0
 	if [ -n "$OUT_DIR" ]; then
 		mkdir -p "$OUT_DIR"
@@ -205,16 +205,30 @@ elf_files() {
 }
 
 # add_libraries: every shared library (and the dynamic loader) the payload's ELF
-# files need, as ldd resolves them on this host.
+# files need, as ldd resolves them on this host. Batched (one readlink, one cp per
+# directory): mirror() per library costs ~10 ms each, and QEMU alone needs ~50.
 add_libraries() {
-	local lib
+	local lib dir
 	# ldd of a static or foreign file fails; those need nothing.
 	elf_files | while read -r f; do ldd "$f" 2>/dev/null || true; done |
 		awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' |
 		LC_ALL=C sort -u >"$TMP/libs"
-	while read -r lib; do mirror "$lib"; done <"$TMP/libs"
+	[ -s "$TMP/libs" ] || return 0
+	# The directories, with the symlinks leading to them (/lib -> usr/lib, /lib64).
+	while read -r dir; do mirror_parents "$dir/x"; done < <(xargs -n1 dirname <"$TMP/libs" | sort -u)
+	# The names ldd printed are often symlinks (libz.so.1 -> libz.so.1.2.13): copy
+	# those links, then the files they resolve to.
+	while read -r lib; do
+		[ -L "$lib" ] && echo "$lib"
+	done <"$TMP/libs" >"$TMP/links"
+	xargs -r readlink -f <"$TMP/libs" | sort -u >"$TMP/real"
+	xargs -r dirname <"$TMP/real" | sort -u | sed "s|^|$STAGE|" | xargs -r mkdir -p
+	xargs -r cp -a --parents -t "$STAGE" <"$TMP/real"
+	while read -r lib; do
+		copy_link "$lib"
+	done <"$TMP/links"
 	# The loader finds libraries through its cache as on the host.
-	[ -s "$TMP/libs" ] && [ -e /etc/ld.so.cache ] && mirror /etc/ld.so.cache
+	[ -e /etc/ld.so.cache ] && mirror /etc/ld.so.cache
 	return 0
 }
 
@@ -266,6 +280,7 @@ build_payload_cpio() {
 	(cd "$STAGE" && find . -mindepth 1 | LC_ALL=C sort |
 		cpio -o -H newc --owner=0:0 --quiet) >"$TMP/payload.cpio"
 	cat "$BOX_CACHE/base.cpio" "$TMP/payload.cpio" >"$TMP/box.cpio"
+	log "box image: $(($(stat -c %s "$TMP/box.cpio") / 1048576)) MiB"
 	rm -rf "$STAGE" "$TMP/payload.cpio"
 }
 
@@ -307,7 +322,7 @@ report_ready() {
 }
 
 run_box() {
-	log "box: $WHY: running inside QEMU TCG -cpu max with nested SVM (kvm-amd in the box)"
+	log "$WHY: running inside QEMU TCG -cpu max with nested SVM (box mode, kvm-amd in the box)"
 	"$REPO_DIR/tests/guest/build.sh" >/dev/null
 	build_base
 	build_payload_cpio
