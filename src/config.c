@@ -1,1 +1,702 @@
-/* config.c - placeholder, being written */
+/* config.c - JSON config (Firecracker's config-file schema + "vmrun") parsed
+ * with cJSON and validated into struct vmrun_config; errors name the key. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config_json.h"
+
+#define CONFIG_FILE_MAX (1 << 20) /* a config is a few hundred bytes */
+#define CONFIG_MAX_STRINGS (6 + 3 * CONFIG_MAX_DRIVES + 2 * CONFIG_MAX_NICS)
+
+/* One string, split per parameter so each can say why it is there; the
+ * reasons are spelled out in docs/config.md. */
+const char config_default_cmdline[] =
+    "console=ttyS0 "             /* kernel messages on the COM1 8250 */
+    "reboot=k "                  /* reboot via the i8042 reset line */
+    "panic=-1 "                  /* reboot at once after pvpanic */
+    "pci=off "                   /* there is no PCI bus to probe */
+    "nomodeset "                 /* no display hardware */
+    "i8042.noaux i8042.nomux "   /* skip the slow aux/mux probes */
+    "i8042.nopnp i8042.dumbkbd " /* no PnP lookup, no keyboard commands */
+    "io_delay=none "             /* no port 0x80 writes (VM exits) */
+    "tsc=reliable "              /* no clocksource watchdog on the TSC */
+    "no_timer_check "            /* no IO-APIC timer sanity check */
+    "8250.nr_uarts=1";           /* only COM1 exists */
+
+enum { BOOT_KERNEL, BOOT_INITRD, BOOT_ARGS, BOOT_NKEYS };
+static const struct cj_key boot_keys[BOOT_NKEYS] = {
+    [BOOT_KERNEL] = {.name = "kernel_image_path"},
+    [BOOT_INITRD] = {.name = "initrd_path"},
+    [BOOT_ARGS] = {.name = "boot_args"},
+};
+
+static int parse_boot(struct cj_parser *p, const cJSON *json)
+{
+    struct vmrun_config *cfg = p->cfg;
+    const char *args = NULL;
+    struct cj_obj o;
+    int rc;
+
+    if (!json)
+        return cj_fail(p, "boot-source", "missing");
+    if ((rc = cj_obj_open(p, &o, json, "boot-source", boot_keys, BOOT_NKEYS)) ||
+        (rc = cj_obj_file(&o, BOOT_KERNEL, true, R_OK, &cfg->kernel_path)) ||
+        (rc = cj_obj_file(&o, BOOT_INITRD, false, R_OK, &cfg->initrd_path)) ||
+        (rc = cj_obj_str(&o, BOOT_ARGS, false, 0, CONFIG_MAX_CMDLINE - 1,
+                         &args)))
+        return rc;
+    return cj_strdup(p, args, &cfg->boot_args);
+}
+
+enum { MC_VCPUS, MC_MEM, MC_SMT, MC_DIRTY, MC_TEMPLATE, MC_HUGE, MC_NKEYS };
+static const struct cj_key machine_keys[MC_NKEYS] = {
+    [MC_VCPUS] = {.name = "vcpu_count"},
+    [MC_MEM] = {.name = "mem_size_mib"},
+    [MC_SMT] = {.name = "smt"},
+    [MC_DIRTY] = {.name = "track_dirty_pages"},
+    [MC_TEMPLATE] = {.name = "cpu_template"},
+    [MC_HUGE] = {.name = "huge_pages"},
+};
+/* Firecracker's enums: index 0 ("None") is the only one vmrun implements. */
+static const char *const cpu_templates[] = {"None", "C3",  "T2",  "T2S",
+                                            "T2CL", "T2A", "V1N1"};
+static const char *const huge_pages[] = {"None", "Transparent", "2M"};
+
+static int fail_only_none(const struct cj_obj *o, size_t i, const char *value)
+{
+    char key[CJ_KEY_MAX];
+
+    cj_obj_key(o, i, key);
+    return cj_fail(o->p, key,
+                   "\"%s\" is not supported by vmrun yet (only \"None\" is)",
+                   value);
+}
+
+static int parse_machine(struct cj_parser *p, const cJSON *json)
+{
+    struct vmrun_config *cfg = p->cfg;
+    uint64_t vcpus = 0, mem = 0;
+    int tmpl = 0, huge = 0, rc;
+    struct cj_obj o;
+
+    if (!json)
+        return 0; /* Firecracker's defaults, set in config_new() */
+    if ((rc = cj_obj_open(p, &o, json, "machine-config", machine_keys,
+                          MC_NKEYS)) ||
+        (rc = cj_obj_uint(&o, MC_VCPUS, true, 1, CONFIG_MAX_VCPUS, &vcpus)) ||
+        (rc = cj_obj_uint(&o, MC_MEM, true, 16, 1u << 20, &mem)) ||
+        (rc = cj_obj_bool(&o, MC_SMT, &cfg->smt)) ||
+        (rc = cj_obj_bool(&o, MC_DIRTY, &cfg->track_dirty_pages)) ||
+        (rc = cj_obj_enum(&o, MC_TEMPLATE, cpu_templates, 7, &tmpl)) ||
+        (rc = cj_obj_enum(&o, MC_HUGE, huge_pages, 3, &huge)))
+        return rc;
+    if (tmpl)
+        return fail_only_none(&o, MC_TEMPLATE, cpu_templates[tmpl]);
+    if (huge)
+        return fail_only_none(&o, MC_HUGE, huge_pages[huge]);
+    /* Two threads per core: an odd count would leave half a core. */
+    if (cfg->smt && vcpus > 1 && vcpus % 2)
+        return cj_fail(p, "machine-config.vcpu_count",
+                       "must be 1 or even when smt is true, got %llu",
+                       (unsigned long long)vcpus);
+    cfg->vcpu_count = (uint32_t)vcpus;
+    cfg->mem_size_mib = mem;
+    return 0;
+}
+
+/* The kernel puts PARTUUID into "root=PARTUUID=..." on the command line:
+ * a space would smuggle in another parameter. */
+static bool str_is_token(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s <= ' ' || *s == 0x7f)
+            return false;
+    return true;
+}
+
+enum {
+    DRV_ID,
+    DRV_PATH,
+    DRV_ROOT,
+    DRV_RO,
+    DRV_PARTUUID,
+    DRV_CACHE,
+    DRV_ENGINE,
+    DRV_RATE,
+    DRV_SOCKET,
+    DRV_NKEYS
+};
+static const struct cj_key drive_keys[DRV_NKEYS] = {
+    [DRV_ID] = {.name = "drive_id"},
+    [DRV_PATH] = {.name = "path_on_host"},
+    [DRV_ROOT] = {.name = "is_root_device"},
+    [DRV_RO] = {.name = "is_read_only"},
+    [DRV_PARTUUID] = {.name = "partuuid"},
+    [DRV_CACHE] = {.name = "cache_type"},
+    [DRV_ENGINE] = {.name = "io_engine"},
+    [DRV_RATE] = {"rate_limiter", CJ_KEY_UNSUPPORTED},
+    [DRV_SOCKET] = {"socket", CJ_KEY_UNSUPPORTED}, /* vhost-user-blk */
+};
+static const char *const cache_types[] = {"Unsafe", "Writeback"};
+static const char *const io_engines[] = {"Sync", "Async"};
+
+static int drive_check_unique(struct cj_parser *p, const struct cj_obj *o,
+                              size_t n)
+{
+    const struct drive_config *d = &p->cfg->drives[n];
+    char key[CJ_KEY_MAX];
+
+    for (size_t k = 0; k < n; k++) {
+        const struct drive_config *e = &p->cfg->drives[k];
+
+        if (!strcmp(d->drive_id, e->drive_id)) {
+            cj_obj_key(o, DRV_ID, key);
+            return cj_fail(p, key, "\"%s\" is already used by drives[%zu]",
+                           d->drive_id, k);
+        }
+        if (d->is_root_device && e->is_root_device) {
+            cj_obj_key(o, DRV_ROOT, key);
+            return cj_fail(p, key, "drives[%zu] is already the root device", k);
+        }
+    }
+    return 0;
+}
+
+static int parse_drive(struct cj_parser *p, const cJSON *json, size_t n)
+{
+    struct drive_config *d = &p->cfg->drives[n];
+    const char *id = NULL, *partuuid = NULL;
+    int cache = 0, engine = 0, rc;
+    char path[CJ_KEY_MAX];
+    struct cj_obj o;
+
+    cj_key_index(path, "drives", (int)n);
+    if ((rc = cj_obj_open(p, &o, json, path, drive_keys, DRV_NKEYS)) ||
+        (rc = cj_obj_str(&o, DRV_ID, true, 1, 20, &id)) ||
+        (rc = cj_strdup(p, id, &d->drive_id)) ||
+        (rc = cj_obj_bool(&o, DRV_ROOT, &d->is_root_device)) ||
+        (rc = cj_obj_bool(&o, DRV_RO, &d->is_read_only)) ||
+        (rc = cj_obj_file(&o, DRV_PATH, true,
+                          d->is_read_only ? R_OK : R_OK | W_OK,
+                          &d->path_on_host)) ||
+        (rc = cj_obj_str(&o, DRV_PARTUUID, false, 1, 64, &partuuid)) ||
+        (rc = cj_obj_enum(&o, DRV_CACHE, cache_types, 2, &cache)) ||
+        (rc = cj_obj_enum(&o, DRV_ENGINE, io_engines, 2, &engine)))
+        return rc;
+    if (partuuid && !str_is_token(partuuid)) {
+        cj_obj_key(&o, DRV_PARTUUID, path);
+        return cj_fail(p, path,
+                       "must not contain spaces or control characters");
+    }
+    d->cache_type = cache ? CACHE_WRITEBACK : CACHE_UNSAFE;
+    d->io_engine = engine ? IO_ENGINE_ASYNC : IO_ENGINE_SYNC;
+    if ((rc = cj_strdup(p, partuuid, &d->partuuid)))
+        return rc;
+    return drive_check_unique(p, &o, n);
+}
+
+/* Firecracker attaches the root device first, so it is /dev/vda whatever
+ * its place in the file; vmrun keeps that promise. */
+static void drives_root_first(struct vmrun_config *cfg)
+{
+    for (size_t i = 1; i < cfg->nr_drives; i++) {
+        if (cfg->drives[i].is_root_device) {
+            struct drive_config root = cfg->drives[i];
+
+            memmove(&cfg->drives[1], &cfg->drives[0],
+                    i * sizeof(cfg->drives[0]));
+            cfg->drives[0] = root;
+            return;
+        }
+    }
+}
+
+/* The rules of the kernel's dev_valid_name(): IFNAMSIZ, no '/', ':' or
+ * white space, not "." or "..". */
+static bool ifname_valid(const char *s)
+{
+    if (!strcmp(s, ".") || !strcmp(s, ".."))
+        return false;
+    return str_is_token(s) && !strpbrk(s, "/:");
+}
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c |= 0x20;
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* "aa:bb:cc:dd:ee:ff" exactly: six pairs of hex digits. */
+static int mac_parse(const char *s, uint8_t mac[6])
+{
+    if (strlen(s) != 17)
+        return -EINVAL;
+    for (int i = 0; i < 6; i++) {
+        int hi = hex_digit(s[3 * i]), lo = hex_digit(s[3 * i + 1]);
+
+        if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
+            return -EINVAL;
+        mac[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return 0;
+}
+
+enum { NIC_ID, NIC_DEV, NIC_MAC, NIC_MTU, NIC_RX_RATE, NIC_TX_RATE, NIC_NKEYS };
+static const struct cj_key nic_keys[NIC_NKEYS] = {
+    [NIC_ID] = {.name = "iface_id"},
+    [NIC_DEV] = {.name = "host_dev_name"},
+    [NIC_MAC] = {.name = "guest_mac"},
+    [NIC_MTU] = {.name = "mtu"},
+    [NIC_RX_RATE] = {"rx_rate_limiter", CJ_KEY_UNSUPPORTED},
+    [NIC_TX_RATE] = {"tx_rate_limiter", CJ_KEY_UNSUPPORTED},
+};
+
+static int nic_set_mac(const struct cj_obj *o, struct net_config *nic,
+                       const char *mac)
+{
+    static const uint8_t zero[6];
+    char key[CJ_KEY_MAX];
+
+    cj_obj_key(o, NIC_MAC, key);
+    if (mac_parse(mac, nic->guest_mac))
+        return cj_fail_type(o->p, key,
+                            "a MAC address like \"06:00:ac:10:00:02\"",
+                            o->val[NIC_MAC]);
+    /* IEEE 802 I/G bit: a multicast source address is invalid. */
+    if (nic->guest_mac[0] & 1)
+        return cj_fail(o->p, key,
+                       "'%s' is a multicast address (the first byte must be "
+                       "even)",
+                       mac);
+    if (!memcmp(nic->guest_mac, zero, 6))
+        return cj_fail(o->p, key, "'%s' is not a valid address", mac);
+    nic->has_mac = true;
+    return 0;
+}
+
+/* Which key of (a) repeats one of (b), NIC_NKEYS when none does: two
+ * interfaces on one tap or with one MAC cannot both work. */
+static size_t nic_clash(const struct net_config *a, const struct net_config *b)
+{
+    if (!strcmp(a->iface_id, b->iface_id))
+        return NIC_ID;
+    if (!strcmp(a->host_dev_name, b->host_dev_name))
+        return NIC_DEV;
+    if (a->has_mac && b->has_mac && !memcmp(a->guest_mac, b->guest_mac, 6))
+        return NIC_MAC;
+    return NIC_NKEYS;
+}
+
+static int nic_check_unique(struct cj_parser *p, const struct cj_obj *o,
+                            size_t n)
+{
+    char key[CJ_KEY_MAX];
+
+    for (size_t k = 0; k < n; k++) {
+        size_t i = nic_clash(&p->cfg->nics[n], &p->cfg->nics[k]);
+
+        if (i != NIC_NKEYS) {
+            cj_obj_key(o, i, key);
+            return cj_fail(p, key, "already used by network-interfaces[%zu]",
+                           k);
+        }
+    }
+    return 0;
+}
+
+static int parse_nic(struct cj_parser *p, const cJSON *json, size_t n)
+{
+    struct net_config *nic = &p->cfg->nics[n];
+    const char *id = NULL, *dev = NULL, *mac = NULL;
+    char path[CJ_KEY_MAX];
+    uint64_t mtu = 0;
+    struct cj_obj o;
+    int rc;
+
+    cj_key_index(path, "network-interfaces", (int)n);
+    if ((rc = cj_obj_open(p, &o, json, path, nic_keys, NIC_NKEYS)) ||
+        (rc = cj_obj_str(&o, NIC_ID, true, 1, 64, &id)) ||
+        (rc = cj_strdup(p, id, &nic->iface_id)) ||
+        (rc = cj_obj_str(&o, NIC_DEV, true, 1, 15, &dev)) ||
+        (rc = cj_obj_str(&o, NIC_MAC, false, 0, 64, &mac)) ||
+        (rc = cj_obj_uint(&o, NIC_MTU, false, 68, 65535, &mtu)))
+        return rc;
+    if (!ifname_valid(dev)) {
+        cj_obj_key(&o, NIC_DEV, path);
+        return cj_fail_type(p, path, "an interface name", o.val[NIC_DEV]);
+    }
+    if ((rc = cj_strdup(p, dev, &nic->host_dev_name)) ||
+        (mac && (rc = nic_set_mac(&o, nic, mac))))
+        return rc;
+    nic->mtu = (uint16_t)mtu;
+    return nic_check_unique(p, &o, n);
+}
+
+/* A JSON array at (key) of at most (max) entries, each read by (fn). */
+static int parse_array(struct cj_parser *p, const cJSON *json, const char *key,
+                       size_t max, size_t *nr,
+                       int (*fn)(struct cj_parser *, const cJSON *, size_t))
+{
+    size_t n = 0;
+    int rc;
+
+    if (!json)
+        return 0;
+    if (!cJSON_IsArray(json))
+        return cj_fail_type(p, key, "an array", json);
+    for (const cJSON *c = json->child; c; c = c->next, n++) {
+        if (n == max)
+            return cj_fail(p, key, "at most %zu entries are supported", max);
+        if ((rc = fn(p, c, n)))
+            return rc;
+        *nr = n + 1;
+    }
+    return 0;
+}
+
+static const struct cj_key entropy_keys[] = {
+    {"rate_limiter", CJ_KEY_UNSUPPORTED},
+};
+
+static int parse_entropy(struct cj_parser *p, const cJSON *json)
+{
+    struct cj_obj o;
+    int rc;
+
+    if (!json)
+        return 0;
+    rc = cj_obj_open(p, &o, json, "entropy", entropy_keys, 1);
+    p->cfg->has_entropy = !rc;
+    return rc;
+}
+
+enum { CON_OUTPUT, CON_PATH, CON_INPUT, CON_NKEYS };
+static const struct cj_key console_keys[CON_NKEYS] = {
+    [CON_OUTPUT] = {.name = "output"},
+    [CON_PATH] = {.name = "path"},
+    [CON_INPUT] = {.name = "input"},
+};
+/* "pty" comes last so the serial port can leave it out. */
+static const char *const console_outputs[] = {"stdout", "file", "none", "pty"};
+static const enum console_kind console_kinds[] = {CONSOLE_STDIO, CONSOLE_FILE,
+                                                  CONSOLE_NONE, CONSOLE_PTY};
+
+/* Keys that only make sense with one "output" value. */
+static int console_check_keys(const struct cj_obj *o, enum console_kind kind,
+                              bool input)
+{
+    char key[CJ_KEY_MAX];
+
+    if (kind == CONSOLE_FILE && !o->val[CON_PATH]) {
+        cj_obj_key(o, CON_PATH, key);
+        return cj_fail(o->p, key, "missing (\"output\": \"file\" needs it)");
+    }
+    if (kind != CONSOLE_FILE && o->val[CON_PATH]) {
+        cj_obj_key(o, CON_PATH, key);
+        return cj_fail(o->p, key, "only valid with \"output\": \"file\"");
+    }
+    if (kind != CONSOLE_STDIO && o->val[CON_INPUT] && input) {
+        cj_obj_key(o, CON_INPUT, key);
+        return cj_fail(o->p, key,
+                       "true is only valid with \"output\": \"stdout\"");
+    }
+    return 0;
+}
+
+static int parse_console(struct cj_parser *p, const cJSON *json,
+                         const char *path, size_t nr_outputs,
+                         struct console_config *con)
+{
+    const char *file = NULL;
+    bool input = con->want_input;
+    char key[CJ_KEY_MAX];
+    int out = 0, rc;
+    struct cj_obj o;
+
+    if ((rc = cj_obj_open(p, &o, json, path, console_keys, CON_NKEYS)) ||
+        (rc = cj_obj_enum(&o, CON_OUTPUT, console_outputs, nr_outputs, &out)) ||
+        (rc = cj_obj_str(&o, CON_PATH, false, 1, PATH_MAX - 1, &file)) ||
+        (rc = cj_obj_bool(&o, CON_INPUT, &input)) ||
+        (rc = console_check_keys(&o, console_kinds[out], input)))
+        return rc;
+    con->kind = console_kinds[out];
+    con->want_input = con->kind == CONSOLE_STDIO && input;
+    if (!file)
+        return 0;
+    cj_obj_key(&o, CON_PATH, key);
+    return cj_path_new_file(p, key, file, &con->path);
+}
+
+enum { VM_SERIAL, VM_VCONSOLE, VM_MMIO_CMDLINE, VM_NKEYS };
+static const struct cj_key vmrun_keys[VM_NKEYS] = {
+    [VM_SERIAL] = {.name = "serial"},
+    [VM_VCONSOLE] = {.name = "virtio-console"},
+    [VM_MMIO_CMDLINE] = {.name = "virtio-mmio-cmdline"},
+};
+
+static int parse_vmrun(struct cj_parser *p, const cJSON *json)
+{
+    struct vmrun_config *cfg = p->cfg;
+    struct cj_obj o;
+    int rc;
+
+    if (!json)
+        return 0;
+    if ((rc = cj_obj_open(p, &o, json, "vmrun", vmrun_keys, VM_NKEYS)) ||
+        (rc = cj_obj_bool(&o, VM_MMIO_CMDLINE, &cfg->virtio_mmio_cmdline)) ||
+        (o.val[VM_SERIAL] &&
+         (rc = parse_console(p, o.val[VM_SERIAL], "vmrun.serial", 3,
+                             &cfg->serial))))
+        return rc;
+    if (!o.val[VM_VCONSOLE])
+        return 0;
+    /* stdin has one reader: by default it stays with the serial port. */
+    cfg->has_virtio_console = true;
+    cfg->vconsole.want_input = !cfg->serial.want_input;
+    if ((rc = parse_console(p, o.val[VM_VCONSOLE], "vmrun.virtio-console", 4,
+                            &cfg->vconsole)))
+        return rc;
+    if (cfg->serial.want_input && cfg->vconsole.want_input)
+        return cj_fail(p, "vmrun.virtio-console.input",
+                       "stdin already goes to vmrun.serial; set \"input\": "
+                       "false in one of them");
+    return 0;
+}
+
+enum {
+    TOP_BOOT,
+    TOP_MACHINE,
+    TOP_DRIVES,
+    TOP_NICS,
+    TOP_ENTROPY,
+    TOP_VMRUN,
+    TOP_NKEYS = 14
+};
+static const struct cj_key top_keys[TOP_NKEYS] = {
+    [TOP_BOOT] = {.name = "boot-source"},
+    [TOP_MACHINE] = {.name = "machine-config"},
+    [TOP_DRIVES] = {.name = "drives"},
+    [TOP_NICS] = {.name = "network-interfaces"},
+    [TOP_ENTROPY] = {.name = "entropy"},
+    [TOP_VMRUN] = {.name = "vmrun"},
+    {"vsock", CJ_KEY_UNSUPPORTED},
+    {"balloon", CJ_KEY_UNSUPPORTED},
+    {"logger", CJ_KEY_UNSUPPORTED},
+    {"metrics", CJ_KEY_UNSUPPORTED},
+    {"mmds-config", CJ_KEY_UNSUPPORTED},
+    {"cpu-config", CJ_KEY_UNSUPPORTED},
+    {"memory-hotplug", CJ_KEY_UNSUPPORTED},
+    {"pmem", CJ_KEY_UNSUPPORTED},
+};
+
+static int parse_root(struct cj_parser *p, const cJSON *json)
+{
+    struct vmrun_config *cfg = p->cfg;
+    struct cj_obj o;
+    int rc;
+
+    if ((rc = cj_obj_open(p, &o, json, "", top_keys, TOP_NKEYS)) ||
+        (rc = parse_boot(p, o.val[TOP_BOOT])) ||
+        (rc = parse_machine(p, o.val[TOP_MACHINE])) ||
+        (rc = parse_array(p, o.val[TOP_DRIVES], "drives", CONFIG_MAX_DRIVES,
+                          &cfg->nr_drives, parse_drive)) ||
+        (rc = parse_array(p, o.val[TOP_NICS], "network-interfaces",
+                          CONFIG_MAX_NICS, &cfg->nr_nics, parse_nic)) ||
+        (rc = parse_entropy(p, o.val[TOP_ENTROPY])) ||
+        (rc = parse_vmrun(p, o.val[TOP_VMRUN])))
+        return rc;
+    drives_root_first(cfg);
+    return 0;
+}
+
+/* Every heap string of (c), so free and dup cannot miss one. */
+static size_t config_string_slots(struct vmrun_config *c, char **slots[])
+{
+    size_t n = 0;
+
+    slots[n++] = &c->source;
+    slots[n++] = &c->kernel_path;
+    slots[n++] = &c->initrd_path;
+    slots[n++] = &c->boot_args;
+    slots[n++] = &c->serial.path;
+    slots[n++] = &c->vconsole.path;
+    for (size_t i = 0; i < CONFIG_MAX_DRIVES; i++) {
+        slots[n++] = &c->drives[i].drive_id;
+        slots[n++] = &c->drives[i].path_on_host;
+        slots[n++] = &c->drives[i].partuuid;
+    }
+    for (size_t i = 0; i < CONFIG_MAX_NICS; i++) {
+        slots[n++] = &c->nics[i].iface_id;
+        slots[n++] = &c->nics[i].host_dev_name;
+    }
+    return n;
+}
+
+void vmrun_config_free(struct vmrun_config *cfg)
+{
+    char **slots[CONFIG_MAX_STRINGS];
+    size_t n;
+
+    if (!cfg)
+        return;
+    n = config_string_slots(cfg, slots);
+    for (size_t i = 0; i < n; i++)
+        free(*slots[i]);
+    free(cfg);
+}
+
+struct vmrun_config *config_dup(const struct vmrun_config *src)
+{
+    char **slots[CONFIG_MAX_STRINGS];
+    struct vmrun_config *c;
+    size_t n, i;
+
+    if (!src || !(c = malloc(sizeof(*c))))
+        return NULL;
+    memcpy(c, src, sizeof(*c));
+    n = config_string_slots(c, slots);
+    for (i = 0; i < n; i++)
+        if (*slots[i] && !(*slots[i] = strdup(*slots[i])))
+            break;
+    if (i == n)
+        return c;
+    for (; i < n; i++) /* still pointing into (src) */
+        *slots[i] = NULL;
+    vmrun_config_free(c);
+    return NULL;
+}
+
+/* Defaults are Firecracker's where it has one (1 vCPU, 128 MiB). */
+static struct vmrun_config *config_new(const char *source)
+{
+    struct vmrun_config *cfg = calloc(1, sizeof(*cfg));
+
+    if (!cfg || !(cfg->source = strdup(source))) {
+        free(cfg);
+        return NULL;
+    }
+    cfg->vcpu_count = 1;
+    cfg->mem_size_mib = 128;
+    cfg->serial.kind = CONSOLE_STDIO;
+    cfg->serial.want_input = true;
+    return cfg;
+}
+
+static int config_parse(const char *text, const char *source,
+                        const char *base_dir, struct vmrun_config **out,
+                        char *err, size_t err_len)
+{
+    struct cj_parser p = {
+        .source = source, .base_dir = base_dir, .err = err, .err_len = err_len};
+    const char *end = NULL;
+    cJSON *root;
+    int rc;
+
+    if (!(p.cfg = config_new(source)))
+        return cj_fail_nomem(&p);
+    /* The parse end, unlike cJSON_GetErrorPtr(), is not a global. */
+    root = cJSON_ParseWithOpts(text, &end, 1);
+    rc = root ? parse_root(&p, root)
+              : cj_fail_syntax(&p, text, end ? end : text);
+    cJSON_Delete(root);
+    if (rc) {
+        vmrun_config_free(p.cfg);
+        return rc;
+    }
+    *out = p.cfg;
+    return 0;
+}
+
+int vmrun_config_parse_string(const char *json, const char *base_dir,
+                              struct vmrun_config **out, char *err,
+                              size_t err_len)
+{
+    if (out)
+        *out = NULL;
+    if (!json || !out)
+        return -EINVAL;
+    return config_parse(json, "<string>", base_dir, out, err, err_len);
+}
+
+/* Reads all of (fd), up to CONFIG_FILE_MAX bytes, NUL-terminated. */
+static int fd_read_all(int fd, char **out, size_t *len)
+{
+    char *buf = malloc(CONFIG_FILE_MAX + 1);
+    size_t n = 0;
+    ssize_t r;
+
+    if (!buf)
+        return -ENOMEM;
+    while (n <= CONFIG_FILE_MAX &&
+           (r = read(fd, buf + n, CONFIG_FILE_MAX + 1 - n)) != 0) {
+        if (r < 0 && errno != EINTR) {
+            free(buf);
+            return -errno;
+        }
+        n += r > 0 ? (size_t)r : 0;
+    }
+    if (n > CONFIG_FILE_MAX) {
+        free(buf);
+        return -EFBIG;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+static int file_read(struct cj_parser *p, const char *path, char **out)
+{
+    char ebuf[64];
+    size_t len = 0;
+    int fd, rc;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    rc = fd < 0 ? -errno : fd_read_all(fd, out, &len);
+    if (fd >= 0)
+        close(fd);
+    if (rc == -EFBIG)
+        return cj_fail_rc(p, rc, NULL, "cannot read: larger than %d bytes",
+                          CONFIG_FILE_MAX);
+    if (rc)
+        return cj_fail_rc(p, rc, NULL, "cannot read: %s",
+                          cj_strerror(-rc, ebuf, sizeof(ebuf)));
+    if (memchr(*out, '\0', len)) {
+        free(*out);
+        return cj_fail(p, NULL, "contains a NUL byte: not a JSON text");
+    }
+    return 0;
+}
+
+int vmrun_config_parse_file(const char *path, struct vmrun_config **out,
+                            char *err, size_t err_len)
+{
+    struct cj_parser p = {.source = path, .err = err, .err_len = err_len};
+    const char *slash;
+    char *text = NULL, *dir = NULL;
+    int rc;
+
+    if (out)
+        *out = NULL;
+    if (!path || !out)
+        return -EINVAL;
+    if ((rc = file_read(&p, path, &text)))
+        return rc;
+    /* Relative paths inside resolve against the file's own folder. */
+    slash = strrchr(path, '/');
+    if (slash && !(dir = strndup(path, slash == path ? 1 : slash - path))) {
+        free(text);
+        return -ENOMEM;
+    }
+    rc = config_parse(text, path, dir, out, err, err_len);
+    free(dir);
+    free(text);
+    return rc;
+}

@@ -46,6 +46,7 @@ struct net_config {
     char *host_dev_name; /* tap name, < IFNAMSIZ */
     bool has_mac;
     uint8_t guest_mac[6];
+    uint16_t mtu; /* "mtu" 68..65535; 0: absent, VIRTIO_NET_F_MTU not offered */
 };
 
 struct vmrun_config {
@@ -70,10 +71,10 @@ struct vmrun_config {
     bool has_entropy;
 
     /* "vmrun" section */
-    struct console_config serial;     /* "vmrun.serial"; default stdio */
-    bool has_virtio_console;          /* "vmrun.virtio-console" present */
-    struct console_config vconsole;   /* "vmrun.virtio-console" */
-    bool virtio_mmio_cmdline;         /* "vmrun.virtio-mmio-cmdline" */
+    struct console_config serial;   /* "vmrun.serial"; default stdio */
+    bool has_virtio_console;        /* "vmrun.virtio-console" present */
+    struct console_config vconsole; /* "vmrun.virtio-console" */
+    bool virtio_mmio_cmdline;       /* "vmrun.virtio-mmio-cmdline" */
 };
 
 /* Deep copy of (src) into a new allocation; NULL on ENOMEM. */

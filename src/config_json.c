@@ -1,0 +1,382 @@
+/* config_json.c - typed, key-path-aware readers of cJSON objects and the
+ * path checks behind the config parser (see config_json.h). */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config_json.h"
+
+const char *cj_strerror(int e, char *buf, size_t len)
+{
+    return strerror_r(e, buf, len); /* GNU variant: thread-safe */
+}
+
+/* Messages are one line: control bytes from the JSON become '?'. */
+static void cj_sanitize(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
+}
+
+static int cj_vfail(struct cj_parser *p, int rc, const char *key,
+                    const char *fmt, va_list ap)
+{
+    char msg[512];
+
+    if (!p->err || !p->err_len)
+        return rc;
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    if (key && *key)
+        snprintf(p->err, p->err_len, "%s: %s: %s", p->source, key, msg);
+    else
+        snprintf(p->err, p->err_len, "%s: %s", p->source, msg);
+    cj_sanitize(p->err);
+    return rc;
+}
+
+/* Writes "<source>: <key>: <message>" and returns -EINVAL. */
+int cj_fail(struct cj_parser *p, const char *key, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    cj_vfail(p, -EINVAL, key, fmt, ap);
+    va_end(ap);
+    return -EINVAL;
+}
+
+int cj_fail_rc(struct cj_parser *p, int rc, const char *key, const char *fmt,
+               ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    cj_vfail(p, rc, key, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int cj_fail_nomem(struct cj_parser *p)
+{
+    if (p->err && p->err_len)
+        snprintf(p->err, p->err_len, "%s: out of memory", p->source);
+    return -ENOMEM;
+}
+
+/* The JSON text of (v), compact and cut at CJ_SHOW_MAX bytes. */
+static void value_show(const cJSON *v, char *buf, size_t len)
+{
+    char *s = cJSON_PrintUnformatted(v);
+
+    if (!s)
+        snprintf(buf, len, "a JSON value");
+    else if (strlen(s) > CJ_SHOW_MAX)
+        snprintf(buf, len, "%.*s...", CJ_SHOW_MAX, s);
+    else
+        snprintf(buf, len, "%s", s);
+    cJSON_free(s);
+}
+
+int cj_fail_type(struct cj_parser *p, const char *key, const char *want,
+                 const cJSON *v)
+{
+    char shown[CJ_SHOW_MAX + 8];
+
+    value_show(v, shown, sizeof(shown));
+    return cj_fail(p, key, "expected %s, got %s", want, shown);
+}
+
+void cj_key_child(char *dst, const char *parent, const char *name)
+{
+    if (snprintf(dst, CJ_KEY_MAX, "%s%s%s", parent, *parent ? "." : "", name) >=
+        CJ_KEY_MAX)
+        strcpy(dst + CJ_KEY_MAX - 4, "...");
+}
+
+void cj_key_index(char *dst, const char *parent, int i)
+{
+    if (snprintf(dst, CJ_KEY_MAX, "%s[%d]", parent, i) >= CJ_KEY_MAX)
+        strcpy(dst + CJ_KEY_MAX - 4, "...");
+}
+
+/* "boot_source" for "boot-source": the same name but for '-'/'_' or case,
+ * the commonest slip when writing a config by hand. */
+static int cj_key_similar(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++) {
+        char x = *a == '_' ? '-' : (*a | 0x20),
+             y = *b == '_' ? '-' : (*b | 0x20);
+        if (x != y)
+            return 0;
+    }
+    return !*a && !*b;
+}
+
+static int cj_fail_unknown(struct cj_parser *p, const char *key,
+                           const struct cj_key *keys, size_t n,
+                           const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (cj_key_similar(name, keys[i].name))
+            return cj_fail(p, key, "unknown key (did you mean \"%s\"?)",
+                           keys[i].name);
+    return cj_fail(p, key, "unknown key");
+}
+
+/* Opens (json) as the object at (path) whose keys are (keys)[0..n): rejects
+ * anything else, unknown keys, duplicate keys and unsupported options. */
+int cj_obj_open(struct cj_parser *p, struct cj_obj *o, const cJSON *json,
+                const char *path, const struct cj_key *keys, size_t n)
+{
+    char key[CJ_KEY_MAX];
+    uint32_t seen = 0;
+    size_t i;
+
+    memset(o, 0, sizeof(*o));
+    o->p = p;
+    o->keys = keys;
+    snprintf(o->path, sizeof(o->path), "%s", path);
+    if (!cJSON_IsObject(json))
+        return cj_fail_type(p, path, "an object", json);
+    for (const cJSON *c = json->child; c; c = c->next) {
+        cj_key_child(key, path, c->string);
+        for (i = 0; i < n && strcmp(c->string, keys[i].name); i++)
+            ;
+        if (i == n)
+            return cj_fail_unknown(p, key, keys, n, c->string);
+        if (seen & (1u << i))
+            return cj_fail(p, key, "duplicate key");
+        seen |= 1u << i;
+        if (cJSON_IsNull(c))
+            continue;
+        if (keys[i].kind == CJ_KEY_UNSUPPORTED)
+            return cj_fail(p, key, "not supported by vmrun yet");
+        o->val[i] = c;
+    }
+    return 0;
+}
+
+void cj_obj_key(const struct cj_obj *o, size_t i, char *key)
+{
+    cj_key_child(key, o->path, o->keys[i].name);
+}
+
+static int cj_obj_missing(const struct cj_obj *o, size_t i)
+{
+    char key[CJ_KEY_MAX];
+
+    cj_obj_key(o, i, key);
+    return cj_fail(o->p, key, "missing");
+}
+
+/* Optional boolean: (out) is left alone when the key is absent. */
+int cj_obj_bool(const struct cj_obj *o, size_t i, bool *out)
+{
+    char key[CJ_KEY_MAX];
+
+    if (!o->val[i])
+        return 0;
+    if (!cJSON_IsBool(o->val[i])) {
+        cj_obj_key(o, i, key);
+        return cj_fail_type(o->p, key, "true or false", o->val[i]);
+    }
+    *out = cJSON_IsTrue(o->val[i]);
+    return 0;
+}
+
+/* Integer in [min, max]; 1.5, 1e300 and -1 are all rejected. */
+int cj_obj_uint(const struct cj_obj *o, size_t i, bool required, uint64_t min,
+                uint64_t max, uint64_t *out)
+{
+    const cJSON *v = o->val[i];
+    char key[CJ_KEY_MAX], want[64];
+    double d;
+
+    if (!v)
+        return required ? cj_obj_missing(o, i) : 0;
+    d = cJSON_IsNumber(v) ? v->valuedouble : -1;
+    if (d >= (double)min && d <= (double)max && d == (double)(uint64_t)d) {
+        *out = (uint64_t)d;
+        return 0;
+    }
+    cj_obj_key(o, i, key);
+    snprintf(want, sizeof(want), "an integer %llu..%llu",
+             (unsigned long long)min, (unsigned long long)max);
+    return cj_fail_type(o->p, key, want, v);
+}
+
+/* String of min..max bytes; (*out) points into the JSON tree. */
+int cj_obj_str(const struct cj_obj *o, size_t i, bool required, size_t min,
+               size_t max, const char **out)
+{
+    const cJSON *v = o->val[i];
+    char key[CJ_KEY_MAX], want[64];
+    size_t len;
+
+    if (!v)
+        return required ? cj_obj_missing(o, i) : 0;
+    len = cJSON_IsString(v) ? strlen(v->valuestring) : 0;
+    if (cJSON_IsString(v) && len >= min && len <= max) {
+        *out = v->valuestring;
+        return 0;
+    }
+    cj_obj_key(o, i, key);
+    if (!cJSON_IsString(v))
+        return cj_fail_type(o->p, key, "a string", v);
+    snprintf(want, sizeof(want), "a string of %zu..%zu bytes", min, max);
+    return cj_fail_type(o->p, key, want, v);
+}
+
+/* Optional string among (names)[0..n); (*out) gets its index. */
+int cj_obj_enum(const struct cj_obj *o, size_t i, const char *const *names,
+                size_t n, int *out)
+{
+    const cJSON *v = o->val[i];
+    char key[CJ_KEY_MAX], want[128] = "one of";
+    size_t k;
+
+    if (!v)
+        return 0;
+    for (k = 0; cJSON_IsString(v) && k < n; k++)
+        if (!strcmp(v->valuestring, names[k])) {
+            *out = (int)k;
+            return 0;
+        }
+    for (k = 0; k < n; k++)
+        snprintf(want + strlen(want), sizeof(want) - strlen(want), "%s \"%s\"",
+                 k ? "," : "", names[k]);
+    cj_obj_key(o, i, key);
+    return cj_fail_type(o->p, key, want, v);
+}
+
+int cj_strdup(struct cj_parser *p, const char *s, char **out)
+{
+    *out = s ? strdup(s) : NULL;
+    return s && !*out ? cj_fail_nomem(p) : 0;
+}
+
+/* (rel) against the config's folder unless it is absolute. */
+static char *cj_path_join(const struct cj_parser *p, const char *rel)
+{
+    char *s;
+
+    if (rel[0] == '/' || !p->base_dir)
+        return strdup(rel);
+    return asprintf(&s, "%s/%s", p->base_dir, rel) < 0 ? NULL : s;
+}
+
+/* An existing file the VM opens with (amode) (R_OK or R_OK|W_OK); stored as
+ * its realpath() so the VM does not depend on vmrun's cwd. */
+int cj_path_existing(struct cj_parser *p, const char *key, const char *given,
+                     int amode, char **out)
+{
+    char *joined = cj_path_join(p, given), ebuf[128];
+    struct stat st;
+    int rc = 0;
+
+    *out = NULL;
+    if (!joined)
+        return cj_fail_nomem(p);
+    if (access(joined, amode) || stat(joined, &st) ||
+        !(*out = realpath(joined, NULL)))
+        rc = cj_fail(p, key, "cannot open '%s': %s", given,
+                     cj_strerror(errno, ebuf, sizeof(ebuf)));
+    else if (S_ISDIR(st.st_mode))
+        rc = cj_fail(p, key, "'%s' is a directory, expected a file", given);
+    free(joined);
+    if (rc) {
+        free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+/* A file vmrun creates: only its folder must exist. */
+int cj_path_new_file(struct cj_parser *p, const char *key, const char *given,
+                     char **out)
+{
+    char *joined = cj_path_join(p, given), *slash, *dir = NULL, ebuf[128];
+    const char *base;
+    struct stat st;
+    int rc = 0;
+
+    *out = NULL;
+    if (!joined)
+        return cj_fail_nomem(p);
+    slash = strrchr(joined, '/');
+    base = slash ? slash + 1 : joined;
+    if (slash)
+        *slash = '\0'; /* joined is now the folder, "" for "/" */
+    if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
+        rc = cj_fail(p, key, "'%s' does not name a file", given);
+    else if (!(dir = realpath(!slash ? "." : *joined ? joined : "/", NULL)))
+        rc = cj_fail(p, key, "cannot use the folder of '%s': %s", given,
+                     cj_strerror(errno, ebuf, sizeof(ebuf)));
+    else if (stat(dir, &st) || !S_ISDIR(st.st_mode))
+        rc = cj_fail(p, key, "the folder of '%s' is not a directory", given);
+    else if (asprintf(out, "%s/%s", strcmp(dir, "/") ? dir : "", base) < 0)
+        rc = cj_fail_nomem(p), *out = NULL;
+    else if (!stat(*out, &st) && S_ISDIR(st.st_mode))
+        rc = cj_fail(p, key, "'%s' is a directory, expected a file", given);
+    if (rc && *out) {
+        free(*out);
+        *out = NULL;
+    }
+    free(dir);
+    free(joined);
+    return rc;
+}
+
+/* A path key of (o) naming an existing file, opened later with (amode). */
+int cj_obj_file(const struct cj_obj *o, size_t i, bool required, int amode,
+                char **out)
+{
+    const char *given = NULL;
+    char key[CJ_KEY_MAX];
+    int rc = cj_obj_str(o, i, required, 1, PATH_MAX - 1, &given);
+
+    if (rc || !given)
+        return rc;
+    cj_obj_key(o, i, key);
+    return cj_path_existing(o->p, key, given, amode, out);
+}
+
+/* Line and column (1-based, in bytes) of (at) in (text). */
+/* Up to 16 bytes of [from, to) inside one line, blanks trimmed. */
+static void text_excerpt(char *dst, const char *from, const char *to)
+{
+    while (from < to && (*from == ' ' || *from == '\t'))
+        from++;
+    while (to > from && (to[-1] == ' ' || to[-1] == '\t'))
+        to--;
+    snprintf(dst, 17, "%.*s", (int)(to - from < 16 ? to - from : 16), from);
+}
+
+int cj_fail_syntax(struct cj_parser *p, const char *text, const char *at)
+{
+    const char *bol = text, *eol;
+    unsigned int line = 1;
+    char near[17];
+
+    for (const char *c = text; c < at && *c; c++)
+        if (*c == '\n')
+            line++, bol = c + 1;
+    eol = at + strcspn(at, "\r\n");
+    /* cJSON stops at or just past the bad byte: show what follows, or
+     * what precedes when the line ends there. */
+    text_excerpt(near, at, eol);
+    if (!near[0])
+        text_excerpt(near, at - bol > 16 ? at - 16 : bol, at);
+    if (!*at)
+        return cj_fail(p, NULL,
+                       "line %u, column %u: invalid JSON (unexpected end)",
+                       line, (unsigned int)(at - bol) + 1);
+    return cj_fail(p, NULL, "line %u, column %u: invalid JSON near '%s'", line,
+                   (unsigned int)(at - bol) + 1, near);
+}
