@@ -55,7 +55,7 @@ static size_t align8(size_t v)
 /* A _HID is an ACPI ID ("LNRO0005") or PNP ID ("PNP0501"), §6.1.5. */
 static bool acpi_hid_valid(const char *hid)
 {
-    if (!hid || !hid[0] || strlen(hid) > ACPI_HID_MAX)
+    if (!hid || !hid[0] || strnlen(hid, ACPI_HID_MAX + 1) > ACPI_HID_MAX)
         return false;
     for (const char *c = hid; *c; c++) {
         if (!((*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||

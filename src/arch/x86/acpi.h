@@ -37,7 +37,20 @@ struct acpi_params {
 /* Builds all tables into (buf) (size bytes), RSDP at offset 0, every table
  * checksummed and pointing at (p->base + offset).  Returns the bytes used,
  * or -ENOSPC, or -EINVAL for bad parameters (no CPUs, > 254 CPUs, bad
- * names). */
-int acpi_build(const struct acpi_params *p, uint8_t *buf, size_t size);
+ * names).
+ *
+ * Linux finds the RSDP by scanning 0xe0000-0xfffff on 16-byte boundaries,
+ * so (base) is LAYOUT_ACPI unless boot_params.acpi_rsdp_addr says where.
+ * The MADT has LAPIC n with APIC ID n, one IOAPIC with ID 0 (what KVM's
+ * IOAPIC reports) and GSI base 0, IRQ0 -> GSI 2, NMI on LINT1.  The DSDT
+ * has \_SB.COM1 (PNP0501, when com1_port != 0), one device per entry of
+ * (devices) in order, and \_S5 = {ACPI_S5_SLP_TYP, 0, 0, 0}.
+ *
+ * Also -EINVAL: lapic/ioapic at or above 4 GiB, a device window empty or
+ * not below 4 GiB, a device irq > IRQ_MAX, com1_irq outside 0..15, two
+ * devices with one name (or "COM1" while COM1 is present), more than 1024
+ * devices.  On any error (buf) is left untouched. */
+int acpi_build(const struct acpi_params *p, uint8_t *buf, size_t size)
+    __attribute__((warn_unused_result));
 
 #endif

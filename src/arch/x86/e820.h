@@ -22,6 +22,7 @@ void e820_ram_split(uint64_t mem_size, uint64_t *low, uint64_t *high);
  * LAYOUT_LOW_RAM_END, the ACPI area reserved, RAM from 1 MiB to the hole,
  * RAM above 4 GiB.  Returns the number of entries, or -ENOSPC if (max) is
  * too small, -EINVAL if (mem_size) is under 2 MiB. */
-int e820_build(uint64_t mem_size, struct e820_entry *out, unsigned int max);
+int e820_build(uint64_t mem_size, struct e820_entry *out, unsigned int max)
+    __attribute__((warn_unused_result));
 
 #endif
