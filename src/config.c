@@ -11,6 +11,9 @@
 #include "config_json.h"
 
 #define CONFIG_FILE_MAX (1 << 20) /* a config is a few hundred bytes */
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define MEM_MIN_MIB 16
+#define MEM_MAX_MIB (1u << 20) /* 1 TiB */
 #define CONFIG_MAX_STRINGS (6 + 3 * CONFIG_MAX_DRIVES + 2 * CONFIG_MAX_NICS)
 
 /* One string, split per parameter so each can say why it is there; the
@@ -89,11 +92,13 @@ static int parse_machine(struct cj_parser *p, const cJSON *json)
     if ((rc = cj_obj_open(p, &o, json, "machine-config", machine_keys,
                           MC_NKEYS)) ||
         (rc = cj_obj_uint(&o, MC_VCPUS, true, 1, CONFIG_MAX_VCPUS, &vcpus)) ||
-        (rc = cj_obj_uint(&o, MC_MEM, true, 16, 1u << 20, &mem)) ||
+        (rc = cj_obj_uint(&o, MC_MEM, true, MEM_MIN_MIB, MEM_MAX_MIB, &mem)) ||
         (rc = cj_obj_bool(&o, MC_SMT, &cfg->smt)) ||
         (rc = cj_obj_bool(&o, MC_DIRTY, &cfg->track_dirty_pages)) ||
-        (rc = cj_obj_enum(&o, MC_TEMPLATE, cpu_templates, 7, &tmpl)) ||
-        (rc = cj_obj_enum(&o, MC_HUGE, huge_pages, 3, &huge)))
+        (rc = cj_obj_enum(&o, MC_TEMPLATE, cpu_templates,
+                          ARRAY_SIZE(cpu_templates), &tmpl)) ||
+        (rc = cj_obj_enum(&o, MC_HUGE, huge_pages, ARRAY_SIZE(huge_pages),
+                          &huge)))
         return rc;
     if (tmpl)
         return fail_only_none(&o, MC_TEMPLATE, cpu_templates[tmpl]);
@@ -185,8 +190,10 @@ static int parse_drive(struct cj_parser *p, const cJSON *json, size_t n)
                           d->is_read_only ? R_OK : R_OK | W_OK,
                           &d->path_on_host)) ||
         (rc = cj_obj_str(&o, DRV_PARTUUID, false, 1, 64, &partuuid)) ||
-        (rc = cj_obj_enum(&o, DRV_CACHE, cache_types, 2, &cache)) ||
-        (rc = cj_obj_enum(&o, DRV_ENGINE, io_engines, 2, &engine)))
+        (rc = cj_obj_enum(&o, DRV_CACHE, cache_types, ARRAY_SIZE(cache_types),
+                          &cache)) ||
+        (rc = cj_obj_enum(&o, DRV_ENGINE, io_engines, ARRAY_SIZE(io_engines),
+                          &engine)))
         return rc;
     if (partuuid && !str_is_token(partuuid)) {
         cj_obj_key(&o, DRV_PARTUUID, path);
@@ -372,7 +379,8 @@ static int parse_entropy(struct cj_parser *p, const cJSON *json)
 
     if (!json)
         return 0;
-    rc = cj_obj_open(p, &o, json, "entropy", entropy_keys, 1);
+    rc = cj_obj_open(p, &o, json, "entropy", entropy_keys,
+                     ARRAY_SIZE(entropy_keys));
     p->cfg->has_entropy = !rc;
     return rc;
 }
@@ -452,16 +460,16 @@ static int parse_vmrun(struct cj_parser *p, const cJSON *json)
     if ((rc = cj_obj_open(p, &o, json, "vmrun", vmrun_keys, VM_NKEYS)) ||
         (rc = cj_obj_bool(&o, VM_MMIO_CMDLINE, &cfg->virtio_mmio_cmdline)) ||
         (o.val[VM_SERIAL] &&
-         (rc = parse_console(p, o.val[VM_SERIAL], "vmrun.serial", 3,
-                             &cfg->serial))))
+         (rc = parse_console(p, o.val[VM_SERIAL], "vmrun.serial",
+                             ARRAY_SIZE(console_outputs) - 1, &cfg->serial))))
         return rc;
     if (!o.val[VM_VCONSOLE])
         return 0;
     /* stdin has one reader: by default it stays with the serial port. */
     cfg->has_virtio_console = true;
     cfg->vconsole.want_input = !cfg->serial.want_input;
-    if ((rc = parse_console(p, o.val[VM_VCONSOLE], "vmrun.virtio-console", 4,
-                            &cfg->vconsole)))
+    if ((rc = parse_console(p, o.val[VM_VCONSOLE], "vmrun.virtio-console",
+                            ARRAY_SIZE(console_outputs), &cfg->vconsole)))
         return rc;
     if (cfg->serial.want_input && cfg->vconsole.want_input)
         return cj_fail(p, "vmrun.virtio-console.input",

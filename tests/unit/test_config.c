@@ -436,12 +436,17 @@ END_TEST
 
 START_TEST(test_drive_needs_write_access)
 {
-    if (geteuid() == 0)
-        return; /* root passes every access(W_OK) check */
-    parse_fails("{" DRIVES("{\"drive_id\": \"d\", \"path_on_host\": "
-                           "\"ro.img\"}") "}",
-                "drives[0].path_on_host: cannot open 'ro.img': Permission "
-                "denied");
+    const char *json = "{" DRIVES("{\"drive_id\": \"d\", \"path_on_host\": "
+                                  "\"ro.img\"}") "}";
+
+    if (geteuid() == 0) {
+        /* root passes every access(W_OK) check, as its open(O_RDWR) would */
+        parse_ok(json);
+        ck_assert(!cfg->drives[0].is_read_only);
+        return;
+    }
+    parse_fails(json, "drives[0].path_on_host: cannot open 'ro.img': "
+                      "Permission denied");
 }
 END_TEST
 
