@@ -3,6 +3,7 @@
 #ifndef VMRUN_SERIAL8250_H
 #define VMRUN_SERIAL8250_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct vm;
@@ -20,6 +21,12 @@ struct serial_config {
  * before the vCPUs start. */
 int serial_create(struct vm *vm, const struct serial_config *cfg,
                   struct serial **out) __attribute__((warn_unused_result));
+
+/* Puts up to (len) bytes of (buf) into the receive FIFO as if they had
+ * arrived on the line, raising the receive interrupt; returns how many fit
+ * (the rest must be offered again once the guest has read some).  The
+ * input path of in_fd uses it; so can tests and embedders.  Thread-safe. */
+int serial_inject(struct serial *s, const uint8_t *buf, size_t len);
 
 /* Flushes buffered output and frees; call after the vCPUs and the event
  * loop have stopped. */
