@@ -4,6 +4,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -55,7 +56,8 @@ static void fx_close(struct fixture *f)
         serial_destroy(f->s);
     fake_vm_destroy(f->vm);
     close(f->out[0]);
-    close(f->out[1]);
+    if (f->out[1] >= 0)
+        close(f->out[1]);
 }
 
 /* What the guest has written so far, as a NUL-terminated string. */
@@ -435,6 +437,84 @@ START_TEST(input_from_fd)
 }
 END_TEST
 
+START_TEST(unpollable_input_is_not_fatal)
+{
+    struct fixture f;
+    int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+    ck_assert_int_ge(null_fd, 0);
+    fx_open(&f, null_fd); /* epoll refuses /dev/null: input disabled */
+    put_str(f.vm, "ok\n");
+    fx_close(&f);
+    close(null_fd);
+}
+END_TEST
+
+START_TEST(rx_interrupt_waits_for_ier)
+{
+    struct fixture f;
+    const uint8_t c = 'k';
+
+    fx_open(&f, -1);
+    outb(f.vm, MCR, 0x08);
+    ck_assert_int_eq(serial_inject(f.s, &c, 1), 1);
+    ck_assert_int_eq(f.vm->irq_raises[IRQ], 0);
+    ck_assert_uint_eq(inb(f.vm, IIR), 0x01);
+    outb(f.vm, IER, 0x01);
+    ck_assert_int_eq(f.vm->irq_level[IRQ], 1);
+    ck_assert_uint_eq(inb(f.vm, IIR), 0x04);
+    ck_assert_uint_eq(inb(f.vm, RBR), 'k');
+    ck_assert_int_eq(f.vm->irq_level[IRQ], 0);
+    fx_close(&f);
+}
+END_TEST
+
+#define STRESS_BYTES 20000
+
+static void *stress_writer(void *arg)
+{
+    struct vm *vm = arg;
+
+    for (int i = 0; i < STRESS_BYTES; i++) {
+        outb(vm, RBR, i % 64 == 63 ? '\n' : 'w');
+        (void)inb(vm, LSR);
+    }
+    return NULL;
+}
+
+/* Two vCPUs writing while input arrives: no byte lost or duplicated. */
+START_TEST(concurrent_access)
+{
+    struct fixture f;
+    pthread_t t[2];
+    char buf[4096];
+    size_t total = 0, got = 0;
+    const uint8_t c = 'r';
+
+    fx_open(&f, -1);
+    fcntl(f.out[0], F_SETFL, 0);
+    fcntl(f.out[0], F_SETPIPE_SZ, 1 << 20);
+    outb(f.vm, FCR, 0x01);
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(pthread_create(&t[i], NULL, stress_writer, f.vm), 0);
+    for (int i = 0; i < 1000; i++) {
+        if (serial_inject(f.s, &c, 1) == 0 && inb(f.vm, RBR) == 'r')
+            got++;
+    }
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    serial_destroy(f.s);
+    f.s = NULL;
+    close(f.out[1]);
+    f.out[1] = -1;
+    for (ssize_t n; (n = read(f.out[0], buf, sizeof(buf))) > 0;)
+        total += (size_t)n;
+    ck_assert_uint_eq(total, 2 * STRESS_BYTES);
+    ck_assert_uint_gt(got, 0);
+    fx_close(&f);
+}
+END_TEST
+
 START_TEST(bad_port_rejected)
 {
     struct vm *vm = fake_vm_create(0, 4096);
@@ -472,6 +552,9 @@ int main(void)
     tcase_add_test(tc, closed_reader_drops_output);
     tcase_add_test(tc, full_output_pipe_does_not_hang);
     tcase_add_test(tc, input_from_fd);
+    tcase_add_test(tc, unpollable_input_is_not_fatal);
+    tcase_add_test(tc, rx_interrupt_waits_for_ier);
+    tcase_add_test(tc, concurrent_access);
     tcase_add_test(tc, bad_port_rejected);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
