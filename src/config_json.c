@@ -1,5 +1,6 @@
 /* config_json.c - typed, key-path-aware readers of cJSON objects and the
  * path checks behind the config parser (see config_json.h). */
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -107,14 +108,18 @@ void cj_key_index(char *dst, const char *parent, int i)
 
 /* "boot_source" for "boot-source": the same name but for '-'/'_' or case,
  * the commonest slip when writing a config by hand. */
+static char key_fold(char c)
+{
+    if (c == '_')
+        return '-';
+    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
 static int cj_key_similar(const char *a, const char *b)
 {
-    for (; *a && *b; a++, b++) {
-        char x = *a == '_' ? '-' : (*a | 0x20),
-             y = *b == '_' ? '-' : (*b | 0x20);
-        if (x != y)
+    for (; *a && *b; a++, b++)
+        if (key_fold(*a) != key_fold(*b))
             return 0;
-    }
     return !*a && !*b;
 }
 
@@ -138,6 +143,7 @@ int cj_obj_open(struct cj_parser *p, struct cj_obj *o, const cJSON *json,
     uint32_t seen = 0;
     size_t i;
 
+    assert(n <= CJ_OBJ_MAX_KEYS && n <= 32); /* val[] and seen */
     memset(o, 0, sizeof(*o));
     o->p = p;
     o->keys = keys;
@@ -190,7 +196,8 @@ int cj_obj_bool(const struct cj_obj *o, size_t i, bool *out)
     return 0;
 }
 
-/* Integer in [min, max]; 1.5, 1e300 and -1 are all rejected. */
+/* Integer in [min, max]; 1.5, 1e300 and -1 are all rejected.  (max) stays
+ * below 2^53, where doubles hold every integer exactly. */
 int cj_obj_uint(const struct cj_obj *o, size_t i, bool required, uint64_t min,
                 uint64_t max, uint64_t *out)
 {
