@@ -11,7 +11,9 @@ int i8042_create(struct vm *vm, struct i8042 **out)
     __attribute__((warn_unused_result));
 
 /* Queues the make/break scancodes of Ctrl-Alt-Del and raises IRQ 1, so a
- * guest's keyboard driver sees the key combination.  Thread-safe. */
+ * guest's keyboard driver sees the key combination.  Thread-safe.
+ * -EAGAIN when the guest has left earlier bytes unread and they fill the
+ * controller's 16-byte queue. */
 int i8042_send_ctrl_alt_del(struct i8042 *kbd)
     __attribute__((warn_unused_result));
 

@@ -209,9 +209,10 @@ static bool serial_wait_writable(struct serial *s)
     if (poll(&pfd, 1, SERIAL_STALL_MS) > 0 && (pfd.revents & POLLOUT))
         return true;
     s->out_stalled = true;
-    vm_log(s->vm, VMRUN_LOG_WARN,
-           "serial: output is not being read; "
-           "dropping guest output until it is");
+    if (log_ratelimit_ok(&s->rl, 4)) /* a reader may stall again and again */
+        vm_log(s->vm, VMRUN_LOG_WARN,
+               "serial: output is not being read; "
+               "dropping guest output until it is");
     return false;
 }
 
