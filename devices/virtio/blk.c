@@ -1,0 +1,522 @@
+/* blk.c - the virtio-blk device model: request parsing and checking. */
+#include <endian.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "backend/block.h"
+#include "virtio/blk.h"
+#include "virtio/mmio.h"
+#include "vmdev.h"
+
+#define SECTOR 512
+#define HDR_SIZE 16 /* struct virtio_blk_outhdr: type, ioprio, sector */
+#define SEG_SIZE 16 /* discard/write-zeroes segment: sector, num, flags */
+#define MAX_IOV (VIRTIO_BLK_SEG_MAX + 2)
+#define MAX_DISCARD_SECTORS (1U << 22) /* 2 GiB: fallocate is cheap */
+#define MAX_WZ_SECTORS (1U << 16)      /* 32 MiB: may be written out */
+#define DISCARD_ALIGN 8                /* 4 KiB: file system blocks */
+#define WZ_FLAG_UNMAP 1
+
+struct blk_req {
+    struct block_io io;
+    struct virtq_elem elem;
+    uint8_t *status; /* the chain's last writable byte, or NULL */
+    uint32_t used_len;
+    struct iovec iov[MAX_IOV];  /* the whole chain */
+    struct iovec data[MAX_IOV]; /* the data part, for the backend */
+};
+
+struct virtio_blk {
+    struct vm *vm;
+    struct virtio_mmio *t;
+    struct block_backend *be;
+    bool cache_unsafe;
+    char id[VIRTIO_BLK_ID_BYTES];
+    uint64_t features;
+    uint8_t config[VIRTIO_BLK_CFG_SIZE]; /* little-endian, immutable */
+
+    pthread_mutex_t lock; /* everything below; taken after the transport's */
+    bool active;          /* between activate and reset */
+    bool starved;         /* stopped popping: no free request slot */
+    struct event_source aio_src;
+    struct blk_req *reqs;
+    uint32_t *free_slots;
+    uint32_t nfree;
+    struct log_ratelimit rl;
+};
+
+static struct virtq *blk_vq(struct virtio_blk *blk)
+{
+    return virtio_mmio_queue(blk->t, 0);
+}
+
+/* Copies up to (len) bytes from the iovecs, skipping (skip) bytes. */
+static size_t iov_read(const struct iovec *iov, unsigned int n, size_t skip,
+                       void *buf, size_t len)
+{
+    size_t done = 0;
+
+    for (unsigned int i = 0; i < n && done < len; i++) {
+        size_t l = iov[i].iov_len;
+
+        if (skip >= l) {
+            skip -= l;
+            continue;
+        }
+        l = l - skip < len - done ? l - skip : len - done;
+        memcpy((uint8_t *)buf + done, (uint8_t *)iov[i].iov_base + skip, l);
+        done += l;
+        skip = 0;
+    }
+    return done;
+}
+
+/* Fills (out) with the part of (iov) that starts (skip) bytes in and is
+ * (len) bytes long; returns the number of entries. */
+static unsigned int iov_slice(const struct iovec *iov, unsigned int n,
+                              size_t skip, size_t len, struct iovec *out)
+{
+    unsigned int k = 0;
+
+    for (unsigned int i = 0; i < n && len; i++) {
+        size_t l = iov[i].iov_len;
+
+        if (skip >= l) {
+            skip -= l;
+            continue;
+        }
+        l -= skip;
+        if (l > len)
+            l = len;
+        out[k++] = (struct iovec){(uint8_t *)iov[i].iov_base + skip, l};
+        len -= l;
+        skip = 0;
+    }
+    return k;
+}
+
+static void blk_slot_free(struct virtio_blk *blk, struct blk_req *req)
+{
+    blk->free_slots[blk->nfree++] = req - blk->reqs;
+}
+
+/* Returns the chain with (status) in its last writable byte (§5.2.6). */
+static void blk_finish(struct virtio_blk *blk, struct blk_req *req,
+                       uint8_t status)
+{
+    uint32_t len = 0;
+
+    if (req->status) {
+        *req->status = status;
+        len = (status == VIRTIO_BLK_S_OK ? req->used_len : 0) + 1;
+    }
+    virtq_push(blk_vq(blk), req->elem.head, len);
+    blk_slot_free(blk, req);
+}
+
+static void blk_complete(void *opaque, struct block_io *io, int result)
+{
+    struct virtio_blk *blk = opaque;
+    struct blk_req *req =
+        (struct blk_req *)((uint8_t *)io - offsetof(struct blk_req, io));
+
+    if (!blk->active) {
+        blk_slot_free(blk, req); /* drained during reset: rings are gone */
+        return;
+    }
+    if (result < 0 && log_ratelimit_ok(&blk->rl, 8))
+        vm_log(blk->vm, VMRUN_LOG_WARN, "virtio-blk '%s': I/O error: %s",
+               blk->id, strerror(-result));
+    blk_finish(blk, req, result < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK);
+}
+
+/* True if [sector, sector + bytes / 512) lies inside the disk. */
+static bool blk_range_ok(const struct virtio_blk *blk, uint64_t sector,
+                         uint64_t bytes)
+{
+    uint64_t cap = blk->be->size / SECTOR;
+
+    return sector <= cap && bytes / SECTOR <= cap - sector;
+}
+
+static uint8_t blk_submit(struct virtio_blk *blk, struct blk_req *req)
+{
+    int ret = blk->be->ops->submit(blk->be, &req->io);
+
+    return ret < 0 ? VIRTIO_BLK_S_IOERR : 0xff; /* 0xff: in flight */
+}
+
+/* IN and OUT: the data is the writable part before the status byte (IN)
+ * or the readable part after the header (OUT). */
+static uint8_t blk_rw(struct virtio_blk *blk, struct blk_req *req, bool write,
+                      uint64_t sector)
+{
+    const struct virtq_elem *e = &req->elem;
+    size_t len = write ? e->rd_len - HDR_SIZE : e->wr_len - 1;
+
+    if (len % SECTOR || !blk_range_ok(blk, sector, len) ||
+        (write && blk->be->read_only))
+        return VIRTIO_BLK_S_IOERR;
+    req->io = (struct block_io){
+        .op = write ? BLOCK_WRITE : BLOCK_READ,
+        .slot = req - blk->reqs,
+        .offset = sector * SECTOR,
+        .len = len,
+        .iov = req->data,
+        .niov = write ? iov_slice(req->iov, e->nr_rd, HDR_SIZE, len, req->data)
+                      : iov_slice(req->iov + e->nr_rd, e->nr_wr, 0, len,
+                                  req->data)};
+    req->used_len = write ? 0 : len;
+    return len ? blk_submit(blk, req) : VIRTIO_BLK_S_OK;
+}
+
+static uint8_t blk_get_id(struct virtio_blk *blk, struct blk_req *req)
+{
+    const struct virtq_elem *e = &req->elem;
+    size_t len = e->wr_len - 1, n;
+    struct iovec *data = req->data;
+    unsigned int k;
+
+    if (len > VIRTIO_BLK_ID_BYTES)
+        len = VIRTIO_BLK_ID_BYTES;
+    k = iov_slice(req->iov + e->nr_rd, e->nr_wr, 0, len, data);
+    n = 0;
+    for (unsigned int i = 0; i < k; i++) {
+        memcpy(data[i].iov_base, blk->id + n, data[i].iov_len);
+        n += data[i].iov_len;
+    }
+    req->used_len = n;
+    return VIRTIO_BLK_S_OK;
+}
+
+/* DISCARD and WRITE_ZEROES: one segment (max_*_seg = 1, §5.2.6.2). */
+static uint8_t blk_zero(struct virtio_blk *blk, struct blk_req *req,
+                        bool discard)
+{
+    uint64_t feat = discard ? VIRTIO_BLK_F_DISCARD : VIRTIO_BLK_F_WRITE_ZEROES;
+    uint8_t seg[SEG_SIZE];
+    uint64_t sector;
+    uint32_t num, flags;
+
+    if (!(blk->features & VIRTIO_BIT(feat)))
+        return VIRTIO_BLK_S_UNSUPP;
+    if (req->elem.rd_len != HDR_SIZE + SEG_SIZE)
+        return VIRTIO_BLK_S_IOERR;
+    iov_read(req->iov, req->elem.nr_rd, HDR_SIZE, seg, SEG_SIZE);
+    memcpy(&sector, seg, 8);
+    memcpy(&num, seg + 8, 4);
+    memcpy(&flags, seg + 12, 4);
+    sector = le64toh(sector);
+    num = le32toh(num);
+    flags = le32toh(flags);
+    /* Unknown flags, or unmap on a discard: UNSUPP (§5.2.6.2). */
+    if (flags & ~(discard ? 0U : (uint32_t)WZ_FLAG_UNMAP))
+        return VIRTIO_BLK_S_UNSUPP;
+    if (num > (discard ? MAX_DISCARD_SECTORS : MAX_WZ_SECTORS) ||
+        !blk_range_ok(blk, sector, (uint64_t)num * SECTOR) ||
+        blk->be->read_only)
+        return VIRTIO_BLK_S_IOERR;
+    if (num == 0)
+        return VIRTIO_BLK_S_OK;
+    req->io =
+        (struct block_io){.op = discard ? BLOCK_DISCARD : BLOCK_WRITE_ZEROES,
+                          .slot = req - blk->reqs,
+                          .offset = sector * SECTOR,
+                          .len = (uint64_t)num * SECTOR,
+                          .unmap = flags & WZ_FLAG_UNMAP};
+    return blk_submit(blk, req);
+}
+
+static uint8_t blk_flush(struct virtio_blk *blk, struct blk_req *req)
+{
+    if (blk->cache_unsafe)
+        return VIRTIO_BLK_S_OK; /* as Firecracker: the host decides */
+    req->io = (struct block_io){.op = BLOCK_FLUSH, .slot = req - blk->reqs};
+    return blk_submit(blk, req);
+}
+
+/* Parses one popped chain.  A malformed request fails alone; only a
+ * malformed ring (virtq_pop) stops the queue. */
+static void blk_handle(struct virtio_blk *blk, struct blk_req *req)
+{
+    const struct virtq_elem *e = &req->elem;
+    uint8_t hdr[HDR_SIZE], status;
+    const struct iovec *last;
+    uint32_t type;
+    uint64_t sector;
+
+    req->status = NULL;
+    req->used_len = 0;
+    if (e->nr_wr) {
+        last = &req->iov[e->nr_rd + e->nr_wr - 1];
+        req->status = (uint8_t *)last->iov_base + last->iov_len - 1;
+    }
+    if (!req->status || e->rd_len < HDR_SIZE) {
+        blk_finish(blk, req, VIRTIO_BLK_S_IOERR);
+        return;
+    }
+    iov_read(req->iov, e->nr_rd, 0, hdr, HDR_SIZE);
+    memcpy(&type, hdr, 4);
+    memcpy(&sector, hdr + 8, 8);
+    switch (le32toh(type)) {
+    case VIRTIO_BLK_T_IN:
+    case VIRTIO_BLK_T_OUT:
+        status = blk_rw(blk, req, le32toh(type) == VIRTIO_BLK_T_OUT,
+                        le64toh(sector));
+        break;
+    case VIRTIO_BLK_T_FLUSH:
+        status = blk_flush(blk, req);
+        break;
+    case VIRTIO_BLK_T_GET_ID:
+        status = blk_get_id(blk, req);
+        break;
+    case VIRTIO_BLK_T_DISCARD:
+    case VIRTIO_BLK_T_WRITE_ZEROES:
+        status = blk_zero(blk, req, le32toh(type) == VIRTIO_BLK_T_DISCARD);
+        break;
+    default:
+        status = VIRTIO_BLK_S_UNSUPP;
+    }
+    if (status != 0xff)
+        blk_finish(blk, req, status);
+}
+
+static void blk_irq(struct virtio_blk *blk)
+{
+    if (virtq_should_notify(blk_vq(blk)))
+        virtio_mmio_signal_used(blk->t);
+}
+
+/* Pops until the ring is empty or every slot is in flight. */
+static void blk_process(struct virtio_blk *blk)
+{
+    struct virtq *vq = blk_vq(blk);
+    struct blk_req *req;
+    int ret;
+
+    blk->starved = false;
+    do {
+        virtq_disable_notify(vq);
+        while (blk->nfree) {
+            req = &blk->reqs[blk->free_slots[--blk->nfree]];
+            ret = virtq_pop(vq, &req->elem, req->iov, MAX_IOV);
+            if (ret <= 0)
+                blk_slot_free(blk, req);
+            if (ret == 0)
+                break;
+            if (ret == -EPROTO) {
+                virtio_mmio_set_needs_reset(blk->t);
+                goto out;
+            }
+            if (ret == -E2BIG) /* more segments than SEG_MAX promised */
+                virtq_push(vq, req->elem.head, 0);
+            else
+                blk_handle(blk, req);
+        }
+        if (!blk->nfree) {
+            blk->starved = true; /* resumed by the next completion */
+            break;
+        }
+    } while (virtq_enable_notify(vq));
+out:
+    blk->be->ops->unplug(blk->be);
+    blk_irq(blk);
+}
+
+static void blk_queue_notify(void *dev, uint16_t q)
+{
+    struct virtio_blk *blk = dev;
+
+    pthread_mutex_lock(&blk->lock);
+    if (blk->active && q == 0)
+        blk_process(blk);
+    pthread_mutex_unlock(&blk->lock);
+}
+
+/* Async completions, on the event-loop thread. */
+static void blk_aio_event(void *opaque, uint32_t events)
+{
+    struct virtio_blk *blk = opaque;
+
+    pthread_mutex_lock(&blk->lock);
+    blk->be->ops->reap(blk->be);
+    if (blk->active) {
+        if (blk->starved)
+            blk_process(blk);
+        else
+            blk_irq(blk);
+    }
+    pthread_mutex_unlock(&blk->lock);
+}
+
+static uint64_t blk_features(void *dev)
+{
+    const struct virtio_blk *blk = dev;
+    uint64_t f = VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) |
+                 VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE) |
+                 VIRTIO_BIT(VIRTIO_BLK_F_FLUSH);
+
+    if (blk->be->read_only)
+        return f | VIRTIO_BIT(VIRTIO_BLK_F_RO);
+    f |= VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES);
+    if (blk->be->can_discard)
+        f |= VIRTIO_BIT(VIRTIO_BLK_F_DISCARD);
+    return f;
+}
+
+static void blk_config_read(void *dev, uint32_t off, uint8_t *data,
+                            uint32_t size)
+{
+    const struct virtio_blk *blk = dev;
+
+    memcpy(data, blk->config + off, size); /* bounds: the transport */
+}
+
+static int blk_activate(void *dev, uint64_t features)
+{
+    struct virtio_blk *blk = dev;
+
+    pthread_mutex_lock(&blk->lock);
+    blk->features = features;
+    blk->active = true;
+    pthread_mutex_unlock(&blk->lock);
+    return 0;
+}
+
+static void blk_reset(void *dev)
+{
+    struct virtio_blk *blk = dev;
+
+    pthread_mutex_lock(&blk->lock);
+    blk->active = false; /* completions now only free their slot */
+    blk->be->ops->drain(blk->be);
+    blk->features = 0;
+    blk->starved = false;
+    pthread_mutex_unlock(&blk->lock);
+}
+
+static const struct virtio_device_ops blk_ops = {
+    .device_id = VIRTIO_ID_BLOCK,
+    .num_queues = 1,
+    .queue_max = VIRTIO_BLK_QUEUE_SIZE,
+    .config_len = VIRTIO_BLK_CFG_SIZE,
+    .features = blk_features,
+    .config_read = blk_config_read,
+    .config_write = NULL,
+    .activate = blk_activate,
+    .queue_notify = blk_queue_notify,
+    .reset = blk_reset,
+};
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    v = htole32(v);
+    memcpy(p, &v, 4);
+}
+
+static void blk_config_init(struct virtio_blk *blk)
+{
+    uint64_t cap = htole64(blk->be->size / SECTOR);
+    uint8_t *c = blk->config;
+
+    memcpy(c + VIRTIO_BLK_CFG_CAPACITY, &cap, 8);
+    put32(c + VIRTIO_BLK_CFG_SEG_MAX, VIRTIO_BLK_SEG_MAX);
+    put32(c + VIRTIO_BLK_CFG_BLK_SIZE, SECTOR);
+    c[VIRTIO_BLK_CFG_NUM_QUEUES] = 1;
+    put32(c + VIRTIO_BLK_CFG_MAX_DISCARD_SECTORS, MAX_DISCARD_SECTORS);
+    put32(c + VIRTIO_BLK_CFG_MAX_DISCARD_SEG, 1);
+    put32(c + VIRTIO_BLK_CFG_DISCARD_ALIGN, DISCARD_ALIGN);
+    put32(c + VIRTIO_BLK_CFG_MAX_WZ_SECTORS, MAX_WZ_SECTORS);
+    put32(c + VIRTIO_BLK_CFG_MAX_WZ_SEG, 1);
+    c[VIRTIO_BLK_CFG_WZ_MAY_UNMAP] = blk->be->can_discard;
+}
+
+static int blk_init(struct virtio_blk *blk, const struct drive_config *cfg)
+{
+    blk->reqs = calloc(VIRTIO_BLK_QUEUE_SIZE, sizeof(*blk->reqs));
+    blk->free_slots = calloc(VIRTIO_BLK_QUEUE_SIZE, sizeof(uint32_t));
+    if (!blk->reqs || !blk->free_slots)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < VIRTIO_BLK_QUEUE_SIZE; i++)
+        blk->free_slots[blk->nfree++] = VIRTIO_BLK_QUEUE_SIZE - 1 - i;
+    /* GET_ID: up to 20 bytes, NUL-padded, not necessarily terminated. */
+    if (cfg->drive_id)
+        memcpy(blk->id, cfg->drive_id, strnlen(cfg->drive_id, sizeof(blk->id)));
+    blk->cache_unsafe = cfg->cache_type == CACHE_UNSAFE;
+    blk->be->complete = blk_complete;
+    blk->be->opaque = blk;
+    blk_config_init(blk);
+    return 0;
+}
+
+int virtio_blk_create_backend(struct vm *vm, const struct drive_config *cfg,
+                              struct block_backend *be, gpa_t base,
+                              uint32_t irq, struct virtio_blk **out)
+{
+    struct virtio_blk *blk = calloc(1, sizeof(*blk));
+    int ret;
+
+    if (!blk) {
+        be->ops->destroy(be);
+        return -ENOMEM;
+    }
+    blk->vm = vm;
+    blk->be = be;
+    blk->aio_src.fd = -1;
+    pthread_mutex_init(&blk->lock, NULL);
+    ret = blk_init(blk, cfg);
+    if (ret == 0)
+        ret = virtio_mmio_create(vm, base, irq, &blk_ops, blk, &blk->t);
+    if (ret == 0 && be->event_fd >= 0) {
+        blk->aio_src = (struct event_source){be->event_fd, blk_aio_event, blk};
+        ret = event_loop_add(vm_event_loop(vm), &blk->aio_src, EPOLLIN);
+        if (ret < 0)
+            blk->aio_src.fd = -1;
+    }
+    if (ret < 0) {
+        virtio_blk_destroy(blk);
+        return ret;
+    }
+    *out = blk;
+    return 0;
+}
+
+int virtio_blk_create(struct vm *vm, const struct drive_config *cfg, gpa_t base,
+                      uint32_t irq, struct virtio_blk **out)
+{
+    struct block_backend *be;
+    int ret = block_open(cfg, vm_logger(vm), VIRTIO_BLK_QUEUE_SIZE, &be);
+
+    if (ret == -EBUSY)
+        vm_log(vm, VMRUN_LOG_ERROR,
+               "drive '%s': '%s' is locked by another process (is another "
+               "vmrun using it?)",
+               cfg->drive_id ? cfg->drive_id : "", cfg->path_on_host);
+    else if (ret < 0)
+        vm_log(vm, VMRUN_LOG_ERROR, "drive '%s': cannot open '%s': %s",
+               cfg->drive_id ? cfg->drive_id : "", cfg->path_on_host,
+               strerror(-ret));
+    if (ret < 0)
+        return ret;
+    return virtio_blk_create_backend(vm, cfg, be, base, irq, out);
+}
+
+void virtio_blk_destroy(struct virtio_blk *blk)
+{
+    if (!blk)
+        return;
+    if (blk->aio_src.fd >= 0)
+        event_loop_del(vm_event_loop(blk->vm), &blk->aio_src);
+    blk->active = false; /* the drain below only frees slots */
+    blk->be->ops->drain(blk->be);
+    virtio_mmio_destroy(blk->t);
+    blk->be->ops->destroy(blk->be);
+    pthread_mutex_destroy(&blk->lock);
+    free(blk->reqs);
+    free(blk->free_slots);
+    free(blk);
+}

@@ -1,0 +1,79 @@
+/* blk.h - virtio-blk (virtio 1.2 §5.2) over virtio-mmio, backed by a raw
+ * image file (devices/backend/block.h).
+ *
+ * Offers VERSION_1, RING_INDIRECT_DESC, RING_EVENT_IDX, BLK_F_SEG_MAX,
+ * BLK_F_BLK_SIZE (512), BLK_F_FLUSH, BLK_F_RO for read-only drives,
+ * BLK_F_WRITE_ZEROES on writable drives (fallocate ZERO_RANGE, else
+ * PUNCH_HOLE when the driver allows unmapping, else written zeros) and
+ * BLK_F_DISCARD where the file system can punch holes.  One queue of
+ * VIRTIO_BLK_QUEUE_SIZE; up to that many requests in flight. */
+#ifndef VMRUN_VIRTIO_BLK_H
+#define VMRUN_VIRTIO_BLK_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "memory.h"
+
+struct vm;
+struct virtio_blk;
+struct block_backend;
+
+#define VIRTIO_BLK_QUEUE_SIZE 256
+#define VIRTIO_BLK_SEG_MAX 126 /* data segments per request */
+
+/* Request types and status values (§5.2.6). */
+#define VIRTIO_BLK_T_IN 0
+#define VIRTIO_BLK_T_OUT 1
+#define VIRTIO_BLK_T_FLUSH 4
+#define VIRTIO_BLK_T_GET_ID 8
+#define VIRTIO_BLK_T_DISCARD 11
+#define VIRTIO_BLK_T_WRITE_ZEROES 13
+#define VIRTIO_BLK_S_OK 0
+#define VIRTIO_BLK_S_IOERR 1
+#define VIRTIO_BLK_S_UNSUPP 2
+#define VIRTIO_BLK_ID_BYTES 20
+
+/* Feature bits (§5.2.3). */
+#define VIRTIO_BLK_F_SIZE_MAX 1
+#define VIRTIO_BLK_F_SEG_MAX 2
+#define VIRTIO_BLK_F_RO 5
+#define VIRTIO_BLK_F_BLK_SIZE 6
+#define VIRTIO_BLK_F_FLUSH 9
+#define VIRTIO_BLK_F_DISCARD 13
+#define VIRTIO_BLK_F_WRITE_ZEROES 14
+
+/* Config space offsets (struct virtio_blk_config, §5.2.4). */
+#define VIRTIO_BLK_CFG_CAPACITY 0
+#define VIRTIO_BLK_CFG_SEG_MAX 12
+#define VIRTIO_BLK_CFG_BLK_SIZE 20
+#define VIRTIO_BLK_CFG_NUM_QUEUES 34
+#define VIRTIO_BLK_CFG_MAX_DISCARD_SECTORS 36
+#define VIRTIO_BLK_CFG_MAX_DISCARD_SEG 40
+#define VIRTIO_BLK_CFG_DISCARD_ALIGN 44
+#define VIRTIO_BLK_CFG_MAX_WZ_SECTORS 48
+#define VIRTIO_BLK_CFG_MAX_WZ_SEG 52
+#define VIRTIO_BLK_CFG_WZ_MAY_UNMAP 56
+#define VIRTIO_BLK_CFG_SIZE 60
+
+/* Opens and locks (cfg->path_on_host) (see block_open(); -EBUSY when
+ * another process holds the image, with the drive and file named in the
+ * log) and registers a virtio-mmio device at [base, base + 4 KiB) with
+ * GSI (irq).  (cfg) is copied.  Call before the vCPUs and the event loop
+ * start. */
+int virtio_blk_create(struct vm *vm, const struct drive_config *cfg, gpa_t base,
+                      uint32_t irq, struct virtio_blk **out)
+    __attribute__((warn_unused_result));
+
+/* The same on a backend the caller opened (tests plug a fake here); the
+ * device owns (be) from now on, also on failure. */
+int virtio_blk_create_backend(struct vm *vm, const struct drive_config *cfg,
+                              struct block_backend *be, gpa_t base,
+                              uint32_t irq, struct virtio_blk **out)
+    __attribute__((warn_unused_result));
+
+/* Waits for in-flight I/O, closes and unlocks the file, frees.  Call after
+ * the vCPUs and the event loop have stopped.  NULL is a no-op. */
+void virtio_blk_destroy(struct virtio_blk *blk);
+
+#endif

@@ -1,0 +1,94 @@
+/* mmio.h - the virtio-mmio transport, version 2 (virtio 1.2 §4.2.2): one
+ * 4 KiB register window and one interrupt per device.
+ *
+ * Threads: register accesses come from vCPU threads and are serialised by
+ * the transport's lock.  Queue kicks arrive as ioeventfds watched on
+ * vm_event_loop(vm) and reach the device's queue_notify op on the
+ * event-loop thread.  Interrupts leave through an irqfd. */
+#ifndef VMRUN_VIRTIO_MMIO_H
+#define VMRUN_VIRTIO_MMIO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "memory.h"
+#include "virtio/queue.h"
+#include "virtio/virtio.h"
+
+struct vm;
+struct virtio_mmio;
+
+#define VIRTIO_MMIO_SIZE 0x1000
+#define VIRTIO_MMIO_MAX_QUEUES 8
+#define VIRTIO_MMIO_VENDOR_ID 0x4e524d56 /* "VMRN" */
+
+/* Register offsets (§4.2.2). */
+#define VIRTIO_MMIO_MAGIC 0x000
+#define VIRTIO_MMIO_VERSION 0x004
+#define VIRTIO_MMIO_DEVICE_ID 0x008
+#define VIRTIO_MMIO_VENDOR 0x00c
+#define VIRTIO_MMIO_DEVICE_FEATURES 0x010
+#define VIRTIO_MMIO_DEVICE_FEATURES_SEL 0x014
+#define VIRTIO_MMIO_DRIVER_FEATURES 0x020
+#define VIRTIO_MMIO_DRIVER_FEATURES_SEL 0x024
+#define VIRTIO_MMIO_QUEUE_SEL 0x030
+#define VIRTIO_MMIO_QUEUE_NUM_MAX 0x034
+#define VIRTIO_MMIO_QUEUE_NUM 0x038
+#define VIRTIO_MMIO_QUEUE_READY 0x044
+#define VIRTIO_MMIO_QUEUE_NOTIFY 0x050
+#define VIRTIO_MMIO_INTERRUPT_STATUS 0x060
+#define VIRTIO_MMIO_INTERRUPT_ACK 0x064
+#define VIRTIO_MMIO_STATUS 0x070
+#define VIRTIO_MMIO_QUEUE_DESC_LOW 0x080
+#define VIRTIO_MMIO_QUEUE_DESC_HIGH 0x084
+#define VIRTIO_MMIO_QUEUE_DRIVER_LOW 0x090
+#define VIRTIO_MMIO_QUEUE_DRIVER_HIGH 0x094
+#define VIRTIO_MMIO_QUEUE_DEVICE_LOW 0x0a0
+#define VIRTIO_MMIO_QUEUE_DEVICE_HIGH 0x0a4
+#define VIRTIO_MMIO_SHM_SEL 0x0ac
+#define VIRTIO_MMIO_SHM_LEN_LOW 0x0b0
+#define VIRTIO_MMIO_SHM_LEN_HIGH 0x0b4
+#define VIRTIO_MMIO_SHM_BASE_LOW 0x0b8
+#define VIRTIO_MMIO_SHM_BASE_HIGH 0x0bc
+#define VIRTIO_MMIO_CONFIG_GENERATION 0x0fc
+#define VIRTIO_MMIO_CONFIG 0x100
+
+#define VIRTIO_MMIO_INT_VRING 1
+#define VIRTIO_MMIO_INT_CONFIG 2
+
+/* Registers [base, base + VIRTIO_MMIO_SIZE) on vm_mmio_bus(vm), creates an
+ * irqfd for GSI (irq) and one ioeventfd per queue (watched on
+ * vm_event_loop(vm)).  (ops) and (dev) must outlive the transport; (ops)
+ * is never written.  Call before the vCPUs start; -errno on failure with
+ * nothing left registered. */
+int virtio_mmio_create(struct vm *vm, gpa_t base, uint32_t irq,
+                       const struct virtio_device_ops *ops, void *dev,
+                       struct virtio_mmio **out)
+    __attribute__((warn_unused_result));
+
+/* Unbinds the eventfds and frees.  Call after the vCPUs and the event
+ * loop have stopped.  The bus range stays registered (buses cannot
+ * unregister); it must not be accessed afterwards.  NULL is a no-op. */
+void virtio_mmio_destroy(struct virtio_mmio *t);
+
+/* Queue (q) of the device, or NULL if q >= num_queues.  The device may
+ * pop/push it between its activate and reset ops, under its own lock. */
+struct virtq *virtio_mmio_queue(struct virtio_mmio *t, uint16_t q);
+
+/* Raises the used-buffer interrupt (InterruptStatus bit 0 + irqfd).
+ * Lock-free; any thread. */
+void virtio_mmio_signal_used(struct virtio_mmio *t);
+
+/* Bumps ConfigGeneration and raises the configuration-change interrupt.
+ * Any thread. */
+void virtio_mmio_signal_config(struct virtio_mmio *t);
+
+/* Sets DEVICE_NEEDS_RESET (§2.1.2) after the device met a malformed queue;
+ * with DRIVER_OK also raises the configuration-change interrupt.  Any
+ * thread, lock-free. */
+void virtio_mmio_set_needs_reset(struct virtio_mmio *t);
+
+/* The GSI given at creation; for ACPI/DT descriptions. */
+uint32_t virtio_mmio_irq(const struct virtio_mmio *t);
+
+#endif
