@@ -9,17 +9,31 @@
 #define FW_COM1 0x3f8
 #define FW_DEBUG_EXIT_PORT 0x501
 
+/* Port I/O through the CPL0 gate of start.S (ud2, see there). */
+static inline uint32_t fw_pio(uint32_t op, uint16_t port, uint32_t v)
+{
+    uint32_t ret;
+
+    __asm__ volatile("ud2"
+                     : "=a"(ret)
+                     : "D"(op), "S"((uint32_t)port), "d"(v)
+                     : "r11", "memory");
+    return ret;
+}
+
 static inline void fw_outb(uint16_t port, uint8_t v)
 {
-    __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+    fw_pio(0, port, v);
 }
 
 static inline uint8_t fw_inb(uint16_t port)
 {
-    uint8_t v;
+    return (uint8_t)fw_pio(1, port, 0);
+}
 
-    __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-    return v;
+static inline void fw_mmio_write8(uint64_t addr, uint8_t v)
+{
+    *(volatile uint8_t *)(uintptr_t)addr = v;
 }
 
 void fw_putc(char c);

@@ -1,0 +1,44 @@
+# lib.sh - helpers shared by the integration tests (sourced, bash).
+# Each test case prints "ok - NAME" or "not ok - NAME: why"; the suite ends
+# with the line "N passed, M failed".
+
+PASSED=0
+FAILED=0
+FAILED_NAMES=""
+
+ok() {
+	PASSED=$((PASSED + 1))
+	echo "ok - $1"
+}
+
+not_ok() {
+	FAILED=$((FAILED + 1))
+	FAILED_NAMES="$FAILED_NAMES $1"
+	echo "not ok - $1: $2"
+}
+
+# expect NAME WANT GOT: one check of an exit status or value.
+expect() {
+	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected '$2', got '$3'"; fi
+}
+
+# expect_grep NAME PATTERN FILE: the file has a line matching PATTERN.
+expect_grep() {
+	if grep -qE -- "$2" "$3"; then
+		ok "$1"
+	else
+		not_ok "$1" "no line matching '$2' in $3"
+		sed 's/^/    | /' "$3" | tail -n 30
+	fi
+}
+
+# summary: the closing line; exit status 1 when anything failed.
+summary() {
+	echo "$PASSED passed, $FAILED failed"
+	[ "$FAILED" -eq 0 ] || { echo "failed:$FAILED_NAMES"; return 1; }
+}
+
+# have_kvm: /dev/kvm can be opened for reading and writing.
+have_kvm() {
+	[ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]
+}

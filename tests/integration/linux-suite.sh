@@ -1,0 +1,113 @@
+#!/bin/bash
+# linux-suite.sh BUILD_DIR - boots the Debian cloud kernel with the test
+# initramfs (tests/guest) under vmrun and checks what the guest did.  Needs
+# a /dev/kvm with hardware virtualization: run it through tests/lab/box.sh
+# (tests/integration/linux.sh does).  Prints "N passed, M failed".
+set -u
+build=$(cd "${1:?usage: linux-suite.sh BUILD_DIR}" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+
+guest=${VMRUN_CACHE:-$HOME/.cache/vmrun}/guest
+vmrun=$build/vmrun
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+have_kvm || { echo "skip: no usable /dev/kvm"; exit 77; }
+
+# The default command line of vmrun plus the test guest's parameters.
+BASE_ARGS="console=ttyS0 reboot=k panic=-1 pci=off nomodeset i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd io_delay=none tsc=reliable no_timer_check 8250.nr_uarts=1 quiet vmrun.exit=0xd0000000"
+
+# config NAME VCPUS MEM_MIB [BOOT_ARGS]: writes $work/NAME.json; with no
+# BOOT_ARGS the key is left out so vmrun's default command line is used.
+config() {
+	local args=""
+	[ $# -ge 4 ] && args=", \"boot_args\": \"$4\""
+	cat >"$work/$1.json" <<JSON
+{
+  "boot-source": { "kernel_image_path": "$guest/vmlinuz",
+                   "initrd_path": "$guest/initramfs.cpio.gz"$args },
+  "machine-config": { "vcpu_count": $2, "mem_size_mib": $3 }
+}
+JSON
+	echo "$work/$1.json"
+}
+
+# boot NAME CONFIG: runs vmrun; output in $work/NAME.out/.err, status in RC,
+# wall time in ms in MS.
+boot() {
+	local t0 t1
+	t0=$(date +%s%N)
+	timeout 300 "$vmrun" "$2" >"$work/$1.out" 2>"$work/$1.err" </dev/null
+	RC=$?
+	t1=$(date +%s%N)
+	MS=$(((t1 - t0) / 1000000))
+	echo "# $1: exit $RC in $MS ms"
+}
+
+boot default "$(config default 1 256)"
+expect "default command line: poweroff exits 0" 0 "$RC"
+expect_grep "default command line: reaches userspace" \
+	'^VMRUN-GUEST: userspace' "$work/default.out"
+
+for n in 1 2 4; do
+	boot "cpus$n" "$(config "cpus$n" "$n" 256 "$BASE_ARGS")"
+	expect "$n vCPUs: exit 0" 0 "$RC"
+	expect_grep "$n vCPUs: guest nproc is $n" \
+		"^VMRUN-GUEST: userspace nproc=$n " "$work/cpus$n.out"
+done
+
+boot mem128 "$(config mem128 1 128 "$BASE_ARGS")"
+kb=$(sed -n 's/^VMRUN-GUEST: userspace .*memtotal_kb=\([0-9]*\).*/\1/p' "$work/mem128.out")
+expect "128 MiB: MemTotal between 100 and 128 MiB" yes \
+	"$([ "${kb:-0}" -gt 102400 ] && [ "${kb:-0}" -le 131072 ] && echo yes || echo "no ($kb kB)")"
+
+boot mem6g "$(config mem6g 2 6144 "$BASE_ARGS")"
+kb=$(sed -n 's/^VMRUN-GUEST: userspace .*memtotal_kb=\([0-9]*\).*/\1/p' "$work/mem6g.out")
+expect "6 GiB: MemTotal above 5.5 GiB (RAM above 4 GiB is seen)" yes \
+	"$([ "${kb:-0}" -gt 5767168 ] && [ "${kb:-0}" -le 6291456 ] && echo yes || echo "no ($kb kB)")"
+
+for code in 0 7; do
+	boot "exit$code" "$(config "exit$code" 1 128 "$BASE_ARGS vmrun.scenario=exitcode vmrun.code=$code")"
+	expect "debug-exit $code is vmrun's exit status" "$code" "$RC"
+done
+
+boot poweroff "$(config poweroff 1 128 "$BASE_ARGS vmrun.scenario=poweroff")"
+expect "guest poweroff: exit 0" 0 "$RC"
+
+boot reboot "$(config reboot 1 128 "$BASE_ARGS vmrun.scenario=reboot")"
+expect "guest reboot: exit 0" 0 "$RC"
+expect_grep "guest reboot: logged" 'rebooted' "$work/reboot.err"
+
+boot panic "$(config panic 1 128 "$BASE_ARGS vmrun.scenario=panic")"
+expect "guest panic: exit 3 (pvpanic)" 3 "$RC"
+expect_grep "guest panic: logged" 'panicked' "$work/panic.err"
+
+# SIGTERM while the guest idles: stopped, non-zero, terminal untouched.
+cfg=$(config idle 1 128 "$BASE_ARGS vmrun.scenario=idle")
+"$vmrun" "$cfg" >"$work/idle.out" 2>"$work/idle.err" </dev/null &
+pid=$!
+for _ in $(seq 1 600); do
+	grep -q 'action=idle' "$work/idle.out" 2>/dev/null && break
+	sleep 0.1
+done
+kill -TERM "$pid"
+wait "$pid"
+expect "SIGTERM: exit 143" 143 "$?"
+
+# A bad config: exit 2 and one line naming the key, before any VM exists.
+printf '{"boot-source":{"kernel_image_path":"%s"},"machine-config":{"vcpu_count":"two","mem_size_mib":128}}' \
+	"$guest/vmlinuz" >"$work/bad.json"
+"$vmrun" "$work/bad.json" >"$work/bad.out" 2>"$work/bad.err"
+expect "bad config: exit 2" 2 "$?"
+expect_grep "bad config: names the key" \
+	'machine-config.vcpu_count: expected an integer' "$work/bad.err"
+
+# Two VMs in one process through libvmrun.
+a=$(config vma 1 128 "$BASE_ARGS vmrun.scenario=exitcode vmrun.code=5")
+b=$(config vmb 2 128 "$BASE_ARGS vmrun.scenario=exitcode vmrun.code=6")
+timeout 300 "$build/tests/integration/two_vms" "$a" "$b" >"$work/two.out" 2>"$work/two.err"
+expect "two VMs in one process: both ran" 0 "$?"
+expect_grep "two VMs: first exits 5" '^vm0: ret=0 reason=debug-exit status=5' "$work/two.out"
+expect_grep "two VMs: second exits 6" '^vm1: ret=0 reason=debug-exit status=6' "$work/two.out"
+
+summary
