@@ -6,7 +6,17 @@
  * BLK_F_WRITE_ZEROES on writable drives (fallocate ZERO_RANGE, else
  * PUNCH_HOLE when the driver allows unmapping, else written zeros) and
  * BLK_F_DISCARD where the file system can punch holes.  One queue of
- * VIRTIO_BLK_QUEUE_SIZE; up to that many requests in flight. */
+ * VIRTIO_BLK_QUEUE_SIZE; up to that many requests in flight, in
+ * preallocated slots (no allocation per request).
+ *
+ * Decisions: SIZE_MAX is not offered (nothing in vmrun limits a segment's
+ * size; every segment is checked against guest RAM instead).  READ/WRITE
+ * go through the engine; FLUSH (fdatasync, a no-op with cache_type
+ * Unsafe), DISCARD and WRITE_ZEROES run on the event-loop thread with both
+ * engines.  A request that breaks the virtio-blk rules (no status byte,
+ * short header, bad length or range) fails alone with IOERR/UNSUPP, or
+ * with used length 0 when it has no writable status byte; a malformed ring
+ * sets DEVICE_NEEDS_RESET. */
 #ifndef VMRUN_VIRTIO_BLK_H
 #define VMRUN_VIRTIO_BLK_H
 
