@@ -34,13 +34,16 @@ JSON
 
 # boot NAME CONFIG: runs vmrun; output in $work/NAME.out/.err, status in RC,
 # wall time in ms in MS.
+# now_ms: a monotonic clock in ms (busybox date has no %N).
+now_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
+
 boot() {
 	local t0 t1
-	t0=$(date +%s%N)
+	t0=$(now_ms)
 	timeout 300 "$vmrun" "$2" >"$work/$1.out" 2>"$work/$1.err" </dev/null
 	RC=$?
-	t1=$(date +%s%N)
-	MS=$(((t1 - t0) / 1000000))
+	t1=$(now_ms)
+	MS=$((t1 - t0))
 	echo "# $1: exit $RC in $MS ms"
 }
 
@@ -58,8 +61,8 @@ done
 
 boot mem128 "$(config mem128 1 128 "$BASE_ARGS")"
 kb=$(sed -n 's/^VMRUN-GUEST: userspace .*memtotal_kb=\([0-9]*\).*/\1/p' "$work/mem128.out")
-expect "128 MiB: MemTotal between 100 and 128 MiB" yes \
-	"$([ "${kb:-0}" -gt 102400 ] && [ "${kb:-0}" -le 131072 ] && echo yes || echo "no ($kb kB)")"
+expect "128 MiB: MemTotal between 80 and 128 MiB" yes \
+	"$([ "${kb:-0}" -gt 81920 ] && [ "${kb:-0}" -le 131072 ] && echo yes || echo "no ($kb kB)")"
 
 boot mem6g "$(config mem6g 2 6144 "$BASE_ARGS")"
 kb=$(sed -n 's/^VMRUN-GUEST: userspace .*memtotal_kb=\([0-9]*\).*/\1/p' "$work/mem6g.out")
