@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 
 #include "arch/arch.h"
 #include "vcpu.h"
+#include "virtio/blk.h"
 #include "vm.h"
 
 /* The device-facing API of vmdev.h. */
@@ -188,6 +190,87 @@ static int vm_alloc_ram(struct vm *vm)
     return 0;
 }
 
+/* Appends to the kernel command line; -E2BIG when it would not fit. */
+static int vm_cmdline_append(struct vm *vm, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int vm_cmdline_append(struct vm *vm, const char *fmt, ...)
+{
+    size_t used = strlen(vm->cmdline_extra);
+    size_t room = sizeof(vm->cmdline_extra) - used;
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(vm->cmdline_extra + used, room, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= room) {
+        vm->cmdline_extra[used] = 0;
+        return -E2BIG;
+    }
+    return 0;
+}
+
+/* Firecracker's rule: the root drive is /dev/vda (the parser moved it to
+ * drives[0]), or the partition with (partuuid). */
+static int vm_cmdline_root(struct vm *vm, const struct drive_config *d)
+{
+    const char *mode = d->is_read_only ? "ro" : "rw";
+
+    if (d->partuuid)
+        return vm_cmdline_append(vm, " root=PARTUUID=%s %s", d->partuuid,
+                                 mode);
+    return vm_cmdline_append(vm, " root=/dev/vda %s", mode);
+}
+
+/* Reserves a virtio-mmio slot and, for kernels without ACPI, describes it
+ * on the command line (virtio_mmio.device=<size>@<base>:<irq>). */
+static int vm_virtio_slot(struct vm *vm, uint64_t *base, uint32_t *irq)
+{
+    uint32_t len;
+    int ret = arch_alloc_virtio_mmio(vm, base, &len, irq);
+
+    if (ret < 0) {
+        vm_log(vm, VMRUN_LOG_ERROR,
+               "too many virtio devices: this machine has room for %u",
+               vm->arch.nr_virtio);
+        return ret;
+    }
+    if (vm->cfg->virtio_mmio_cmdline)
+        ret = vm_cmdline_append(vm, " virtio_mmio.device=%uK@0x%llx:%u",
+                                len >> 10, (unsigned long long)*base, *irq);
+    return ret;
+}
+
+static int vm_create_drives(struct vm *vm)
+{
+    for (size_t i = 0; i < vm->cfg->nr_drives; i++) {
+        const struct drive_config *d = &vm->cfg->drives[i];
+        uint64_t base;
+        uint32_t irq;
+        int ret = vm_virtio_slot(vm, &base, &irq);
+
+        if (ret == 0)
+            ret = virtio_blk_create(vm, d, base, irq, &vm->blk[i]);
+        if (ret == 0 && d->is_root_device)
+            ret = vm_cmdline_root(vm, d);
+        if (ret < 0) {
+            vm_log(vm, VMRUN_LOG_ERROR, "drives[%zu]: cannot create '%s': %s",
+                   i, d->drive_id, strerror(-ret));
+            return ret;
+        }
+        vm->nr_blk++;
+    }
+    return 0;
+}
+
+static void vm_destroy_devices(struct vm *vm)
+{
+    for (unsigned int i = vm->nr_blk; i-- > 0;)
+        virtio_blk_destroy(vm->blk[i]);
+    vm->nr_blk = 0;
+}
+
 static int vm_create_vcpus(struct vm *vm)
 {
     vm->vcpus = calloc(vm->cfg->vcpu_count, sizeof(*vm->vcpus));
@@ -245,6 +328,9 @@ int vm_init(struct vm *vm, const struct vmrun_config *cfg,
     ret = arch_vm_create_devices(vm);
     if (ret < 0)
         return ret;
+    ret = vm_create_drives(vm);
+    if (ret < 0)
+        return ret;
     ret = arch_load_kernel(vm);
     if (ret < 0)
         return ret;
@@ -259,6 +345,7 @@ void vm_fini(struct vm *vm)
     free(vm->vcpus);
     if (vm->loop)
         event_loop_stop(vm->loop);
+    vm_destroy_devices(vm);
     arch_vm_destroy_devices(vm);
     event_loop_destroy(vm->loop);
     if (vm->vm_fd >= 0)

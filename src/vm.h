@@ -13,6 +13,7 @@
 #include "x86_state.h"
 
 struct kvm_run;
+struct virtio_blk;
 
 struct vcpu {
     struct vm *vm;
@@ -44,6 +45,12 @@ struct vm {
     int kick_signal; /* sent with immediate_exit to leave KVM_RUN */
 
     struct x86_vm arch;
+
+    /* Devices from the config, in config order. */
+    unsigned int nr_blk;
+    struct virtio_blk *blk[CONFIG_MAX_DRIVES];
+    /* Appended to the kernel command line (root=, virtio_mmio.device=). */
+    char cmdline_extra[1024];
 
     /* Lifecycle: the first exit request wins (state goes 0 -> 1); the
      * eventfd wakes vmrun_run().  Both are async-signal-safe. */

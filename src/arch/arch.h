@@ -25,6 +25,12 @@ int arch_add_mmio_device(struct vm *vm, const char *hid, uint64_t base,
                          uint32_t len, int irq)
     __attribute__((warn_unused_result));
 
+/* Hands out the next virtio-mmio window and interrupt and describes them
+ * to the guest (a "LNRO0005" device in the DSDT on x86).  -ENOSPC when the
+ * machine has no more.  Call before arch_load_kernel(). */
+int arch_alloc_virtio_mmio(struct vm *vm, uint64_t *base, uint32_t *len,
+                           uint32_t *irq) __attribute__((warn_unused_result));
+
 /* Loads the kernel, initrd and command line, builds the firmware tables
  * (ACPI, e820) and records the entry state for arch_vcpu_init(). */
 int arch_load_kernel(struct vm *vm) __attribute__((warn_unused_result));

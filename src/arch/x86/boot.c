@@ -88,7 +88,7 @@ static int boot_write_cmdline(struct boot_ctx *b, uint32_t max_len)
                                       : config_default_cmdline;
     char buf[CONFIG_MAX_CMDLINE + 512];
     int n = snprintf(buf, sizeof(buf), "%s%s", base,
-                     b->vm->arch.cmdline_extra);
+                     b->vm->cmdline_extra);
 
     if (n < 0 || (size_t)n >= sizeof(buf) || (uint32_t)n > max_len) {
         vm_log(b->vm, VMRUN_LOG_ERROR,

@@ -193,6 +193,23 @@ int arch_add_mmio_device(struct vm *vm, const char *hid, uint64_t base,
     return 0;
 }
 
+int arch_alloc_virtio_mmio(struct vm *vm, uint64_t *base, uint32_t *len,
+                           uint32_t *irq)
+{
+    unsigned int n = vm->arch.nr_virtio;
+    int ret;
+
+    if (n >= LAYOUT_VIRTIO_MAX || IRQ_VIRTIO_FIRST + n > IRQ_MAX)
+        return -ENOSPC;
+    *base = LAYOUT_VIRTIO_MMIO + n * LAYOUT_VIRTIO_MMIO_SIZE;
+    *len = LAYOUT_VIRTIO_MMIO_SIZE;
+    *irq = IRQ_VIRTIO_FIRST + n;
+    ret = arch_add_mmio_device(vm, "LNRO0005", *base, *len, (int)*irq);
+    if (ret == 0)
+        vm->arch.nr_virtio++;
+    return ret;
+}
+
 int arch_vcpu_init(struct vm *vm, struct vcpu *vcpu)
 {
     int ret = cpuid_set_vcpu(vcpu->fd, vm->arch.cpuid, vcpu->index,

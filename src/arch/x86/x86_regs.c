@@ -30,16 +30,18 @@
 
 static int x86_set_msrs(struct vm *vm, struct vcpu *vcpu)
 {
-    struct {
-        struct kvm_msrs hdr;
-        struct kvm_msr_entry e[2];
-    } msrs = {
-        .hdr.nmsrs = 2,
-        .e = {{.index = MSR_IA32_MISC_ENABLE, .data = MISC_ENABLE_FAST_STRING},
-              {.index = MSR_MTRR_DEF_TYPE, .data = MTRR_DEF_ENABLE_WB}},
+    static const struct kvm_msr_entry want[] = {
+        {.index = MSR_IA32_MISC_ENABLE, .data = MISC_ENABLE_FAST_STRING},
+        {.index = MSR_MTRR_DEF_TYPE, .data = MTRR_DEF_ENABLE_WB},
     };
-    int n = ioctl(vcpu->fd, KVM_SET_MSRS, &msrs);
+    /* struct kvm_msrs ends in a flexible array: build it in a buffer. */
+    uint64_t buf[(sizeof(struct kvm_msrs) + sizeof(want)) / 8 + 1] = {0};
+    struct kvm_msrs *msrs = (struct kvm_msrs *)buf;
+    int n;
 
+    msrs->nmsrs = 2;
+    memcpy(msrs->entries, want, sizeof(want));
+    n = ioctl(vcpu->fd, KVM_SET_MSRS, msrs);
     if (n < 0)
         return -errno;
     if (n != 2)

@@ -31,8 +31,7 @@ struct x86_vm {
     struct platform *platform;
     struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID */
     /* Memory-mapped devices for the DSDT (pvpanic, virtio-mmio, ...). */
-    /* Appended to the command line (root=, virtio_mmio.device=, ...). */
-    char cmdline_extra[512];
+    unsigned int nr_virtio; /* virtio-mmio slots handed out */
     unsigned int nr_acpi_devs;
     struct acpi_mmio_device acpi_devs[LAYOUT_VIRTIO_MAX + 1];
 };
