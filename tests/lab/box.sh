@@ -126,7 +126,7 @@ build_base() {
 	log "building the box base image"
 	mkdir -p "$BOX_CACHE"
 	stage=$(mktemp -d "$BOX_CACHE/stage.XXXXXX")
-	mkdir -p "$stage"/{box/bin,box/modules,dev,proc,sys,tmp,run}
+	mkdir -p "$stage"/{box/bin,box/modules,dev,proc,sys,tmp}
 	cp "$CACHE/busybox/bin/busybox" "$stage/box/bin/busybox"
 	for m in $("$stage/box/bin/busybox" --list); do
 		[ "$m" = busybox ] || ln -s busybox "$stage/box/bin/$m"
@@ -321,6 +321,23 @@ report_ready() {
 	log "ready: command starts $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s after QEMU start (box kernel uptime ${up} s)"
 }
 
+# tsc_khz: the host's TSC frequency (QEMU TCG's guest TSC follows the host's).
+# The box kernel is told it (tsc_early_khz=): calibrating against the emulated PIT
+# fails when the host is busy, and the kernel then hangs right after
+# "tsc: Marking TSC unstable due to could not calculate TSC khz".
+tsc_khz() {
+	local khz
+	khz=$(awk -F': *' '/^cpu MHz/ { printf "%d", $2 * 1000; exit }' /proc/cpuinfo)
+	echo "${khz:-2000000}"
+}
+
+# show_console_log: what the box printed outside the command, for diagnosis.
+show_console_log() {
+	[ -s "$TMP/qemu.err" ] && sed 's/^/box: qemu: /' "$TMP/qemu.err" >&2
+	[ -s "$TMP/console.log" ] && tail -n 30 "$TMP/console.log" | sed 's/^/box: console: /' >&2
+	return 0
+}
+
 run_box() {
 	log "$WHY: running inside QEMU TCG -cpu max with nested SVM (box mode, kvm-amd in the box)"
 	"$REPO_DIR/tests/guest/build.sh" >/dev/null
@@ -338,13 +355,14 @@ run_box() {
 	local st
 	timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -M microvm -accel tcg -cpu max \
 		-smp "$CPUS" -m "$MEM" -kernel "$CACHE/guest/vmlinuz" -initrd "$TMP/box.cpio" \
-		-append "console=ttyS0 loglevel=3 panic=-1 rdinit=/init" \
+		-append "console=ttyS0 loglevel=3 panic=-1 rdinit=/init edd=off tsc_early_khz=$(tsc_khz)" \
 		-display none -serial stdio -monitor none -no-reboot "${drive[@]}" \
 		</dev/null 2>"$TMP/qemu.err" | filter_console "$t0"
 	st=("${PIPESTATUS[@]}")
 	[ -s "$TMP/ready" ] && report_ready
 	if [ "${st[0]}" -eq 124 ] || [ "${st[0]}" -eq 137 ]; then
 		log "timeout: box killed after $TIMEOUT s (--timeout)"
+		show_console_log
 		return 124
 	fi
 	if [ -s "$TMP/error" ]; then
@@ -352,8 +370,7 @@ run_box() {
 	fi
 	if [ ! -s "$TMP/status" ]; then
 		log "the box ended without reporting a status (QEMU status ${st[0]})"
-		[ -s "$TMP/qemu.err" ] && sed 's/^/box: qemu: /' "$TMP/qemu.err" >&2
-		[ -s "$TMP/console.log" ] && tail -n 30 "$TMP/console.log" | sed 's/^/box: console: /' >&2
+		show_console_log
 		return 125
 	fi
 	rc=$(cat "$TMP/status")
@@ -368,7 +385,12 @@ main() {
 	parse_args "$@"
 	choose_mode
 	TMP=$(mktemp -d "${TMPDIR:-/tmp}/vmrun-box.XXXXXX")
-	trap 'rm -rf "$TMP"' EXIT
+	# VMRUN_BOX_KEEP=1 keeps the image and logs for debugging.
+	if [ "${VMRUN_BOX_KEEP:-0}" = 1 ]; then
+		log "keeping $TMP"
+	else
+		trap 'rm -rf "$TMP"' EXIT
+	fi
 	NONCE=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
 	local rc=0
 	if [ "$MODE" = direct ]; then
