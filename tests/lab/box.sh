@@ -351,10 +351,12 @@ run_box() {
 		drive=(-drive "file=$TMP/out.img,format=raw,if=none,id=out,cache=unsafe"
 			-device virtio-blk-device,drive=out)
 	fi
+	# The ELF kernel is entered through its PVH note: no real-mode setup and no
+	# decompression, both slow under TCG (about 2-4 s less than with the bzImage).
 	local t0=$EPOCHREALTIME rc=0
 	local st
 	timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -M microvm -accel tcg -cpu max \
-		-smp "$CPUS" -m "$MEM" -kernel "$CACHE/guest/vmlinuz" -initrd "$TMP/box.cpio" \
+		-smp "$CPUS" -m "$MEM" -kernel "$CACHE/guest/vmlinux" -initrd "$TMP/box.cpio" \
 		-append "console=ttyS0 loglevel=3 panic=-1 rdinit=/init edd=off tsc_early_khz=$(tsc_khz)" \
 		-display none -serial stdio -monitor none -no-reboot "${drive[@]}" \
 		</dev/null 2>"$TMP/qemu.err" | filter_console "$t0"

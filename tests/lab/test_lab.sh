@@ -22,6 +22,24 @@ log() { echo "test_lab: $*" >&2; }
 
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
+# stamp_lines FILE: pass stdin through, and record in FILE the arrival time
+# ($EPOCHREALTIME on this host) of the lines the timings are computed from.
+stamp_lines() {
+	local line
+	while IFS= read -r line; do
+		case $line in
+		"LAB: qemu-start") echo "qemu_start $EPOCHREALTIME" >>"$1" ;;
+		"VMRUN-GUEST: userspace "*) echo "userspace $EPOCHREALTIME" >>"$1" ;;
+		"VMRUN-GUEST: verdict="*) echo "verdict $EPOCHREALTIME" >>"$1" ;;
+		esac
+		printf '%s\n' "$line"
+	done
+	echo "end $EPOCHREALTIME" >>"$1"
+}
+
+# stamp FILE NAME: the recorded time of NAME.
+stamp() { awk -v n="$2" '$1 == n { print $2; exit }' "$1"; }
+
 main() {
 	if [ ! -e /dev/kvm ]; then
 		log "SKIP: no /dev/kvm on this host"
@@ -40,7 +58,7 @@ main() {
 		sh "$LAB_DIR/lab-guest-run.sh" -enable-kvm -M microvm -cpu host -smp 2 -m 256 \
 		-kernel "$GUEST/vmlinuz" -initrd "$GUEST/initramfs.cpio.gz" \
 		-append "console=ttyS0 quiet panic=-1" -nographic -no-reboot \
-		2> >(tee "$out/stderr" >&2) | tee "$out/stdout" || rc=$?
+		2> >(tee "$out/stderr" >&2) | stamp_lines "$out/stamps" | tee "$out/stdout" || rc=$?
 	t2=$EPOCHREALTIME
 	wait # for the tee of stderr
 
@@ -51,13 +69,18 @@ main() {
 		{ log "FAIL: no 'VMRUN-GUEST: verdict=PASS' line"; fail=1; }
 	[ "$rc" -eq 0 ] || { log "FAIL: box.sh / QEMU exit status $rc"; fail=1; }
 
-	local ready guest
+	local ready qs us vs end
 	ready=$(sed -n 's/^box: ready: command starts \([0-9.]*\) s.*/\1/p' "$out/stderr")
-	guest=$(sed -n 's/^LAB: //p' "$out/stdout")
-	[ -n "$ready" ] || ready="n/a (direct mode)"
-	log "timing: guest build/check $(elapsed "$t0" "$t1") s"
-	log "timing: box start to its init ${ready} s"
-	log "timing: guest inside: ${guest:-n/a}"
+	qs=$(stamp "$out/stamps" qemu_start)
+	us=$(stamp "$out/stamps" userspace)
+	vs=$(stamp "$out/stamps" verdict)
+	end=$(stamp "$out/stamps" end)
+	log "timing: guest build (cached: check only) $(elapsed "$t0" "$t1") s"
+	log "timing: box: QEMU start to command start ${ready:-n/a (direct mode)} s"
+	if [ -n "$qs" ] && [ -n "$us" ]; then
+		log "timing: guest inside: QEMU start to userspace marker $(elapsed "$qs" "$us") s," \
+			"to verdict $(elapsed "$qs" "${vs:-$end}") s, to QEMU exit $(elapsed "$qs" "$end") s"
+	fi
 	log "timing: total $(elapsed "$t0" "$t2") s"
 	if [ $fail = 0 ]; then
 		log "PASS"
