@@ -67,9 +67,11 @@ void virtio_mmio_set_needs_reset(struct virtio_mmio *t)
 {
     if (atomic_exchange(&t->needs_reset, true))
         return;
-    vm_log(t->vm, VMRUN_LOG_WARN,
-           "virtio-mmio@0x%llx: malformed queue, device needs reset",
-           (unsigned long long)t->base);
+    /* Rate-limited: a guest can break and reset its queues in a loop. */
+    if (log_ratelimit_ok(&t->rl, 8))
+        vm_log(t->vm, VMRUN_LOG_WARN,
+               "virtio-mmio@0x%llx: malformed queue, device needs reset",
+               (unsigned long long)t->base);
     /* §2.1.2: with DRIVER_OK, tell the driver by a config change. */
     if (atomic_load(&t->status) & VIRTIO_STATUS_DRIVER_OK) {
         atomic_fetch_or(&t->isr, VIRTIO_MMIO_INT_CONFIG);
@@ -172,9 +174,10 @@ static void mmio_queue_ready(struct virtio_mmio *t, struct mmio_queue *mq,
         t->driver_features & VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC);
     if (!(atomic_load(&t->status) & VIRTIO_STATUS_FEATURES_OK) ||
         virtq_enable(&mq->vq, t->vm) < 0) {
-        vm_log(t->vm, VMRUN_LOG_WARN,
-               "virtio-mmio@0x%llx: queue %u: bad ring setup",
-               (unsigned long long)t->base, mq->index);
+        if (log_ratelimit_ok(&t->rl, 8))
+            vm_log(t->vm, VMRUN_LOG_WARN,
+                   "virtio-mmio@0x%llx: queue %u: bad ring setup",
+                   (unsigned long long)t->base, mq->index);
         virtio_mmio_set_needs_reset(t);
         return;
     }

@@ -46,4 +46,150 @@ expect "hello: 3.5 GiB guest boots and exits 3" 3 "$?"
 expect_grep "hello: low RAM ends at the MMIO hole" \
 	'^vmrun-firmware: ram_top=0x00000000c0000000' "$work/hello.out"
 
+# --- blk: the virtio-blk driver guest (firmware/blk.c) ---
+
+# blk_config NAME IMAGE ENGINE ARGS: a config booting blk.elf with IMAGE as
+# its one drive ("fwdisk").
+blk_config() {
+	cat >"$work/$1.json" <<JSON
+{
+  "boot-source": { "kernel_image_path": "$build/firmware/blk.elf",
+                   "boot_args": "$4" },
+  "machine-config": { "vcpu_count": 1, "mem_size_mib": 64 },
+  "drives": [ { "drive_id": "fwdisk", "path_on_host": "$2",
+                "is_root_device": false, "is_read_only": false,
+                "cache_type": "Writeback", "io_engine": "$3" } ],
+  "vmrun": { "serial": { "output": "file", "path": "$work/$1.out" } }
+}
+JSON
+	echo "$work/$1.json"
+}
+
+# blk_run NAME IMAGE ENGINE ARGS: boots it; leaves the status in $rc.
+blk_run() {
+	rm -f "$work/$1.out"
+	timeout 120 "$vmrun" "$(blk_config "$@")" 2>"$work/$1.err"
+	rc=$?
+}
+
+blk_checks="probe features queue config write read indirect get-id flush
+past-end desc-outside-ram desc-ram-end desc-length-wraps desc-loop
+chain-too-long nested-indirect status-readable short-header avail-idx-jump
+notify-before-driver-ok queue-size-not-pow2 features-never-offered
+config-past-end ring-outside-ram registers reset-in-flight pattern"
+
+# sector IMAGE N: sector N of IMAGE on stdout.
+sector() {
+	dd if="$1" bs=512 skip="$2" count=1 status=none
+}
+
+# pattern N: what blk.c writes to sector N (64 lines "fwNNNNN").
+pattern() {
+	local line
+	line=$(printf 'fw%05u' $(($1 % 100000)))
+	yes "$line" | head -c 512
+}
+
+# blk_expect_image NAME IMAGE: the pattern is in the file, the sectors the
+# malformed writes aimed at are still zero.
+blk_expect_image() {
+	local bad="" s
+	for s in 0 1 64 127 1000 32767; do
+		cmp -s <(sector "$2" "$s") <(pattern "$s") || bad="$bad $s"
+	done
+	expect "$1: image holds the guest's pattern (bad sectors:${bad:- none})" \
+		"" "$bad"
+	cmp -s <(dd if="$2" bs=512 skip=2048 count=16 status=none) \
+		<(head -c 8192 /dev/zero)
+	expect "$1: malformed writes left sectors 2048..2063 zero" 0 "$?"
+	cmp -s <(sector "$2" 128) <(head -c 512 /dev/zero)
+	expect "$1: sector 128 (never written) is zero" 0 "$?"
+	od -A d -c -N 16 "$2" | grep -q 'f   w   0   0   0   0   0  \\n'
+	expect "$1: od shows 'fw00000' at offset 0" 0 "$?"
+}
+
+# blk_expect_clean NAME: vmrun printed no sanitizer report, and the
+# guest's malformed requests did not flood its log.
+blk_expect_clean() {
+	if grep -qE 'runtime error|AddressSanitizer|LeakSanitizer' "$work/$1.err"; then
+		not_ok "$1: no sanitizer report" "see below"
+		sed 's/^/    | /' "$work/$1.err" | head -n 40
+	else
+		ok "$1: no sanitizer report"
+	fi
+	expect "$1: vmrun's log stays short (rate-limited warnings)" yes \
+		"$([ "$(wc -l <"$work/$1.err")" -le 40 ] && echo yes || echo no)"
+}
+
+for engine in Sync Async; do
+	name=blk-$engine
+	img=$work/$name.img
+	rm -f "$img"
+	truncate -s 16M "$img"
+	blk_run "$name" "$img" "$engine" "id=fwdisk"
+	expect "$name: exit status 0" 0 "$rc"
+	for check in $blk_checks; do
+		expect_grep "$name: $check" "^vmrun-firmware: blk: $check: ok\$" \
+			"$work/$name.out"
+	done
+	expect_grep "$name: capacity of 16 MiB" '^vmrun-firmware: blk: capacity=32768$' \
+		"$work/$name.out"
+	expect_grep "$name: GET_ID is the drive_id" '^vmrun-firmware: blk: id=fwdisk$' \
+		"$work/$name.out"
+	if grep -q FAILED "$work/$name.out"; then
+		not_ok "$name: no FAILED line" "$(grep FAILED "$work/$name.out")"
+	else
+		ok "$name: no FAILED line"
+	fi
+	blk_expect_image "$name" "$img"
+	blk_expect_clean "$name"
+done
+
+# A failing check ends the guest with 10 + its number (get-id is check 8).
+img=$work/blk-wrongid.img
+truncate -s 16M "$img"
+blk_run blk-wrongid "$img" Sync "id=otherdisk"
+expect "blk: wrong id= gives exit status 18 (check 8 failed)" 18 "$rc"
+expect_grep "blk: wrong id= is reported" '^vmrun-firmware: blk: get-id: FAILED' \
+	"$work/blk-wrongid.out"
+
+# BENCH=1: the throughput figures of the bench mode (not a test).  The guest
+# counts TSC cycles; the host's clock calibrates them (a run with no
+# requests is the baseline for boot and setup).
+blk_bench() {
+	local engine=$1 img=$work/bench-$1.img t0 t1 t2 args
+	args="mode=bench count=${BENCH_COUNT:-4096} count4k=${BENCH_COUNT4K:-65536}"
+	args="$args depth=${BENCH_DEPTH:-32}"
+	rm -f "$img"
+	truncate -s 1G "$img"
+	t0=$(date +%s%N)
+	blk_run bench0 "$img" "$engine" "mode=bench count=0 count4k=0"
+	t1=$(date +%s%N)
+	blk_run bench "$img" "$engine" "$args"
+	t2=$(date +%s%N)
+	expect "bench ($engine): exit status 0" 0 "$rc"
+	awk -v ns=$(( (t2 - t1) - (t1 - t0) )) -v engine="$engine" '
+	/bench-total/ { split($NF, a, "="); total = a[2] }
+	/ requests=/ {
+		n++; name[n] = $3
+		for (i = 4; i <= NF; i++) { split($i, kv, "="); v[n, kv[1]] = kv[2] }
+	}
+	END {
+		hz = total / (ns / 1e9)
+		printf "bench (%s engine): TSC %.0f MHz by the host clock\n", engine, hz / 1e6
+		for (i = 1; i <= n; i++) {
+			s = v[i, "cycles"] / hz
+			printf "bench (%s): %-22s %6d req  %9.1f MB/s  %9.0f req/s  depth %d\n",
+				engine, name[i], v[i, "requests"],
+				v[i, "bytes"] / s / 1e6, v[i, "requests"] / s, v[i, "depth"]
+		}
+	}' "$work/bench.out"
+	rm -f "$img"
+}
+if [ "${BENCH:-0}" = 1 ]; then
+	grep -m1 'cpu MHz' /proc/cpuinfo | sed 's/^/bench: host /'
+	blk_bench Sync
+	blk_bench Async
+fi
+
 summary
