@@ -1,0 +1,68 @@
+/* console.h - virtio-console (virtio 1.2 §5.3), port 0 only: the guest's
+ * hvc0, bound to a host fd, an append-only file or a pty
+ * (devices/backend/chardev.h).
+ *
+ * Queues: receiveq0 (0) and transmitq0 (1); VIRTIO_CONSOLE_F_MULTIPORT and
+ * F_SIZE are not offered; F_EMERG_WRITE is (a config write of emerg_wr
+ * prints one character, for early boot code).
+ *
+ * Output: each transmit chain is written out at once and returned, because
+ * Linux's hvc driver spins until the device gives the buffer back.  When
+ * the output fd stops taking data (a pty nobody reads, a pipe whose reader
+ * stalled) the device waits up to 100 ms once, then drops output, counted,
+ * until the fd drains: a slow reader never stalls the event loop or the
+ * guest.  SIGPIPE is never raised.
+ * Input: read on the event loop into one 4 KiB buffer and copied into the
+ * guest's receive buffers.  While the guest has none, the input fd is not
+ * watched (nothing is read or lost) until its next receiveq kick. */
+#ifndef VMRUN_VIRTIO_CONSOLE_H
+#define VMRUN_VIRTIO_CONSOLE_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "memory.h"
+
+struct vm;
+struct virtio_console;
+struct chardev;
+
+#define VIRTIO_CONSOLE_QUEUE_SIZE 128
+#define VIRTIO_CONSOLE_F_SIZE 0
+#define VIRTIO_CONSOLE_F_MULTIPORT 1
+#define VIRTIO_CONSOLE_F_EMERG_WRITE 2
+
+/* Config space (struct virtio_console_config, §5.3.4). */
+#define VIRTIO_CONSOLE_CFG_COLS 0
+#define VIRTIO_CONSOLE_CFG_ROWS 2
+#define VIRTIO_CONSOLE_CFG_MAX_NR_PORTS 4
+#define VIRTIO_CONSOLE_CFG_EMERG_WR 8
+#define VIRTIO_CONSOLE_CFG_SIZE 12
+
+/* Opens the backend (cfg) names (a pty's path is logged at WARN as
+ * "virtio-console: pty is /dev/pts/N") and registers a virtio-mmio device
+ * at [base, base + 4 KiB) with GSI (irq).  (cfg) is not kept.  Call after
+ * the irqchip and the event loop exist, before the vCPUs start. */
+int virtio_console_create(struct vm *vm, const struct console_config *cfg,
+                          gpa_t base, uint32_t irq, struct virtio_console **out)
+    __attribute__((warn_unused_result));
+
+/* The same on a backend the caller opened (tests, embedders); (cd) is
+ * copied and owned by the device from now on, also on failure. */
+int virtio_console_create_chardev(struct vm *vm, const struct chardev *cd,
+                                  gpa_t base, uint32_t irq,
+                                  struct virtio_console **out)
+    __attribute__((warn_unused_result));
+
+/* The pty's path ("/dev/pts/N") with CONSOLE_PTY, else NULL. */
+const char *virtio_console_pty_path(const struct virtio_console *con);
+
+/* Guest output bytes dropped because the output fd did not take them. */
+uint64_t virtio_console_dropped(struct virtio_console *con);
+
+/* Closes the backend (the terminal's modes are not restored: the CLI owns
+ * them) and frees.  Call after the vCPUs and the event loop have stopped,
+ * before guest RAM is unmapped.  NULL is a no-op. */
+void virtio_console_destroy(struct virtio_console *con);
+
+#endif
