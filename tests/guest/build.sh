@@ -206,9 +206,11 @@ add_busybox() {
 }
 
 # make_cpio STAGE OUTFILE: newc archive, every file owned by root, no root needed.
+# Fixed timestamps and order make the same inputs give the same bytes.
 make_cpio() {
+	find "$1" -exec touch -h -d @0 {} +
 	(cd "$1" && find . -mindepth 1 | LC_ALL=C sort |
-		cpio -o -H newc --owner=0:0 --quiet) | gzip -6 -n >"$2"
+		cpio -o -H newc --owner=0:0 --renumber-inodes --ignore-devno --quiet) | gzip -6 -n >"$2"
 }
 
 build_initramfs() {
