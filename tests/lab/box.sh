@@ -295,7 +295,8 @@ filter_console() {
 		case $line in
 		"@@BOX-BEGIN-$NONCE "*)
 			in_cmd=1
-			echo "$t0 ${EPOCHREALTIME} ${line##* }" >"$TMP/ready"
+			log "ready: command starts $(awk -v a="$t0" -v b="$EPOCHREALTIME" \
+				'BEGIN { printf "%.2f", b - a }') s after QEMU start (box kernel uptime ${line##* } s)"
 			;;
 		"@@BOX-EXIT-$NONCE "*)
 			echo "${line##* }" >"$TMP/status"
@@ -313,12 +314,6 @@ filter_console() {
 			;;
 		esac
 	done
-}
-
-report_ready() {
-	local t0 t1 up
-	read -r t0 t1 up <"$TMP/ready"
-	log "ready: command starts $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s after QEMU start (box kernel uptime ${up} s)"
 }
 
 # tsc_khz: the host's TSC frequency (QEMU TCG's guest TSC follows the host's).
@@ -340,7 +335,12 @@ show_console_log() {
 
 run_box() {
 	log "$WHY: running inside QEMU TCG -cpu max with nested SVM (box mode, kvm-amd in the box)"
-	"$REPO_DIR/tests/guest/build.sh" >/dev/null
+	# The guest build talks only when it does something or fails.
+	if ! "$REPO_DIR/tests/guest/build.sh" >/dev/null 2>"$TMP/guest-build.log"; then
+		cat "$TMP/guest-build.log" >&2
+		die "tests/guest/build.sh failed"
+	fi
+	grep -v 'up to date' "$TMP/guest-build.log" >&2 || true
 	build_base
 	build_payload_cpio
 	local drive=()
@@ -361,7 +361,6 @@ run_box() {
 		-display none -serial stdio -monitor none -no-reboot "${drive[@]}" \
 		</dev/null 2>"$TMP/qemu.err" | filter_console "$t0"
 	st=("${PIPESTATUS[@]}")
-	[ -s "$TMP/ready" ] && report_ready
 	if [ "${st[0]}" -eq 124 ] || [ "${st[0]}" -eq 137 ]; then
 		log "timeout: box killed after $TIMEOUT s (--timeout)"
 		show_console_log
