@@ -1,7 +1,7 @@
 #!/bin/bash
 # tests/guest/build.sh — builds the vmrun test guest from Debian packages only.
 #
-# Outputs (in ${VMRUN_CACHE:-$HOME/.cache/vmrun}/guest/):
+# Outputs (in ${VMRUN_CACHE:-${HOME:-/root}/.cache/vmrun}/guest/):
 #   vmlinuz             the Debian cloud kernel (bzImage)
 #   vmlinux             the same kernel as an ELF with a PVH entry note
 #   initramfs.cpio.gz   busybox-static + /init + scenarios + virtio/pvpanic modules
@@ -15,7 +15,7 @@
 set -euo pipefail
 
 GUEST_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-CACHE=${VMRUN_CACHE:-$HOME/.cache/vmrun}
+CACHE=${VMRUN_CACHE:-${HOME:-/root}/.cache/vmrun}
 DEBS=$CACHE/debs
 OUT=$CACHE/guest
 KTREE=$CACHE/kernel

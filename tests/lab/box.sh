@@ -18,7 +18,7 @@ set -euo pipefail
 
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd "$LAB_DIR/../.." && pwd)
-CACHE=${VMRUN_CACHE:-$HOME/.cache/vmrun}
+CACHE=${VMRUN_CACHE:-${HOME:-/root}/.cache/vmrun}
 export VMRUN_CACHE=$CACHE
 BOX_CACHE=$CACHE/box
 

@@ -10,7 +10,7 @@ set -euo pipefail
 
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd "$LAB_DIR/../.." && pwd)
-CACHE=${VMRUN_CACHE:-$HOME/.cache/vmrun}
+CACHE=${VMRUN_CACHE:-${HOME:-/root}/.cache/vmrun}
 GUEST=$CACHE/guest
 
 # QEMU needs its binary (box.sh adds its libraries) and the microvm firmware
