@@ -158,6 +158,24 @@ static int exit_status(const struct vmrun_exit *e)
     }
 }
 
+/* A resource the config names but that cannot be used (a missing or busy
+ * tap, a locked image, no permission) is the user's to fix: status 2, like
+ * a config error.  Anything else is vmrun's failure. */
+static int create_status(int err)
+{
+    switch (err) {
+    case -ENODEV:
+    case -EBUSY:
+    case -EACCES:
+    case -EPERM:
+    case -ENOENT:
+    case -E2BIG:
+        return VMRUN_STATUS_USAGE;
+    default:
+        return VMRUN_STATUS_ERROR;
+    }
+}
+
 static int run_vm(const struct cli *cli, struct vmrun_config *cfg)
 {
     struct vmrun_create_opts opts = {log_stderr, NULL, cli->log_level};
@@ -168,7 +186,7 @@ static int run_vm(const struct cli *cli, struct vmrun_config *cfg)
 
     if (ret < 0) {
         fprintf(stderr, "vmrun: cannot create the VM: %s\n", strerror(-ret));
-        return VMRUN_STATUS_ERROR;
+        return create_status(ret);
     }
     signal_vm = vm;
     if (signal_number)

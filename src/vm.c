@@ -16,6 +16,9 @@
 #include "arch/arch.h"
 #include "vcpu.h"
 #include "virtio/blk.h"
+#include "virtio/console.h"
+#include "virtio/net.h"
+#include "virtio/rng.h"
 #include "vm.h"
 
 /* The device-facing API of vmdev.h. */
@@ -264,11 +267,79 @@ static int vm_create_drives(struct vm *vm)
     return 0;
 }
 
+static int vm_create_nics(struct vm *vm)
+{
+    for (size_t i = 0; i < vm->cfg->nr_nics; i++) {
+        const struct net_config *n = &vm->cfg->nics[i];
+        uint64_t base;
+        uint32_t irq;
+        int ret = vm_virtio_slot(vm, &base, &irq);
+
+        if (ret == 0)
+            ret = virtio_net_create(vm, n, base, irq, &vm->net[i]);
+        if (ret < 0) {
+            vm_log(vm, VMRUN_LOG_ERROR,
+                   "network-interfaces[%zu]: cannot create '%s': %s", i,
+                   n->iface_id, strerror(-ret));
+            return ret;
+        }
+        vm->nr_net++;
+    }
+    return 0;
+}
+
+/* virtio-console and virtio-rng: at most one of each. */
+static int vm_create_misc(struct vm *vm)
+{
+    uint64_t base;
+    uint32_t irq;
+    int ret = 0;
+
+    if (vm->cfg->has_virtio_console) {
+        ret = vm_virtio_slot(vm, &base, &irq);
+        if (ret == 0)
+            ret = virtio_console_create(vm, &vm->cfg->vconsole, base, irq,
+                                        &vm->console);
+        if (ret < 0) {
+            vm_log(vm, VMRUN_LOG_ERROR, "vmrun.virtio-console: %s",
+                   strerror(-ret));
+            return ret;
+        }
+    }
+    if (vm->cfg->has_entropy) {
+        ret = vm_virtio_slot(vm, &base, &irq);
+        if (ret == 0)
+            ret = virtio_rng_create(vm, base, irq, &vm->rng);
+        if (ret < 0)
+            vm_log(vm, VMRUN_LOG_ERROR, "entropy: %s", strerror(-ret));
+    }
+    return ret;
+}
+
+/* Drives first (the root drive is drives[0], /dev/vda), then NICs, then
+ * the console and the entropy device: each gets the next virtio slot. */
+static int vm_create_devices(struct vm *vm)
+{
+    int ret = vm_create_drives(vm);
+
+    if (ret == 0)
+        ret = vm_create_nics(vm);
+    if (ret == 0)
+        ret = vm_create_misc(vm);
+    return ret;
+}
+
 static void vm_destroy_devices(struct vm *vm)
 {
+    virtio_rng_destroy(vm->rng);
+    virtio_console_destroy(vm->console);
+    vm->rng = NULL;
+    vm->console = NULL;
+    for (unsigned int i = vm->nr_net; i-- > 0;)
+        virtio_net_destroy(vm->net[i]);
     for (unsigned int i = vm->nr_blk; i-- > 0;)
         virtio_blk_destroy(vm->blk[i]);
-    vm->nr_blk = 0;
+    vm->nr_blk = vm->nr_net = 0;
 }
 
 static int vm_create_vcpus(struct vm *vm)
@@ -328,7 +399,7 @@ int vm_init(struct vm *vm, const struct vmrun_config *cfg,
     ret = arch_vm_create_devices(vm);
     if (ret < 0)
         return ret;
-    ret = vm_create_drives(vm);
+    ret = vm_create_devices(vm);
     if (ret < 0)
         return ret;
     ret = arch_load_kernel(vm);

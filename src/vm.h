@@ -14,6 +14,9 @@
 
 struct kvm_run;
 struct virtio_blk;
+struct virtio_net;
+struct virtio_console;
+struct virtio_rng;
 
 struct vcpu {
     struct vm *vm;
@@ -49,6 +52,10 @@ struct vm {
     /* Devices from the config, in config order. */
     unsigned int nr_blk;
     struct virtio_blk *blk[CONFIG_MAX_DRIVES];
+    unsigned int nr_net;
+    struct virtio_net *net[CONFIG_MAX_NICS];
+    struct virtio_console *console;
+    struct virtio_rng *rng;
     /* Appended to the kernel command line (root=, virtio_mmio.device=). */
     char cmdline_extra[1024];
 
