@@ -121,6 +121,10 @@ void event_loop_stop(struct event_loop *loop)
         /* An eventfd write only fails on counter overflow; ignore. */
     }
     pthread_join(loop->thread, NULL);
+    /* Drain the wake-up so a later event_loop_start() runs. */
+    if (read(loop->stop_fd, &one, sizeof(one)) < 0) {
+        /* EAGAIN: nothing to drain. */
+    }
     loop->running = false;
 }
 
