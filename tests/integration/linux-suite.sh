@@ -13,6 +13,9 @@ vmrun=$build/vmrun
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 have_kvm || { echo "skip: no usable /dev/kvm"; exit 77; }
+# Sanitizer builds: any report fails the run (checked in boot() too).
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
 # The default command line of vmrun plus the test guest's parameters.
 BASE_ARGS="console=ttyS0 reboot=k panic=-1 pci=off nomodeset i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd io_delay=none tsc=reliable no_timer_check 8250.nr_uarts=1 quiet vmrun.exit=0xd0000000"
@@ -45,6 +48,15 @@ boot() {
 	t1=$(now_ms)
 	MS=$((t1 - t0))
 	echo "# $1: exit $RC in $MS ms"
+	no_sanitizer_report "$1" "$work/$1.err"
+}
+
+# no_sanitizer_report NAME FILE: fails NAME if FILE has an ASan/UBSan report.
+no_sanitizer_report() {
+	if grep -qE 'runtime error|AddressSanitizer|LeakSanitizer' "$2"; then
+		not_ok "$1: sanitizer report" "see below"
+		sed 's/^/    | /' "$2" | head -n 40
+	fi
 }
 
 boot default "$(config default 1 256)"
@@ -96,6 +108,7 @@ done
 kill -TERM "$pid"
 wait "$pid"
 expect "SIGTERM: exit 143" 143 "$?"
+no_sanitizer_report idle "$work/idle.err"
 
 # A bad config: exit 2 and one line naming the key, before any VM exists.
 printf '{"boot-source":{"kernel_image_path":"%s"},"machine-config":{"vcpu_count":"two","mem_size_mib":128}}' \
@@ -110,6 +123,7 @@ a=$(config vma 1 128 "$BASE_ARGS vmrun.scenario=exitcode vmrun.code=5")
 b=$(config vmb 2 128 "$BASE_ARGS vmrun.scenario=exitcode vmrun.code=6")
 timeout 300 "$build/tests/integration/two_vms" "$a" "$b" >"$work/two.out" 2>"$work/two.err"
 expect "two VMs in one process: both ran" 0 "$?"
+no_sanitizer_report two_vms "$work/two.err"
 expect_grep "two VMs: first exits 5" '^vm0: ret=0 reason=debug-exit status=5' "$work/two.out"
 expect_grep "two VMs: second exits 6" '^vm1: ret=0 reason=debug-exit status=6' "$work/two.out"
 

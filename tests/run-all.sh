@@ -1,0 +1,83 @@
+#!/bin/bash
+# tests/run-all.sh - the whole test suite, as CI runs it (.ci/run):
+#   1. installs what is missing (tests/deps.sh)
+#   2. builds with gcc (-Werror) and with clang, checks the format
+#   3. unit tests + firmware guests (meson test), plain and under ASan+UBSan
+#   4. builds the Linux test guest from Debian packages (tests/guest/build.sh)
+#   5. the lab proof: QEMU boots the guest on the box's /dev/kvm
+#   6. the Linux integration suites under vmrun (plain and ASan+UBSan builds),
+#      in the lab's box when this host has no hardware virtualization
+# Ends with one line "N passed, M failed" over every step.
+set -uo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo" || exit 1
+builds=${VMRUN_BUILD_ROOT:-$repo}
+steps_passed=0
+steps_failed=0
+failed_steps=""
+
+step() {
+	local name=$1 t0=$SECONDS rc
+	shift
+	echo "=== $name"
+	"$@"
+	rc=$?
+	if [ $rc -eq 0 ]; then
+		steps_passed=$((steps_passed + 1))
+		echo "=== $name: ok ($((SECONDS - t0)) s)"
+	else
+		steps_failed=$((steps_failed + 1))
+		failed_steps="$failed_steps $name"
+		echo "=== $name: FAILED (status $rc, $((SECONDS - t0)) s)"
+	fi
+}
+
+# build DIR [meson options...]: configure once, then build.
+build() {
+	local dir=$1
+	shift
+	if [ ! -f "$dir/build.ninja" ]; then
+		meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 ||
+			{ cat "$dir.setup.log"; return 1; }
+	fi
+	ninja -C "$dir"
+}
+
+unit() {
+	meson test -C "$1" --print-errorlogs
+}
+
+format_check() {
+	git ls-files '*.c' '*.h' | xargs clang-format --dry-run -Werror
+}
+
+# linux DIR: the Linux suites with the vmrun of build DIR.
+linux() {
+	local dir=$1
+	tests/lab/box.sh --timeout 1200 --payload "$dir" --payload "$repo/tests" \
+		--payload /bin/bash -- "$repo/tests/integration/linux-suite.sh" "$dir"
+}
+
+sanitize_env() {
+	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+	export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+}
+
+step deps tests/deps.sh
+step build-gcc build "$builds/build-ci"
+step build-clang env CC=clang build "$builds/build-clang"
+step format format_check
+step unit-gcc unit "$builds/build-ci"
+sanitize_env
+step build-asan build "$builds/build-asan" -Db_sanitize=address,undefined \
+	-Db_lundef=false
+step unit-asan unit "$builds/build-asan"
+step guest tests/guest/build.sh
+step lab tests/lab/test_lab.sh
+step linux-gcc linux "$builds/build-ci"
+step linux-asan linux "$builds/build-asan"
+
+echo "steps passed:$steps_passed failed:$steps_failed${failed_steps:+ (}${failed_steps# }${failed_steps:+)}"
+echo "$steps_passed passed, $steps_failed failed"
+[ $steps_failed -eq 0 ]
