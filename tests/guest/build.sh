@@ -113,7 +113,8 @@ fetch_deb() {
 input_hash() {
 	{
 		echo "$KPKG $KVER busybox-static $BBVER"
-		find "$GUEST_SRC" -type f ! -name '*~' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
+		# Relative names: another checkout of the same sources needs no rebuild.
+		(cd "$GUEST_SRC" && find . -type f ! -name '*~' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
 	} | sha256sum | cut -d' ' -f1
 }
 

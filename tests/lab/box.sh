@@ -118,7 +118,8 @@ run_direct() {
 build_base() {
 	local uname stamp stage m
 	uname=$(cat "$CACHE/kernel/.uname")
-	stamp=$( { sha256sum "${BASH_SOURCE[0]}" "$LAB_DIR/box-init" "$CACHE/busybox/bin/busybox"
+	# Contents only: the same box.sh called by another path must not rebuild.
+	stamp=$( { cat "${BASH_SOURCE[0]}" "$LAB_DIR/box-init" "$CACHE/busybox/bin/busybox"
 		echo "$uname"; } | sha256sum | cut -d' ' -f1)
 	if [ -s "$BOX_CACHE/base.cpio" ] && [ "$(cat "$BOX_CACHE/base.stamp" 2>/dev/null)" = "$stamp" ]; then
 		return 0
