@@ -73,8 +73,7 @@ static void acpi_regs_write(void *opaque, uint64_t off, const uint8_t *data,
     uint8_t v = data[0];
 
     if (off == 0 && (v & ACPI_SLP_EN) &&
-        ((v >> ACPI_SLP_TYP_SHIFT) & ACPI_SLP_TYP_MASK) ==
-            p->cfg.s5_slp_typ) {
+        ((v >> ACPI_SLP_TYP_SHIFT) & ACPI_SLP_TYP_MASK) == p->cfg.s5_slp_typ) {
         vm_log(p->vm, VMRUN_LOG_INFO, "guest powered off (ACPI S5)");
         vm_request_exit(p->vm, VMRUN_EXIT_POWEROFF, 0);
     } else if (off == 2 && v == p->cfg.reset_value) {
@@ -88,8 +87,7 @@ static const struct bus_ops acpi_regs_ops = {
     .write = acpi_regs_write,
 };
 
-static void sink_read(void *opaque, uint64_t off, uint8_t *data,
-                      uint32_t size)
+static void sink_read(void *opaque, uint64_t off, uint8_t *data, uint32_t size)
 {
     for (uint32_t i = 0; i < size; i++)
         data[i] = 0xff;
@@ -105,16 +103,16 @@ static int platform_register(struct platform *p)
     const struct platform_config *c = &p->cfg;
     int ret;
 
-    ret = bus_register(mmio, c->debug_exit_mmio, PLATFORM_PAGE,
-                       &debug_exit_ops, p);
+    ret = bus_register(mmio, c->debug_exit_mmio, PLATFORM_PAGE, &debug_exit_ops,
+                       p);
     if (ret == 0 && c->debug_exit_port)
         ret = bus_register(pio, c->debug_exit_port, 1, &debug_exit_ops, p);
     if (ret == 0)
-        ret = bus_register(mmio, c->pvpanic_mmio, PLATFORM_PAGE,
-                           &pvpanic_ops, p);
+        ret =
+            bus_register(mmio, c->pvpanic_mmio, PLATFORM_PAGE, &pvpanic_ops, p);
     if (ret == 0)
-        ret = bus_register(mmio, c->acpi_regs, PLATFORM_PAGE, &acpi_regs_ops,
-                           p);
+        ret =
+            bus_register(mmio, c->acpi_regs, PLATFORM_PAGE, &acpi_regs_ops, p);
     if (ret == 0 && c->sink_port)
         ret = bus_register(pio, c->sink_port, 1, &sink_ops, p);
     return ret;

@@ -10,15 +10,15 @@ struct vm;
 struct platform;
 
 struct platform_config {
-    uint64_t debug_exit_mmio;  /* 4 KiB page; a byte write at offset 0 */
-    uint16_t debug_exit_port;  /* I/O port; 0: none */
-    uint64_t pvpanic_mmio;     /* 4 KiB page, pvpanic register at 0 */
-    uint64_t acpi_regs;        /* 4 KiB page: +0 sleep control, +1 sleep
-                                  status, +2 reset */
-    uint8_t s5_slp_typ;        /* SLP_TYP the DSDT's \_S5 advertises */
-    uint8_t reset_value;       /* the FADT's RESET_VALUE */
-    uint16_t sink_port;        /* a port whose writes are ignored (0x80);
-                                  0: none */
+    uint64_t debug_exit_mmio; /* 4 KiB page; a byte write at offset 0 */
+    uint16_t debug_exit_port; /* I/O port; 0: none */
+    uint64_t pvpanic_mmio;    /* 4 KiB page, pvpanic register at 0 */
+    uint64_t acpi_regs;       /* 4 KiB page: +0 sleep control, +1 sleep
+                                 status, +2 reset */
+    uint8_t s5_slp_typ;       /* SLP_TYP the DSDT's \_S5 advertises */
+    uint8_t reset_value;      /* the FADT's RESET_VALUE */
+    uint16_t sink_port;       /* a port whose writes are ignored (0x80);
+                                 0: none */
 };
 
 /* Registers the ranges on the VM's buses.  Call before the vCPUs start. */

@@ -20,8 +20,8 @@ void log_msg(const struct logger *log, enum vmrun_log_level level,
 
 int log_ratelimit_ok(struct log_ratelimit *rl, uint32_t burst)
 {
-    uint_fast32_t n = atomic_fetch_add_explicit(&rl->count, 1,
-                                                memory_order_relaxed);
+    uint_fast32_t n =
+        atomic_fetch_add_explicit(&rl->count, 1, memory_order_relaxed);
 
     return n < burst || (n - burst) % 4096 == 0;
 }

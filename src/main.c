@@ -26,15 +26,14 @@ static volatile sig_atomic_t signal_number;
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: vmrun [--log-level error|warn|info|debug] CONFIG.json\n"
-            "       vmrun --version | --help\n"
-            "Boots the VM described by CONFIG.json (Firecracker's config "
-            "schema, see README.md).\n"
-            "Exit status: the guest's debug-exit byte, 0 on poweroff or "
-            "reboot, 1 vmrun error,\n"
-            "2 bad arguments or config, 3 guest kernel panic, 4 guest "
-            "crash, 128+N on signal N.\n");
+    fprintf(f, "usage: vmrun [--log-level error|warn|info|debug] CONFIG.json\n"
+               "       vmrun --version | --help\n"
+               "Boots the VM described by CONFIG.json (Firecracker's config "
+               "schema, see README.md).\n"
+               "Exit status: the guest's debug-exit byte, 0 on poweroff or "
+               "reboot, 1 vmrun error,\n"
+               "2 bad arguments or config, 3 guest kernel panic, 4 guest "
+               "crash, 128+N on signal N.\n");
 }
 
 static int parse_level(const char *s, enum vmrun_log_level *out)
@@ -73,8 +72,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
             fprintf(stderr, "vmrun: %s: unknown option (see --help)\n", a);
             return VMRUN_STATUS_USAGE;
         } else if (cli->config_path) {
-            fprintf(stderr, "vmrun: %s: only one config file is accepted\n",
-                    a);
+            fprintf(stderr, "vmrun: %s: only one config file is accepted\n", a);
             return VMRUN_STATUS_USAGE;
         } else {
             cli->config_path = a;
@@ -212,8 +210,7 @@ int main(int argc, char **argv)
 
     if (ret >= 0)
         return ret;
-    if (vmrun_config_parse_file(cli.config_path, &cfg, err, sizeof(err)) <
-        0) {
+    if (vmrun_config_parse_file(cli.config_path, &cfg, err, sizeof(err)) < 0) {
         fprintf(stderr, "vmrun: %s\n", err);
         return VMRUN_STATUS_USAGE;
     }

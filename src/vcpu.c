@@ -27,8 +27,8 @@ int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned int index)
                strerror(-ret));
         return ret;
     }
-    run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-               vcpu->fd, 0);
+    run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd,
+               0);
     if (run == MAP_FAILED) {
         int ret = -errno;
 
@@ -124,9 +124,9 @@ static int vcpu_handle_exit(struct vcpu *vcpu, struct kvm_run *run)
         vcpu_internal_error(vcpu, run);
         return 1;
     case KVM_EXIT_FAIL_ENTRY:
-        snprintf(what, sizeof(what), "VM entry failed, reason 0x%llx",
-                 (unsigned long long)
-                     run->fail_entry.hardware_entry_failure_reason);
+        snprintf(
+            what, sizeof(what), "VM entry failed, reason 0x%llx",
+            (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
         vcpu_crash(vcpu, what, 0);
         return 1;
     case KVM_EXIT_SYSTEM_EVENT:

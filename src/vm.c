@@ -149,8 +149,7 @@ static int vm_open_kvm(struct vm *vm)
     vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
     if (vm->kvm_fd < 0) {
         ret = -errno;
-        vm_log(vm, VMRUN_LOG_ERROR, "cannot open /dev/kvm: %s",
-               strerror(-ret));
+        vm_log(vm, VMRUN_LOG_ERROR, "cannot open /dev/kvm: %s", strerror(-ret));
         return ret;
     }
     if (ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
@@ -221,8 +220,7 @@ static int vm_cmdline_root(struct vm *vm, const struct drive_config *d)
     const char *mode = d->is_read_only ? "ro" : "rw";
 
     if (d->partuuid)
-        return vm_cmdline_append(vm, " root=PARTUUID=%s %s", d->partuuid,
-                                 mode);
+        return vm_cmdline_append(vm, " root=PARTUUID=%s %s", d->partuuid, mode);
     return vm_cmdline_append(vm, " root=/dev/vda %s", mode);
 }
 
@@ -374,8 +372,8 @@ int vm_init(struct vm *vm, const struct vmrun_config *cfg,
     memset(vm, 0, sizeof(*vm));
     vm_fds_init(vm);
     if (opts)
-        vm->log = (struct logger){opts->log_fn, opts->log_opaque,
-                                  opts->log_level};
+        vm->log =
+            (struct logger){opts->log_fn, opts->log_opaque, opts->log_level};
     bus_init(&vm->pio, "pio", &vm->log);
     bus_init(&vm->mmio, "mmio", &vm->log);
     vm->cfg = config_dup(cfg);
@@ -459,8 +457,7 @@ int vm_run(struct vm *vm, struct vmrun_exit *out)
     for (; ret == 0 && started < vm->nr_vcpus; started++)
         ret = vcpu_start(&vm->vcpus[started]);
     if (ret < 0) {
-        vm_log(vm, VMRUN_LOG_ERROR, "cannot start the VM: %s",
-               strerror(-ret));
+        vm_log(vm, VMRUN_LOG_ERROR, "cannot start the VM: %s", strerror(-ret));
         vm_request_exit(vm, VMRUN_EXIT_ERROR, VMRUN_STATUS_ERROR);
     }
     vm_wait_exit(vm);

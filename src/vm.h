@@ -36,7 +36,7 @@ struct vm {
     int run_size;
     bool host_is_pvm; /* /dev/kvm is kvm_pvm, not VT-x/AMD-V */
 
-    uint8_t *ram;       /* one mapping for all guest RAM */
+    uint8_t *ram; /* one mapping for all guest RAM */
     uint64_t ram_size;
     struct guest_mem mem;
     struct bus pio;
@@ -66,8 +66,6 @@ struct vm {
     int exit_status;
     int exit_fd;
 };
-
-
 
 /* Builds the whole VM from (cfg) (copied) in (vm); on failure the caller
  * still calls vm_fini(), which undoes whatever was built. */

@@ -46,7 +46,6 @@ int vm_ioeventfd(struct vm *vm, gpa_t addr, uint32_t len, bool match,
 
 /* Ends the VM: the vCPUs stop and vmrun_run() returns (reason, status).
  * Thread-safe; the first request wins. */
-void vm_request_exit(struct vm *vm, enum vmrun_exit_reason reason,
-                     int status);
+void vm_request_exit(struct vm *vm, enum vmrun_exit_reason reason, int status);
 
 #endif

@@ -4,8 +4,7 @@
 
 #include "fake_vm.h"
 
-static void fake_log(void *opaque, enum vmrun_log_level level,
-                     const char *msg)
+static void fake_log(void *opaque, enum vmrun_log_level level, const char *msg)
 {
     struct vm *vm = opaque;
 
@@ -101,8 +100,7 @@ int vm_ioeventfd(struct vm *vm, gpa_t addr, uint32_t len, bool match,
     return 0;
 }
 
-void vm_request_exit(struct vm *vm, enum vmrun_exit_reason reason,
-                     int status)
+void vm_request_exit(struct vm *vm, enum vmrun_exit_reason reason, int status)
 {
     if (vm->exit_requested)
         return;

@@ -18,7 +18,7 @@ struct vm {
     struct event_loop *loop; /* created but not started */
     uint8_t *ram;
     uint64_t ram_size;
-    int irq_level[FAKE_VM_MAX_IRQ]; /* last level set per GSI */
+    int irq_level[FAKE_VM_MAX_IRQ];  /* last level set per GSI */
     int irq_raises[FAKE_VM_MAX_IRQ]; /* 0->1 transitions seen */
     int irqfd[FAKE_VM_MAX_IRQ];      /* bound eventfd per GSI or -1 */
     bool exit_requested;

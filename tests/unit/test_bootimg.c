@@ -49,9 +49,8 @@ START_TEST(test_bzimage_valid)
 
     make_bzimage(0x020f);
     ck_assert_int_eq(bootimg_detect(img, sizeof(img)), BOOTIMG_BZIMAGE);
-    ck_assert_int_eq(bootimg_parse_bzimage(img, sizeof(img), &bz, err,
-                                           sizeof(err)),
-                     0);
+    ck_assert_int_eq(
+        bootimg_parse_bzimage(img, sizeof(img), &bz, err, sizeof(err)), 0);
     ck_assert_uint_eq(bz.version, 0x020f);
     ck_assert_uint_eq(bz.setup_size, 5 * 512);
     ck_assert_uint_eq(bz.kernel_offset, 5 * 512);
@@ -70,9 +69,8 @@ START_TEST(test_bzimage_zero_setup_sects_means_four)
 
     make_bzimage(0x020c);
     img[BP_SETUP_SECTS] = 0;
-    ck_assert_int_eq(bootimg_parse_bzimage(img, sizeof(img), &bz, err,
-                                           sizeof(err)),
-                     0);
+    ck_assert_int_eq(
+        bootimg_parse_bzimage(img, sizeof(img), &bz, err, sizeof(err)), 0);
     ck_assert_uint_eq(bz.setup_size, 5 * 512);
 }
 END_TEST
@@ -82,9 +80,9 @@ START_TEST(test_bzimage_too_old)
     struct bzimage_info bz;
 
     make_bzimage(0x020a);
-    ck_assert_int_eq(bootimg_parse_bzimage(img, sizeof(img), &bz, err,
-                                           sizeof(err)),
-                     -ENOEXEC);
+    ck_assert_int_eq(
+        bootimg_parse_bzimage(img, sizeof(img), &bz, err, sizeof(err)),
+        -ENOEXEC);
     ck_assert_ptr_nonnull(strstr(err, "2.10 is too old"));
 }
 END_TEST
@@ -96,15 +94,15 @@ START_TEST(test_bzimage_bad_magic)
     make_bzimage(0x020f);
     img[BP_HEADER] = 'X';
     ck_assert_int_eq(bootimg_detect(img, sizeof(img)), BOOTIMG_UNKNOWN);
-    ck_assert_int_eq(bootimg_parse_bzimage(img, sizeof(img), &bz, err,
-                                           sizeof(err)),
-                     -ENOEXEC);
+    ck_assert_int_eq(
+        bootimg_parse_bzimage(img, sizeof(img), &bz, err, sizeof(err)),
+        -ENOEXEC);
     ck_assert_ptr_nonnull(strstr(err, "HdrS"));
     make_bzimage(0x020f);
     put16(img + BP_BOOT_FLAG, 0);
-    ck_assert_int_eq(bootimg_parse_bzimage(img, sizeof(img), &bz, err,
-                                           sizeof(err)),
-                     -ENOEXEC);
+    ck_assert_int_eq(
+        bootimg_parse_bzimage(img, sizeof(img), &bz, err, sizeof(err)),
+        -ENOEXEC);
 }
 END_TEST
 
@@ -115,8 +113,7 @@ START_TEST(test_bzimage_truncated)
     make_bzimage(0x020f);
     /* Every length shorter than the setup code must be refused. */
     for (size_t len = 0; len <= 5 * 512; len++)
-        ck_assert_int_eq(bootimg_parse_bzimage(img, len, &bz, err,
-                                               sizeof(err)),
+        ck_assert_int_eq(bootimg_parse_bzimage(img, len, &bz, err, sizeof(err)),
                          -ENOEXEC);
     ck_assert_ptr_nonnull(strstr(err, "truncated"));
     /* setup_sects claiming more than the file holds. */
@@ -132,15 +129,15 @@ START_TEST(test_bzimage_not_64bit)
 
     make_bzimage(0x020f);
     put16(img + BP_XLOADFLAGS, 0);
-    ck_assert_int_eq(bootimg_parse_bzimage(img, sizeof(img), &bz, err,
-                                           sizeof(err)),
-                     -ENOEXEC);
+    ck_assert_int_eq(
+        bootimg_parse_bzimage(img, sizeof(img), &bz, err, sizeof(err)),
+        -ENOEXEC);
     ck_assert_ptr_nonnull(strstr(err, "64-bit"));
     make_bzimage(0x020f);
     img[BP_LOADFLAGS] = 0;
-    ck_assert_int_eq(bootimg_parse_bzimage(img, sizeof(img), &bz, err,
-                                           sizeof(err)),
-                     -ENOEXEC);
+    ck_assert_int_eq(
+        bootimg_parse_bzimage(img, sizeof(img), &bz, err, sizeof(err)),
+        -ENOEXEC);
 }
 END_TEST
 
@@ -162,8 +159,10 @@ static size_t make_elf(int pvh)
     eh->e_phoff = sizeof(*eh);
     eh->e_phentsize = sizeof(*ph);
     eh->e_phnum = pvh ? 2 : 1;
-    ph[0] = (Elf64_Phdr){.p_type = PT_LOAD, .p_offset = 0x1000,
-                         .p_paddr = 0x200000, .p_filesz = 0x1000,
+    ph[0] = (Elf64_Phdr){.p_type = PT_LOAD,
+                         .p_offset = 0x1000,
+                         .p_paddr = 0x200000,
+                         .p_filesz = 0x1000,
                          .p_memsz = 0x3000};
     if (pvh) {
         put32(note, 4);
@@ -171,8 +170,8 @@ static size_t make_elf(int pvh)
         put32(note + 8, 18);
         memcpy(note + 12, "Xen", 4);
         put32(note + 16, 0x1000abc);
-        ph[1] = (Elf64_Phdr){.p_type = PT_NOTE, .p_offset = 0x200,
-                             .p_filesz = 20};
+        ph[1] =
+            (Elf64_Phdr){.p_type = PT_NOTE, .p_offset = 0x200, .p_filesz = 20};
     }
     return 0x2000;
 }

@@ -11,8 +11,7 @@ struct probe {
     int writes, reads;
 };
 
-static void probe_read(void *opaque, uint64_t off, uint8_t *data,
-                       uint32_t size)
+static void probe_read(void *opaque, uint64_t off, uint8_t *data, uint32_t size)
 {
     struct probe *p = opaque;
 
@@ -47,12 +46,10 @@ START_TEST(test_register_rejects_bad_ranges)
     ck_assert_int_eq(bus_register(&bus, 0x1000, 0x100, NULL, &p), -EINVAL);
     ck_assert_int_eq(bus_register(&bus, 0x1000, 0x100, &probe_ops, &p), 0);
     /* Overlaps at the start, the end, inside and around. */
-    ck_assert_int_eq(bus_register(&bus, 0xf00, 0x101, &probe_ops, &p),
-                     -EEXIST);
+    ck_assert_int_eq(bus_register(&bus, 0xf00, 0x101, &probe_ops, &p), -EEXIST);
     ck_assert_int_eq(bus_register(&bus, 0x10ff, 1, &probe_ops, &p), -EEXIST);
     ck_assert_int_eq(bus_register(&bus, 0x1010, 4, &probe_ops, &p), -EEXIST);
-    ck_assert_int_eq(bus_register(&bus, 0x0, 0x10000, &probe_ops, &p),
-                     -EEXIST);
+    ck_assert_int_eq(bus_register(&bus, 0x0, 0x10000, &probe_ops, &p), -EEXIST);
     /* Adjacent on both sides is fine; so is the very top of the space. */
     ck_assert_int_eq(bus_register(&bus, 0xf00, 0x100, &probe_ops, &p), 0);
     ck_assert_int_eq(bus_register(&bus, 0x1100, 0x100, &probe_ops, &p), 0);
@@ -71,9 +68,8 @@ START_TEST(test_dispatch_offsets_and_edges)
 
     bus_init(&bus, "test", &log);
     for (int i = 0; i < 40; i++) /* force several reallocations */
-        ck_assert_int_eq(bus_register(&bus, 0x100000 + i * 0x1000, 0x10,
-                                      &probe_ops, &b),
-                         0);
+        ck_assert_int_eq(
+            bus_register(&bus, 0x100000 + i * 0x1000, 0x10, &probe_ops, &b), 0);
     ck_assert_int_eq(bus_register(&bus, 0x3f8, 8, &probe_ops, &a), 0);
     ck_assert(bus_access(&bus, 0x3fd, data, 1, false));
     ck_assert_uint_eq(a.last_off, 5);

@@ -24,8 +24,8 @@ START_TEST(test_ptr_bounds)
     ck_assert_ptr_eq(gmem_ptr(&m, 0xffff, 1), low + 0xffff);
     ck_assert_ptr_eq(gmem_ptr(&m, 0, 0x10000), low);
     ck_assert_ptr_null(gmem_ptr(&m, 0, 0x10001));
-    ck_assert_ptr_null(gmem_ptr(&m, 0xffff, 2));     /* straddles the end */
-    ck_assert_ptr_null(gmem_ptr(&m, 0x10000, 1));    /* just past */
+    ck_assert_ptr_null(gmem_ptr(&m, 0xffff, 2));  /* straddles the end */
+    ck_assert_ptr_null(gmem_ptr(&m, 0x10000, 1)); /* just past */
     ck_assert_ptr_eq(gmem_ptr(&m, 0x100000000ULL + 8, 8), high + 8);
     ck_assert_ptr_null(gmem_ptr(&m, 0xffffffffULL, 2));
     ck_assert_ptr_null(gmem_ptr(&m, UINT64_MAX, 1));

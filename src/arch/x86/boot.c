@@ -84,11 +84,9 @@ static int boot_write_gdt_and_pages(struct boot_ctx *b)
 static int boot_write_cmdline(struct boot_ctx *b, uint32_t max_len)
 {
     const struct vmrun_config *cfg = b->vm->cfg;
-    const char *base = cfg->boot_args ? cfg->boot_args
-                                      : config_default_cmdline;
+    const char *base = cfg->boot_args ? cfg->boot_args : config_default_cmdline;
     char buf[CONFIG_MAX_CMDLINE + 512];
-    int n = snprintf(buf, sizeof(buf), "%s%s", base,
-                     b->vm->cmdline_extra);
+    int n = snprintf(buf, sizeof(buf), "%s%s", base, b->vm->cmdline_extra);
 
     if (n < 0 || (size_t)n >= sizeof(buf) || (uint32_t)n > max_len) {
         vm_log(b->vm, VMRUN_LOG_ERROR,
@@ -152,8 +150,8 @@ static int boot_load_initrd(struct boot_ctx *b)
     size = (uint64_t)st.st_size;
     if (b->initrd_max && b->initrd_max + 1 < top)
         top = b->initrd_max + 1;
-    if (size == 0 || size > top || ((top - size) & ~(PAGE_SIZE - 1)) <
-                                       b->kernel_end) {
+    if (size == 0 || size > top ||
+        ((top - size) & ~(PAGE_SIZE - 1)) < b->kernel_end) {
         vm_log(b->vm, VMRUN_LOG_ERROR,
                "boot-source.initrd_path: '%s' (%llu bytes) does not fit in "
                "guest memory below 0x%llx above the kernel",
@@ -218,8 +216,7 @@ static int boot_bzimage(struct boot_ctx *b)
     struct bzimage_info bz;
     char err[160];
     uint64_t addr = LAYOUT_KERNEL;
-    int ret = bootimg_parse_bzimage(b->img, b->img_len, &bz, err,
-                                    sizeof(err));
+    int ret = bootimg_parse_bzimage(b->img, b->img_len, &bz, err, sizeof(err));
 
     if (ret < 0)
         return boot_fail(b, ret, err);
@@ -273,11 +270,11 @@ static int boot_write_pvh(struct boot_ctx *b)
         .version = 1,
         .cmdline_paddr = LAYOUT_CMDLINE,
         .rsdp_paddr = LAYOUT_ACPI,
-        .memmap_paddr = LAYOUT_PVH_INFO + sizeof(si) + sizeof(struct pvh_module),
+        .memmap_paddr =
+            LAYOUT_PVH_INFO + sizeof(si) + sizeof(struct pvh_module),
         .memmap_entries = (uint32_t)b->nr_e820,
     };
-    struct pvh_module mod = {.paddr = b->initrd_addr,
-                             .size = b->initrd_size};
+    struct pvh_module mod = {.paddr = b->initrd_addr, .size = b->initrd_size};
     struct pvh_memmap_entry mm[BP_E820_MAX];
     int ret;
 
@@ -289,10 +286,11 @@ static int boot_write_pvh(struct boot_ctx *b)
         mm[i] = (struct pvh_memmap_entry){b->e820[i].addr, b->e820[i].size,
                                           b->e820[i].type, 0};
     ret = boot_write(b, LAYOUT_PVH_INFO, &si, sizeof(si));
-    ret = ret ? ret : boot_write(b, LAYOUT_PVH_INFO + sizeof(si), &mod,
-                                 sizeof(mod));
-    ret = ret ? ret : boot_write(b, si.memmap_paddr, mm,
-                                 (size_t)b->nr_e820 * sizeof(mm[0]));
+    ret = ret ? ret
+              : boot_write(b, LAYOUT_PVH_INFO + sizeof(si), &mod, sizeof(mod));
+    ret = ret ? ret
+              : boot_write(b, si.memmap_paddr, mm,
+                           (size_t)b->nr_e820 * sizeof(mm[0]));
     b->vm->arch.boot_info = LAYOUT_PVH_INFO;
     return ret;
 }

@@ -93,8 +93,8 @@ int bootimg_parse_bzimage(const uint8_t *img, size_t len,
     out->header_end = BP_JUMP + 2 + img[BP_JUMP + 1];
     if (out->setup_size >= len || out->header_end > out->setup_size)
         return fail(err, err_len, -ENOEXEC,
-                    "bzImage truncated: %zu bytes, setup alone needs %llu",
-                    len, (unsigned long long)out->setup_size);
+                    "bzImage truncated: %zu bytes, setup alone needs %llu", len,
+                    (unsigned long long)out->setup_size);
     out->kernel_offset = out->setup_size;
     out->kernel_size = len - out->setup_size;
     out->relocatable = img[BP_RELOCATABLE] != 0;
@@ -104,9 +104,9 @@ int bootimg_parse_bzimage(const uint8_t *img, size_t len,
     out->initrd_addr_max = get32(img + BP_INITRD_ADDR_MAX);
     out->cmdline_size = get32(img + BP_CMDLINE_SIZE);
     if (out->init_size < out->kernel_size)
-        out->init_size = (uint32_t)(out->kernel_size > UINT32_MAX
-                                        ? UINT32_MAX
-                                        : out->kernel_size);
+        out->init_size =
+            (uint32_t)(out->kernel_size > UINT32_MAX ? UINT32_MAX
+                                                     : out->kernel_size);
     return 0;
 }
 
@@ -152,15 +152,15 @@ static void elf_scan_notes(const uint8_t *p, uint64_t size,
         if (type == XEN_ELFNOTE_PHYS32_ENTRY && namesz == 4 &&
             memcmp(p + name_off, "Xen", 4) == 0 && descsz >= 4) {
             out->has_pvh = true;
-            out->pvh_entry = descsz >= 8 ? get64(p + desc_off)
-                                         : get32(p + desc_off);
+            out->pvh_entry =
+                descsz >= 8 ? get64(p + desc_off) : get32(p + desc_off);
         }
         off = next;
     }
 }
 
-static int elf_add_load(const Elf64_Phdr *ph, size_t len,
-                        struct elf_info *out, char *err, size_t err_len)
+static int elf_add_load(const Elf64_Phdr *ph, size_t len, struct elf_info *out,
+                        char *err, size_t err_len)
 {
     uint64_t end;
 
@@ -169,8 +169,8 @@ static int elf_add_load(const Elf64_Phdr *ph, size_t len,
                     "ELF kernel has more than %d loadable segments",
                     ELF_MAX_SEGMENTS);
     if (ph->p_filesz > ph->p_memsz ||
-        __builtin_add_overflow(ph->p_offset, ph->p_filesz, &end) ||
-        end > len || __builtin_add_overflow(ph->p_paddr, ph->p_memsz, &end))
+        __builtin_add_overflow(ph->p_offset, ph->p_filesz, &end) || end > len ||
+        __builtin_add_overflow(ph->p_paddr, ph->p_memsz, &end))
         return fail(err, err_len, -ENOEXEC,
                     "ELF segment %u lies outside the file or wraps",
                     out->nr_segments);
@@ -194,8 +194,7 @@ int bootimg_parse_elf(const uint8_t *img, size_t len, struct elf_info *out,
         Elf64_Phdr ph;
         uint64_t end;
 
-        memcpy(&ph, img + eh->e_phoff + (uint64_t)i * sizeof(ph),
-               sizeof(ph));
+        memcpy(&ph, img + eh->e_phoff + (uint64_t)i * sizeof(ph), sizeof(ph));
         if (ph.p_type == PT_LOAD && ph.p_memsz > 0) {
             ret = elf_add_load(&ph, len, out, err, err_len);
             if (ret < 0)

@@ -51,7 +51,7 @@ struct bzimage_info {
     uint64_t setup_size;    /* real-mode part, boot sector included */
     uint64_t kernel_offset; /* protected-mode kernel in the file */
     uint64_t kernel_size;
-    uint32_t header_end;    /* setup header spans [0x1f1, header_end) */
+    uint32_t header_end; /* setup header spans [0x1f1, header_end) */
     bool relocatable;
     uint32_t kernel_alignment;
     uint64_t pref_address;

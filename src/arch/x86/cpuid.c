@@ -41,8 +41,7 @@ static uint32_t cpuid_shift(uint32_t n)
 
 /* SDM vol. 2A, CPUID leaf 0BH/1FH: level 0 = SMT (one thread per core),
  * level 1 = core (n cores), then invalid levels. */
-static void cpuid_topology(struct kvm_cpuid_entry2 *e, uint32_t id,
-                           uint32_t n)
+static void cpuid_topology(struct kvm_cpuid_entry2 *e, uint32_t id, uint32_t n)
 {
     uint32_t level = e->index;
 
@@ -81,8 +80,8 @@ static void cpuid_patch(struct kvm_cpuid_entry2 *e, uint32_t id, uint32_t n)
         cpuid_topology(e, id, n);
         break;
     case 0x80000008:
-        e->ecx = (e->ecx & ~0xf0ffu) | (cpuid_shift(n) << 12) |
-                 ((n - 1) & 0xff);
+        e->ecx =
+            (e->ecx & ~0xf0ffu) | (cpuid_shift(n) << 12) | ((n - 1) & 0xff);
         break;
     case 0x8000001e:
         e->eax = id;
@@ -97,8 +96,8 @@ static void cpuid_patch(struct kvm_cpuid_entry2 *e, uint32_t id, uint32_t n)
 int cpuid_set_vcpu(int vcpu_fd, const struct kvm_cpuid2 *supported,
                    uint32_t apic_id, uint32_t nr_vcpus)
 {
-    size_t size = sizeof(*supported) +
-                  supported->nent * sizeof(supported->entries[0]);
+    size_t size =
+        sizeof(*supported) + supported->nent * sizeof(supported->entries[0]);
     struct kvm_cpuid2 *c = malloc(size);
     int ret = 0;
 

@@ -48,8 +48,8 @@ static int x86_irqchip_init(struct vm *vm)
      * implement them, which is harmless. */
     if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, X86_TSS_ADDR) < 0)
         vm_log(vm, VMRUN_LOG_DEBUG, "KVM_SET_TSS_ADDR: %s", strerror(errno));
-    if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION,
-              KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0) {
+    if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_IDENTITY_MAP_ADDR) >
+        0) {
         uint64_t addr = X86_IDENTITY_MAP_ADDR;
 
         if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &addr) < 0)
@@ -115,8 +115,9 @@ static int x86_serial_fds(struct vm *vm)
         if (vm->arch.serial_out_fd < 0) {
             int ret = -errno;
 
-            vm_log(vm, VMRUN_LOG_ERROR, "vmrun.serial.path: cannot open '%s': %s",
-                   c->path, strerror(-ret));
+            vm_log(vm, VMRUN_LOG_ERROR,
+                   "vmrun.serial.path: cannot open '%s': %s", c->path,
+                   strerror(-ret));
             return ret;
         }
         vm->arch.owns_serial_out = 1;
@@ -216,8 +217,8 @@ int arch_vcpu_init(struct vm *vm, struct vcpu *vcpu)
                              vm->cfg->vcpu_count);
 
     if (ret < 0) {
-        vm_log(vm, VMRUN_LOG_ERROR, "vcpu%u: KVM_SET_CPUID2: %s",
-               vcpu->index, strerror(-ret));
+        vm_log(vm, VMRUN_LOG_ERROR, "vcpu%u: KVM_SET_CPUID2: %s", vcpu->index,
+               strerror(-ret));
         return ret;
     }
     ret = x86_regs_init(vm, vcpu);

@@ -45,8 +45,8 @@ static int x86_set_msrs(struct vm *vm, struct vcpu *vcpu)
     if (n < 0)
         return -errno;
     if (n != 2)
-        vm_log(vm, VMRUN_LOG_DEBUG, "vcpu%u: KVM set %d of 2 MSRs",
-               vcpu->index, n);
+        vm_log(vm, VMRUN_LOG_DEBUG, "vcpu%u: KVM set %d of 2 MSRs", vcpu->index,
+               n);
     return 0;
 }
 
@@ -110,8 +110,8 @@ static void x86_entry_sregs(struct vm *vm, struct kvm_sregs *s)
     s->cs = long_mode ? x86_segment(GDT_CODE64, 11, true, false)
                       : x86_segment(GDT_CODE32, 11, false, true);
     s->ds = s->es = s->fs = s->gs = s->ss = data;
-    s->tr = (struct kvm_segment){.selector = GDT_TSS * 8, .limit = 0x67,
-                                 .type = 11, .present = 1};
+    s->tr = (struct kvm_segment){
+        .selector = GDT_TSS * 8, .limit = 0x67, .type = 11, .present = 1};
     s->gdt.base = LAYOUT_GDT;
     s->gdt.limit = GDT_ENTRIES * 8 - 1;
     if (long_mode) {
