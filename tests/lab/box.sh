@@ -29,11 +29,11 @@ OUT_DIR=
 OUT_SIZE=8G
 PAYLOADS=()
 
-# Modules the box kernel needs, in load order: KVM (the point of the box) and the
-# virtio-mmio disk that carries --out results back.
+# Modules the box kernel needs, in load order: KVM (the point of the box), the
+# virtio-mmio disk that carries --out results back, and tun for the network tests' taps.
 BOX_MODULES="virt/lib/irqbypass.ko arch/x86/kvm/kvm.ko arch/x86/kvm/kvm-amd.ko
 drivers/virtio/virtio_ring.ko drivers/virtio/virtio.ko drivers/virtio/virtio_mmio.ko
-drivers/block/virtio_blk.ko"
+drivers/block/virtio_blk.ko drivers/net/tun.ko"
 
 log() { echo "box: $*" >&2; }
 die() {
