@@ -244,6 +244,10 @@ print_outputs() {
 
 main() {
 	mkdir -p "$DEBS" "$OUT"
+	# Several test runs may share the cache: one builder at a time (outputs are
+	# replaced with mv, so readers of the previous files are not disturbed).
+	exec 9>"$CACHE/.build.lock"
+	flock 9
 	ensure_host_tools
 	resolve_packages
 	local hash

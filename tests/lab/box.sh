@@ -124,8 +124,15 @@ build_base() {
 	if [ -s "$BOX_CACHE/base.cpio" ] && [ "$(cat "$BOX_CACHE/base.stamp" 2>/dev/null)" = "$stamp" ]; then
 		return 0
 	fi
-	log "building the box base image"
 	mkdir -p "$BOX_CACHE"
+	# Concurrent box.sh runs share the cache: build under a lock, then re-check.
+	exec 8>"$BOX_CACHE/.lock"
+	flock 8
+	if [ -s "$BOX_CACHE/base.cpio" ] && [ "$(cat "$BOX_CACHE/base.stamp" 2>/dev/null)" = "$stamp" ]; then
+		exec 8>&-
+		return 0
+	fi
+	log "building the box base image"
 	stage=$(mktemp -d "$BOX_CACHE/stage.XXXXXX")
 	mkdir -p "$stage"/{box/bin,box/modules,dev,proc,sys,tmp}
 	cp "$CACHE/busybox/bin/busybox" "$stage/box/bin/busybox"
@@ -142,6 +149,7 @@ build_base() {
 	rm -rf "$stage"
 	mv "$BOX_CACHE/base.cpio.new" "$BOX_CACHE/base.cpio"
 	echo "$stamp" >"$BOX_CACHE/base.stamp"
+	exec 8>&-
 }
 
 # The payload is mirrored into $STAGE at the host's absolute paths. Files are always
