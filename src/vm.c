@@ -447,6 +447,18 @@ static void vm_stop_vcpus(struct vm *vm, unsigned int started)
         vcpu_join(&vm->vcpus[i]);
 }
 
+/* The number of exits to userspace is the cost that matters most on hosts
+ * where an exit is expensive (nested virtualization, kvm_pvm). */
+static void vm_log_exits(struct vm *vm)
+{
+    uint64_t total = 0;
+
+    for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+        total += vm->vcpus[i].exits;
+    vm_log(vm, VMRUN_LOG_INFO, "%llu exits to userspace over %u vCPUs",
+           (unsigned long long)total, vm->nr_vcpus);
+}
+
 int vm_run(struct vm *vm, struct vmrun_exit *out)
 {
     unsigned int started = 0;
@@ -463,6 +475,7 @@ int vm_run(struct vm *vm, struct vmrun_exit *out)
     vm_wait_exit(vm);
     vm_stop_vcpus(vm, started);
     event_loop_stop(vm->loop);
+    vm_log_exits(vm);
     out->reason = vm->exit_reason;
     out->status = vm->exit_status;
     return 0;
