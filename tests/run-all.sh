@@ -44,6 +44,10 @@ build() {
 	ninja -C "$dir"
 }
 
+build_clang() {
+	(export CC=clang && build "$1")
+}
+
 unit() {
 	meson test -C "$1" --print-errorlogs
 }
@@ -66,7 +70,7 @@ sanitize_env() {
 
 step deps tests/deps.sh
 step build-gcc build "$builds/build-ci"
-step build-clang env CC=clang build "$builds/build-clang"
+step build-clang build_clang "$builds/build-clang"
 step format format_check
 step unit-gcc unit "$builds/build-ci"
 sanitize_env
