@@ -88,6 +88,21 @@ int vmrun_run(struct vmrun_vm *vm, struct vmrun_exit *out);
  * thread and from a signal handler. */
 void vmrun_request_stop(struct vmrun_vm *vm);
 
+/* Stops every vCPU (signal + immediate_exit, threads stay alive) and the
+ * device event loop, and tells the guest's kvmclock it was paused so it
+ * does not report soft lockups.  Returns once the VM is quiescent; -EALREADY
+ * if it is paused, -EINVAL if it is not running.  Thread-safe. */
+int vmrun_pause(struct vmrun_vm *vm);
+
+/* Continues a paused VM where it stopped.  -EALREADY if it is running. */
+int vmrun_resume(struct vmrun_vm *vm);
+
+/* Nonzero while the VM is paused. */
+int vmrun_is_paused(struct vmrun_vm *vm);
+
+/* Presses Ctrl-Alt-Del on the guest's i8042 keyboard. */
+int vmrun_send_ctrl_alt_del(struct vmrun_vm *vm);
+
 /* Frees everything; the VM must not be running. */
 void vmrun_destroy(struct vmrun_vm *vm);
 

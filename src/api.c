@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "i8042.h"
 #include "vm.h"
 #include "vmrun.h"
 
@@ -44,6 +45,33 @@ int vmrun_run(struct vmrun_vm *v, struct vmrun_exit *out)
 void vmrun_request_stop(struct vmrun_vm *v)
 {
     vm_request_exit(&v->vm, VMRUN_EXIT_STOPPED, VMRUN_STATUS_ERROR);
+}
+
+int vmrun_pause(struct vmrun_vm *v)
+{
+    return v ? vm_pause(&v->vm) : -EINVAL;
+}
+
+int vmrun_resume(struct vmrun_vm *v)
+{
+    return v ? vm_resume(&v->vm) : -EINVAL;
+}
+
+int vmrun_is_paused(struct vmrun_vm *v)
+{
+    int paused;
+
+    pthread_mutex_lock(&v->vm.lock);
+    paused = v->vm.paused;
+    pthread_mutex_unlock(&v->vm.lock);
+    return paused;
+}
+
+int vmrun_send_ctrl_alt_del(struct vmrun_vm *v)
+{
+    if (!v || !v->vm.arch.kbd)
+        return -EINVAL;
+    return i8042_send_ctrl_alt_del(v->vm.arch.kbd);
 }
 
 void vmrun_destroy(struct vmrun_vm *v)

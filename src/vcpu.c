@@ -152,6 +152,10 @@ static void *vcpu_thread(void *arg)
     sigaddset(&set, vm->kick_signal);
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
     while (!vm_exit_requested(vm)) {
+        if (atomic_load(&vm->pause_requested)) {
+            vm_vcpu_park(vm);
+            continue;
+        }
         if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
             int err = errno;
 

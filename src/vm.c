@@ -371,6 +371,8 @@ int vm_init(struct vm *vm, const struct vmrun_config *cfg,
 
     memset(vm, 0, sizeof(*vm));
     vm_fds_init(vm);
+    pthread_mutex_init(&vm->lock, NULL);
+    pthread_cond_init(&vm->cond, NULL);
     if (opts)
         vm->log =
             (struct logger){opts->log_fn, opts->log_opaque, opts->log_level};
@@ -428,7 +430,75 @@ void vm_fini(struct vm *vm)
     bus_destroy(&vm->pio);
     bus_destroy(&vm->mmio);
     vmrun_config_free(vm->cfg);
+    pthread_cond_destroy(&vm->cond);
+    pthread_mutex_destroy(&vm->lock);
     memset(vm, 0, sizeof(*vm));
+}
+
+void vm_vcpu_park(struct vm *vm)
+{
+    pthread_mutex_lock(&vm->lock);
+    vm->nr_parked++;
+    pthread_cond_broadcast(&vm->cond);
+    while (atomic_load(&vm->pause_requested) && !vm_exit_requested(vm))
+        pthread_cond_wait(&vm->cond, &vm->lock);
+    vm->nr_parked--;
+    pthread_mutex_unlock(&vm->lock);
+}
+
+/* Tells each guest kvmclock that it was stopped (KVM_KVMCLOCK_CTRL), so the
+ * guest's watchdogs do not count the pause as a lockup; -EINVAL means the
+ * guest does not use kvmclock, which is fine. */
+static void vm_kvmclock_paused(struct vm *vm)
+{
+    for (unsigned int i = 0; i < vm->nr_running; i++)
+        if (ioctl(vm->vcpus[i].fd, KVM_KVMCLOCK_CTRL, 0) < 0 && errno != EINVAL)
+            vm_log(vm, VMRUN_LOG_DEBUG, "vcpu%u: KVM_KVMCLOCK_CTRL: %s", i,
+                   strerror(errno));
+}
+
+int vm_pause(struct vm *vm)
+{
+    pthread_mutex_lock(&vm->lock);
+    if (vm->paused || vm->nr_running == 0 || vm_exit_requested(vm)) {
+        int ret = vm->paused ? -EALREADY : -EINVAL;
+
+        pthread_mutex_unlock(&vm->lock);
+        return ret;
+    }
+    atomic_store(&vm->pause_requested, 1);
+    for (unsigned int i = 0; i < vm->nr_running; i++)
+        vcpu_kick(&vm->vcpus[i]);
+    while (vm->nr_parked < vm->nr_running && !vm_exit_requested(vm))
+        pthread_cond_wait(&vm->cond, &vm->lock);
+    vm->paused = true;
+    pthread_mutex_unlock(&vm->lock);
+    /* Devices stop too: no completions or interrupts while paused. */
+    event_loop_stop(vm->loop);
+    vm_kvmclock_paused(vm);
+    vm_log(vm, VMRUN_LOG_INFO, "VM paused");
+    return 0;
+}
+
+int vm_resume(struct vm *vm)
+{
+    int ret;
+
+    pthread_mutex_lock(&vm->lock);
+    if (!vm->paused) {
+        pthread_mutex_unlock(&vm->lock);
+        return -EALREADY;
+    }
+    ret = event_loop_start(vm->loop);
+    if (ret == 0) {
+        vm->paused = false;
+        atomic_store(&vm->pause_requested, 0);
+        pthread_cond_broadcast(&vm->cond);
+    }
+    pthread_mutex_unlock(&vm->lock);
+    if (ret == 0)
+        vm_log(vm, VMRUN_LOG_INFO, "VM resumed");
+    return ret;
 }
 
 static void vm_wait_exit(struct vm *vm)
@@ -441,6 +511,10 @@ static void vm_wait_exit(struct vm *vm)
 
 static void vm_stop_vcpus(struct vm *vm, unsigned int started)
 {
+    /* Parked vCPUs wake up, see the exit request and return. */
+    pthread_mutex_lock(&vm->lock);
+    pthread_cond_broadcast(&vm->cond);
+    pthread_mutex_unlock(&vm->lock);
     for (unsigned int i = 0; i < started; i++)
         vcpu_kick(&vm->vcpus[i]);
     for (unsigned int i = 0; i < started; i++)
@@ -466,14 +540,23 @@ int vm_run(struct vm *vm, struct vmrun_exit *out)
 
     if (ret == 0)
         ret = event_loop_start(vm->loop);
-    for (; ret == 0 && started < vm->nr_vcpus; started++)
+    pthread_mutex_lock(&vm->lock);
+    for (; ret == 0 && started < vm->nr_vcpus; started++) {
         ret = vcpu_start(&vm->vcpus[started]);
+        if (ret == 0)
+            vm->nr_running++;
+    }
+    pthread_mutex_unlock(&vm->lock);
     if (ret < 0) {
         vm_log(vm, VMRUN_LOG_ERROR, "cannot start the VM: %s", strerror(-ret));
         vm_request_exit(vm, VMRUN_EXIT_ERROR, VMRUN_STATUS_ERROR);
     }
     vm_wait_exit(vm);
-    vm_stop_vcpus(vm, started);
+    vm_stop_vcpus(vm, vm->nr_running);
+    pthread_mutex_lock(&vm->lock);
+    vm->nr_running = 0;
+    vm->paused = false;
+    pthread_mutex_unlock(&vm->lock);
     event_loop_stop(vm->loop);
     vm_log_exits(vm);
     out->reason = vm->exit_reason;

@@ -61,6 +61,15 @@ struct vm {
 
     /* Lifecycle: the first exit request wins (state goes 0 -> 1); the
      * eventfd wakes vmrun_run().  Both are async-signal-safe. */
+    /* Pause: vCPUs that see (pause_requested) park on (cond) and count
+     * themselves in (nr_parked); resume clears it and broadcasts. */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    atomic_int pause_requested;
+    unsigned int nr_parked;
+    unsigned int nr_running; /* vCPU threads started by vm_run() */
+    bool paused;
+
     atomic_int exit_state;
     enum vmrun_exit_reason exit_reason;
     int exit_status;
@@ -82,6 +91,14 @@ void vm_fini(struct vm *vm);
  * and in vm->mem. */
 int vm_add_memslot(struct vm *vm, uint32_t slot, gpa_t gpa, uint64_t size,
                    void *host) __attribute__((warn_unused_result));
+
+/* Pause/resume (see vmrun_pause()); -errno. */
+int vm_pause(struct vm *vm) __attribute__((warn_unused_result));
+int vm_resume(struct vm *vm) __attribute__((warn_unused_result));
+
+/* Called by a vCPU thread that saw pause_requested: waits until resumed or
+ * the VM exits. */
+void vm_vcpu_park(struct vm *vm);
 
 /* True once any exit was requested; vCPU loops poll it. */
 bool vm_exit_requested(struct vm *vm);
