@@ -20,6 +20,20 @@ static int check_top_of_ram(uint64_t top)
     return sum == 8192 ? 0 : 2;
 }
 
+/* "crash=1": a triple fault; "crash=2": an instruction the host's
+ * emulator may not handle.  vmrun must end with status 4 and a register
+ * dump, not crash or hang itself. */
+static void maybe_crash(const uint8_t *boot_params)
+{
+    uint64_t crash = fw_cmdline_u64(boot_params, "crash", 0);
+
+    if (crash == 0)
+        return;
+    fw_puts("vmrun-firmware: crashing on purpose\n");
+    fw_pio(crash == 1 ? 4 : 5, 0, 0);
+    fw_puts("vmrun-firmware: still alive after the crash request\n");
+}
+
 void fw_main(const uint8_t *boot_params)
 {
     uint64_t top = fw_ram_top(boot_params);
@@ -27,6 +41,7 @@ void fw_main(const uint8_t *boot_params)
     int failed;
 
     fw_puts("vmrun-firmware: hello from CPL3\n");
+    maybe_crash(boot_params);
     fw_puts("vmrun-firmware: ram_top=");
     fw_put_hex(top);
     fw_putc('\n');

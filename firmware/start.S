@@ -74,7 +74,10 @@ set_gate:
 
 /* #UD handler = port-I/O gate: a ud2 (0f 0b) at CPL3 with edi = 0 outb /
  * 1 inb / 2 outl / 3 inl, esi = port, edx = value; the result in eax.  Any
- * other #UD is a real fault. */
+ * other #UD is a real fault.  Two more operations let tests crash the guest
+ * on purpose: 4 = triple fault (no IDT, then int3), 5 = lock cmpxchg16b at
+ * CPL0 (an instruction kvm_pvm's emulator cannot run: a KVM internal
+ * error there; on hardware virtualization it simply runs). */
 gate_io:
     mov     (%rsp), %r11            /* faulting rip */
     cmpw    $0x0b0f, (%r11)
@@ -88,6 +91,10 @@ gate_io:
     je      2f
     cmp     $3, %edi
     je      3f
+    cmp     $4, %edi
+    je      4f
+    cmp     $5, %edi
+    je      5f
     outb    %al, %dx
     iretq
 1:  inb     %dx, %al
@@ -95,6 +102,19 @@ gate_io:
 2:  outl    %eax, %dx
     iretq
 3:  inl     %dx, %eax
+    iretq
+4:  lidt    null_idt(%rip)
+    int3
+5:  push    %rbx
+    push    %rcx
+    leaq    cx16_slot(%rip), %r11
+    xor     %eax, %eax
+    xor     %edx, %edx
+    xor     %ebx, %ebx
+    xor     %ecx, %ecx
+    lock cmpxchg16b (%r11)
+    pop     %rcx
+    pop     %rbx
     iretq
 
 /* A fault ends the VM with status 0xf0 + vector (#UD 0xf6, #GP 0xfd,
@@ -136,6 +156,12 @@ gdt_end:
 gdt_desc:
     .word gdt_end - gdt - 1
     .quad gdt
+null_idt:
+    .word 0
+    .quad 0
+    .align 16
+cx16_slot:
+    .quad 0, 0
 idt_desc:
     .word 256 * 16 - 1
     .quad idt

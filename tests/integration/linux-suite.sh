@@ -81,6 +81,12 @@ kb=$(sed -n 's/^VMRUN-GUEST: userspace .*memtotal_kb=\([0-9]*\).*/\1/p' "$work/m
 expect "6 GiB: MemTotal above 5.5 GiB (RAM above 4 GiB is seen)" yes \
 	"$([ "${kb:-0}" -gt 5767168 ] && [ "${kb:-0}" -le 6291456 ] && echo yes || echo "no ($kb kB)")"
 
+# The ELF vmlinux with its PVH note: entered through PVH, not the bzImage.
+sed "s|$guest/vmlinuz|$guest/vmlinux|" "$(config pvh 2 256 "$BASE_ARGS vmrun.scenario=exitcode vmrun.code=11")" >"$work/pvh2.json"
+boot pvh "$work/pvh2.json"
+expect "vmlinux (PVH entry): boots, exit 11" 11 "$RC"
+expect_grep "vmlinux (PVH entry): 2 CPUs" '^VMRUN-GUEST: userspace nproc=2 ' "$work/pvh.out"
+
 for code in 0 7; do
 	boot "exit$code" "$(config "exit$code" 1 128 "$BASE_ARGS vmrun.scenario=exitcode vmrun.code=$code")"
 	expect "debug-exit $code is vmrun's exit status" "$code" "$RC"
