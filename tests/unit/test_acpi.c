@@ -1,6 +1,8 @@
 /* test_acpi.c - the AML encoder and the ACPI tables, checked byte by byte
  * and by the ACPICA disassembler (iasl, package acpica-tools). */
 #include <check.h>
+
+#include "check_main.h"
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -740,9 +742,5 @@ int main(void)
     tcase_add_test(tc, test_null_args);
     tcase_add_test(tc, test_iasl);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run_suite(s);
 }

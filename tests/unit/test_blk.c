@@ -1,6 +1,8 @@
 /* test_blk.c - virtio-blk end to end: driver rings -> virtio-mmio -> queue
  * walker -> request parsing -> Sync/Async backend -> a real image file. */
 #include <check.h>
+
+#include "check_main.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -540,14 +542,8 @@ static TCase *engine_case(const char *name, void (*fixture)(void))
 int main(void)
 {
     Suite *s = suite_create("blk");
-    SRunner *sr;
-    int failed;
 
     suite_add_tcase(s, engine_case("sync", setup_sync));
     suite_add_tcase(s, engine_case("async", setup_async));
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run_suite(s);
 }

@@ -1,6 +1,8 @@
 /* test_config.c - the JSON config parser: every rejection names its key path,
  * valid Firecracker configs are read with the right values and defaults. */
 #include <check.h>
+
+#include "check_main.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -855,8 +857,6 @@ int main(void)
 {
     Suite *s = suite_create("config");
     TCase *tc = tcase_create("config");
-    SRunner *sr;
-    int failed;
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_loop_test(tc, test_reject, 0,
@@ -880,9 +880,5 @@ int main(void)
     tcase_add_test(tc, test_dup_free);
     tcase_add_test(tc, test_default_cmdline);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run_suite(s);
 }

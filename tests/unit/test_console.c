@@ -1,6 +1,8 @@
 /* test_console.c - virtio-console end to end: driver rings -> virtio-mmio
  * -> the device -> socketpair, pty and file backends. */
 #include <check.h>
+
+#include "check_main.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -393,8 +395,6 @@ int main(void)
 {
     Suite *s = suite_create("console");
     TCase *tc = tcase_create("console");
-    SRunner *sr;
-    int failed;
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_identity);
@@ -409,9 +409,5 @@ int main(void)
     tcase_add_test(tc, test_none);
     tcase_add_test(tc, test_hostile_ring_needs_reset);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run_suite(s);
 }

@@ -1,5 +1,7 @@
 /* test_e820.c - the guest memory map: sizes across the MMIO hole. */
 #include <check.h>
+
+#include "check_main.h"
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -166,9 +168,5 @@ int main(void)
     tcase_add_test(tc, test_too_small_max);
     tcase_add_test(tc, test_bad_sizes);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run_suite(s);
 }

@@ -2,6 +2,8 @@
  * fake VM: Linux's probe commands, the reset line, keyboard replies and
  * Ctrl-Alt-Del with IRQ 1. */
 #include <check.h>
+
+#include "check_main.h"
 #include <errno.h>
 #include <stdlib.h>
 
@@ -280,8 +282,6 @@ int main(void)
 {
     Suite *s = suite_create("i8042");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, self_tests);
     tcase_add_test(tc, ctr_read_write);
@@ -294,9 +294,5 @@ int main(void)
     tcase_add_test(tc, aux_loop);
     tcase_add_test(tc, unknown_commands_harmless);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run_suite(s);
 }

@@ -3,6 +3,8 @@
  * vnet header first, like a tap) and, where the test may create a network
  * namespace, a real tap inside it. */
 #include <check.h>
+
+#include "check_main.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <arpa/inet.h>
@@ -656,8 +658,6 @@ int main(void)
     Suite *s = suite_create("net");
     TCase *tc = tcase_create("fake_tap");
     TCase *real = tcase_create("real_tap");
-    SRunner *sr;
-    int failed;
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_config);
@@ -685,9 +685,5 @@ int main(void)
         fprintf(stderr, "test_net: no /dev/net/tun access: real tap "
                         "test skipped\n");
     }
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run_suite(s);
 }

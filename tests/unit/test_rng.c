@@ -1,6 +1,8 @@
 /* test_rng.c - virtio-rng end to end: driver rings -> virtio-mmio ->
  * getrandom() into the guest's buffers, with hostile chains. */
 #include <check.h>
+
+#include "check_main.h"
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -183,8 +185,6 @@ int main(void)
 {
     Suite *s = suite_create("rng");
     TCase *tc = tcase_create("rng");
-    SRunner *sr;
-    int failed;
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_identity);
@@ -194,9 +194,5 @@ int main(void)
     tcase_add_test(tc, test_odd_chains);
     tcase_add_test(tc, test_hostile_ring_needs_reset);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run_suite(s);
 }

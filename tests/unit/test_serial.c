@@ -2,6 +2,8 @@
  * would, on the fake VM: output buffering, registers, interrupts, RX FIFO,
  * loopback, Linux's probe sequence and the event-loop input path. */
 #include <check.h>
+
+#include "check_main.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -535,8 +537,6 @@ int main(void)
 {
     Suite *s = suite_create("serial");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, output_flushes_on_newline);
     tcase_add_test(tc, output_flushes_when_full_and_on_ier_write);
@@ -557,9 +557,5 @@ int main(void)
     tcase_add_test(tc, concurrent_access);
     tcase_add_test(tc, bad_port_rejected);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run_suite(s);
 }

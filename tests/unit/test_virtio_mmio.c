@@ -1,6 +1,8 @@
 /* test_virtio_mmio.c - virtio-mmio v2 register semantics with a fake
  * device behind the transport. */
 #include <check.h>
+
+#include "check_main.h"
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -326,8 +328,6 @@ int main(void)
 {
     Suite *s = suite_create("virtio_mmio");
     TCase *tc = tcase_create("registers");
-    SRunner *sr;
-    int failed;
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_ids);
@@ -345,9 +345,5 @@ int main(void)
     tcase_add_test(tc, test_needs_reset);
     tcase_add_test(tc, test_bad_create);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run_suite(s);
 }

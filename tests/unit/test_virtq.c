@@ -1,5 +1,7 @@
 /* test_virtq.c - the split-virtqueue walker against hostile rings. */
 #include <check.h>
+
+#include "check_main.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -506,8 +508,6 @@ int main(void)
 {
     Suite *s = suite_create("virtq");
     TCase *tc = tcase_create("hostile");
-    SRunner *sr;
-    int failed;
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_good_chain);
@@ -545,9 +545,5 @@ int main(void)
     tcase_add_test(tc, test_no_interrupt_flag);
     tcase_add_test(tc, test_enable_notify_race);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run_suite(s);
 }
