@@ -1,6 +1,7 @@
 /* main.c - the vmrun command: arguments, signals, terminal, exit status.
  * The only file that decides how the process exits. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,10 +9,12 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "api_server.h"
 #include "vmrun.h"
 
 struct cli {
-    const char *config_path;
+    const char *config_path; /* NULL: configured through the API */
+    const char *api_sock;
     enum vmrun_log_level log_level;
 };
 
@@ -23,17 +26,26 @@ struct term {
 /* The VM a signal handler stops: set once before signals are unblocked. */
 static struct vmrun_vm *volatile signal_vm;
 static volatile sig_atomic_t signal_number;
+/* Written by the signal handler so that a thread waiting for the API's
+ * InstanceStart wakes up (a self-pipe: write() is async-signal-safe). */
+static int signal_pipe[2] = {-1, -1};
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: vmrun [--log-level error|warn|info|debug] CONFIG.json\n"
-               "       vmrun --version | --help\n"
-               "Boots the VM described by CONFIG.json (Firecracker's config "
-               "schema, see README.md).\n"
-               "Exit status: the guest's debug-exit byte, 0 on poweroff or "
-               "reboot, 1 vmrun error,\n"
-               "2 bad arguments or config, 3 guest kernel panic, 4 guest "
-               "crash, 128+N on signal N.\n");
+    fprintf(f,
+            "usage: vmrun [--log-level error|warn|info|debug] CONFIG.json\n"
+            "       vmrun [--log-level LEVEL] --api-sock PATH [CONFIG.json]\n"
+            "       vmrun --version | --help\n"
+            "Boots the VM described by CONFIG.json (Firecracker's config "
+            "schema, see README.md).\n"
+            "--api-sock serves Firecracker's REST API on the Unix socket "
+            "PATH (docs/api.md);\n"
+            "without CONFIG.json the VM is configured and started "
+            "through it.\n"
+            "Exit status: the guest's debug-exit byte, 0 on poweroff or "
+            "reboot, 1 vmrun error,\n"
+            "2 bad arguments or config, 3 guest kernel panic, 4 guest "
+            "crash, 128+N on signal N.\n");
 }
 
 static int parse_level(const char *s, enum vmrun_log_level *out)
@@ -68,6 +80,12 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                                 "info or debug\n");
                 return VMRUN_STATUS_USAGE;
             }
+        } else if (strcmp(a, "--api-sock") == 0) {
+            if (i + 1 == argc || !argv[i + 1][0]) {
+                fprintf(stderr, "vmrun: --api-sock: expected a socket path\n");
+                return VMRUN_STATUS_USAGE;
+            }
+            cli->api_sock = argv[++i];
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "vmrun: %s: unknown option (see --help)\n", a);
             return VMRUN_STATUS_USAGE;
@@ -78,7 +96,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
             cli->config_path = a;
         }
     }
-    if (!cli->config_path) {
+    if (!cli->config_path && !cli->api_sock) {
         usage(stderr);
         return VMRUN_STATUS_USAGE;
     }
@@ -96,15 +114,23 @@ static void log_stderr(void *opaque, enum vmrun_log_level level,
 
 static void on_signal(int sig)
 {
+    int saved = errno;
+
     signal_number = sig;
     if (signal_vm)
         vmrun_request_stop(signal_vm);
+    if (signal_pipe[1] >= 0 && write(signal_pipe[1], "", 1) < 0) {
+        /* full: a wake-up is pending already */
+    }
+    errno = saved;
 }
 
 static void install_signals(void)
 {
     struct sigaction sa;
 
+    if (pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+        signal_pipe[0] = signal_pipe[1] = -1; /* only the API wait needs it */
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
@@ -174,18 +200,27 @@ static int create_status(int err)
     }
 }
 
-static int run_vm(const struct cli *cli, struct vmrun_config *cfg)
+/* Returns -1 with (*vm) created, or an exit status. */
+static int create_vm(const struct vmrun_create_opts *opts,
+                     struct vmrun_config *cfg, struct vmrun_vm **vm)
 {
-    struct vmrun_create_opts opts = {log_stderr, NULL, cli->log_level};
-    struct vmrun_exit ex;
-    struct vmrun_vm *vm;
-    struct term term = {0};
-    int ret = vmrun_create(cfg, &opts, &vm);
+    int ret = vmrun_create(cfg, opts, vm);
 
     if (ret < 0) {
         fprintf(stderr, "vmrun: cannot create the VM: %s\n", strerror(-ret));
         return create_status(ret);
     }
+    return -1;
+}
+
+/* Runs (vm) on this thread until it stops.  The API server (srv, if any)
+ * stops first: no request may reach a destroyed VM. */
+static int boot_vm(struct vmrun_vm *vm, struct api_server *srv)
+{
+    struct vmrun_exit ex;
+    struct term term = {0};
+    int ret;
+
     signal_vm = vm;
     if (signal_number)
         vmrun_request_stop(vm);
@@ -193,6 +228,7 @@ static int run_vm(const struct cli *cli, struct vmrun_config *cfg)
     ret = vmrun_run(vm, &ex);
     term_restore(&term);
     signal_vm = NULL;
+    api_server_close(srv);
     vmrun_destroy(vm);
     if (ret < 0) {
         fprintf(stderr, "vmrun: %s\n", strerror(-ret));
@@ -201,21 +237,77 @@ static int run_vm(const struct cli *cli, struct vmrun_config *cfg)
     return exit_status(&ex);
 }
 
+static int run_vm(const struct cli *cli, struct vmrun_config *cfg)
+{
+    struct vmrun_create_opts opts = {log_stderr, NULL, cli->log_level};
+    struct vmrun_vm *vm;
+    int ret = create_vm(&opts, cfg, &vm);
+
+    return ret >= 0 ? ret : boot_vm(vm, NULL);
+}
+
+/* The socket path is the user's to fix, like a config error (status 2),
+ * and an existing file is never removed: another vmrun may be using it. */
+static int api_open_status(const char *path, int err)
+{
+    if (err == -EEXIST)
+        fprintf(stderr,
+                "vmrun: api-sock: '%s' exists; remove it if no vmrun "
+                "uses it\n",
+                path);
+    else
+        fprintf(stderr, "vmrun: api-sock: cannot listen on '%s': %s\n", path,
+                strerror(-err));
+    return err == -ENOMEM ? VMRUN_STATUS_ERROR : VMRUN_STATUS_USAGE;
+}
+
+/* With a config the VM boots at once and the API serves runtime calls;
+ * without one, the VM InstanceStart creates is run here. */
+static int run_api(const struct cli *cli, struct vmrun_config *cfg)
+{
+    struct vmrun_create_opts opts = {log_stderr, NULL, cli->log_level};
+    struct vmrun_vm *vm = NULL;
+    struct api_server *srv;
+    int ret = api_server_open(cli->api_sock, &opts, &srv);
+
+    if (ret < 0)
+        return api_open_status(cli->api_sock, ret);
+    if (cfg && (ret = create_vm(&opts, cfg, &vm)) >= 0) {
+        api_server_close(srv);
+        return ret;
+    }
+    ret = api_server_start(srv, vm, cli->config_path);
+    if (ret == 0 && !vm)
+        ret = api_server_wait_vm(srv, signal_pipe[0], &vm);
+    if (ret < 0)
+        fprintf(stderr, "vmrun: api-sock: %s\n", strerror(-ret));
+    if (ret < 0 || !vm) {
+        api_server_close(srv);
+        vmrun_destroy(vm);
+        if (ret == 0)
+            fprintf(stderr, "vmrun: stopped by signal %d\n",
+                    (int)signal_number);
+        return ret < 0 ? VMRUN_STATUS_ERROR : 128 + signal_number;
+    }
+    return boot_vm(vm, srv);
+}
+
 int main(int argc, char **argv)
 {
-    struct vmrun_config *cfg;
+    struct vmrun_config *cfg = NULL;
     struct cli cli = {0};
     char err[512];
     int ret = parse_args(argc, argv, &cli);
 
     if (ret >= 0)
         return ret;
-    if (vmrun_config_parse_file(cli.config_path, &cfg, err, sizeof(err)) < 0) {
+    if (cli.config_path &&
+        vmrun_config_parse_file(cli.config_path, &cfg, err, sizeof(err)) < 0) {
         fprintf(stderr, "vmrun: %s\n", err);
         return VMRUN_STATUS_USAGE;
     }
     install_signals();
-    ret = run_vm(&cli, cfg);
+    ret = cli.api_sock ? run_api(&cli, cfg) : run_vm(&cli, cfg);
     vmrun_config_free(cfg);
     return ret;
 }

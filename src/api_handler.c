@@ -1,0 +1,528 @@
+/* api_handler.c - Firecracker API requests turned into config edits and VM
+ * actions, independent of HTTP (see api_handler.h). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_doc.h"
+#include "api_handler.h"
+
+#define FAULT_MAX 512
+
+/* One request being handled. */
+struct req {
+    struct api_handler *h;
+    const char *method;
+    const char *path;
+    const char *id; /* the {drive_id} or {iface_id} of the path */
+    cJSON *body;    /* parsed body of a PUT or PATCH, NULL otherwise */
+    struct api_response *out;
+    char fault[FAULT_MAX];
+};
+
+typedef int (*route_fn)(struct req *r);
+
+struct route {
+    const char *method;
+    const char *path; /* ending in '/': an {id} follows */
+    route_fn fn;
+    bool pre_boot; /* refused once the VM has started */
+};
+
+/* ---- answers ---- */
+
+static int reply_json(struct req *r, unsigned int status, cJSON *obj)
+{
+    char *text = obj ? cJSON_PrintUnformatted(obj) : NULL;
+
+    cJSON_Delete(obj);
+    if (!text)
+        return -ENOMEM;
+    r->out->status = status;
+    r->out->body = text;
+    return 0;
+}
+
+static int reply_none(struct req *r)
+{
+    r->out->status = 204;
+    r->out->body = NULL;
+    return 0;
+}
+
+/* HTTP 400 with {"fault_message": ...}; the message is kept for the log. */
+__attribute__((format(printf, 2, 3))) static int fault(struct req *r,
+                                                       const char *fmt, ...)
+{
+    cJSON *obj = cJSON_CreateObject();
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(r->fault, sizeof(r->fault), fmt, ap);
+    va_end(ap);
+    if (!obj || !cJSON_AddStringToObject(obj, "fault_message", r->fault)) {
+        cJSON_Delete(obj);
+        return -ENOMEM;
+    }
+    return reply_json(r, 400, obj);
+}
+
+/* ---- the config document ---- */
+
+/* Validates (doc) and makes it the current document (taking it), or
+ * answers 400 naming the field and frees it. */
+static int doc_commit(struct req *r, cJSON *doc)
+{
+    struct vmrun_config *cfg = NULL;
+    char err[FAULT_MAX];
+    int rc = doc ? api_doc_parse(doc, true, &cfg, err, sizeof(err)) : -ENOMEM;
+
+    vmrun_config_free(cfg);
+    if (rc < 0) {
+        cJSON_Delete(doc);
+        return rc == -EINVAL ? fault(r, "%s", err) : rc;
+    }
+    cJSON_Delete(r->h->doc);
+    r->h->doc = doc;
+    return reply_none(r);
+}
+
+/* The current document with (key) replaced by the request body. */
+static int put_section(struct req *r, const char *key)
+{
+    cJSON *doc = cJSON_Duplicate(r->h->doc, 1);
+    cJSON *val = cJSON_Duplicate(r->body, 1);
+
+    if (!doc || !val) {
+        cJSON_Delete(doc);
+        cJSON_Delete(val);
+        return -ENOMEM;
+    }
+    api_doc_set(doc, key, val);
+    return doc_commit(r, doc);
+}
+
+/* PUT /drives/{drive_id}: the body's (id_key), when given, must be the
+ * path's id. */
+static int put_entry(struct req *r, const char *key, const char *id_key)
+{
+    const cJSON *given = cJSON_GetObjectItemCaseSensitive(r->body, id_key);
+    cJSON *doc, *val;
+
+    if (given && !cJSON_IsString(given))
+        return fault(r, "%s: expected a string", id_key);
+    if (given && strcmp(given->valuestring, r->id) != 0)
+        return fault(r, "%s: '%s' in the body does not match '%s' in the path",
+                     id_key, given->valuestring, r->id);
+    doc = cJSON_Duplicate(r->h->doc, 1);
+    val = cJSON_Duplicate(r->body, 1);
+    if (!doc || !val ||
+        (!given && !cJSON_AddStringToObject(val, id_key, r->id)) ||
+        api_doc_put_entry(doc, key, id_key, r->id, val) < 0) {
+        cJSON_Delete(doc);
+        cJSON_Delete(val);
+        return -ENOMEM;
+    }
+    return doc_commit(r, doc);
+}
+
+/* ---- request bodies ---- */
+
+/* Answers a fault and returns 1 (or -ENOMEM): for helpers whose 0 means
+ * "go on". */
+#define ANSWERED(call) ((call) < 0 ? -ENOMEM : 1)
+
+/* The body must hold only (keys)[0..n), each once; 1: answered. */
+static int body_check_keys(struct req *r, const char *const *keys, size_t n)
+{
+    const cJSON *it, *prev;
+
+    cJSON_ArrayForEach(it, r->body)
+    {
+        size_t i = 0;
+
+        while (i < n && strcmp(keys[i], it->string) != 0)
+            i++;
+        if (i == n)
+            return ANSWERED(fault(r, "%s: unknown key", it->string));
+        for (prev = r->body->child; prev != it; prev = prev->next)
+            if (strcmp(prev->string, it->string) == 0)
+                return ANSWERED(fault(r, "%s: repeated key", it->string));
+    }
+    return 0;
+}
+
+/* The one string member (key) of a body that has only it, as an index
+ * into (names)[0..n); a fault answer otherwise (returns 1). */
+static int body_enum(struct req *r, const char *key, const char *const *names,
+                     size_t n, size_t *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->body, key);
+    char list[128] = "";
+    int rc = body_check_keys(r, &key, 1);
+
+    if (rc)
+        return rc;
+    for (*out = 0; *out < n; (*out)++) {
+        if (cJSON_IsString(v) && strcmp(v->valuestring, names[*out]) == 0)
+            return 0;
+        snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+                 *out ? ", " : "", names[*out]);
+    }
+    if (!v || cJSON_IsNull(v))
+        return ANSWERED(fault(r, "%s: missing", key));
+    return ANSWERED(fault(r, "%s: expected one of %s", key, list));
+}
+
+/* ---- endpoints ---- */
+
+static int get_instance(struct req *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    const char *state = "Not started";
+
+    if (r->h->started)
+        state = r->h->ops->is_paused(r->h->opaque) ? "Paused" : "Running";
+    if (!o || !cJSON_AddStringToObject(o, "id", "anonymous-instance") ||
+        !cJSON_AddStringToObject(o, "state", state) ||
+        !cJSON_AddStringToObject(o, "vmm_version", VMRUN_VERSION) ||
+        !cJSON_AddStringToObject(o, "app_name", "vmrun")) {
+        cJSON_Delete(o);
+        return -ENOMEM;
+    }
+    return reply_json(r, 200, o);
+}
+
+static int get_version(struct req *r)
+{
+    cJSON *o = cJSON_CreateObject();
+
+    if (o && !cJSON_AddStringToObject(o, "firecracker_version", VMRUN_VERSION))
+        return cJSON_Delete(o), -ENOMEM;
+    return reply_json(r, 200, o);
+}
+
+static int get_vm_config(struct req *r)
+{
+    return reply_json(r, 200, api_doc_view(r->h->doc));
+}
+
+static int get_machine_config(struct req *r)
+{
+    return reply_json(r, 200, api_doc_machine_config(r->h->doc));
+}
+
+static int put_machine_config(struct req *r)
+{
+    return put_section(r, "machine-config");
+}
+
+/* Merges the body into the section; Firecracker's defaults stand in for
+ * the required keys not set yet. */
+static int patch_machine_config(struct req *r)
+{
+    const cJSON *cur =
+        cJSON_GetObjectItemCaseSensitive(r->h->doc, "machine-config");
+    cJSON *doc = cJSON_Duplicate(r->h->doc, 1);
+    cJSON *mc = cur ? cJSON_Duplicate(cur, 1) : cJSON_CreateObject();
+
+    if (!doc || !mc ||
+        (!cur && (!cJSON_AddNumberToObject(mc, "vcpu_count", 1) ||
+                  !cJSON_AddNumberToObject(mc, "mem_size_mib", 128))) ||
+        api_doc_overlay(mc, r->body) < 0) {
+        cJSON_Delete(doc);
+        cJSON_Delete(mc);
+        return -ENOMEM;
+    }
+    api_doc_set(doc, "machine-config", mc);
+    return doc_commit(r, doc);
+}
+
+static int put_boot_source(struct req *r)
+{
+    return put_section(r, "boot-source");
+}
+
+static int put_entropy(struct req *r)
+{
+    return put_section(r, "entropy");
+}
+
+static int put_drive(struct req *r)
+{
+    return put_entry(r, "drives", "drive_id");
+}
+
+static int put_iface(struct req *r)
+{
+    return put_entry(r, "network-interfaces", "iface_id");
+}
+
+/* Firecracker's SerialDevice is vmrun's "vmrun.serial" with a file. */
+static int put_serial(struct req *r)
+{
+    static const char *const keys[] = {"serial_out_path"};
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(r->body, keys[0]);
+    cJSON *doc, *vm, *serial;
+    int rc = body_check_keys(r, keys, 1);
+
+    if (rc)
+        return rc;
+    if (!cJSON_IsString(p))
+        return fault(r, "serial_out_path: expected a string");
+    doc = cJSON_Duplicate(r->h->doc, 1);
+    vm = doc ? cJSON_GetObjectItemCaseSensitive(doc, "vmrun") : NULL;
+    if (doc && !vm)
+        vm = cJSON_AddObjectToObject(doc, "vmrun");
+    serial = cJSON_CreateObject();
+    if (!vm || !serial || !cJSON_AddStringToObject(serial, "output", "file") ||
+        !cJSON_AddStringToObject(serial, "path", p->valuestring)) {
+        cJSON_Delete(doc);
+        cJSON_Delete(serial);
+        return -ENOMEM;
+    }
+    api_doc_set(vm, "serial", serial);
+    return doc_commit(r, doc);
+}
+
+static int not_supported(struct req *r)
+{
+    return fault(r, "%s %s: not supported by vmrun yet", r->method, r->path);
+}
+
+static int action_start(struct req *r)
+{
+    struct vmrun_config *cfg = NULL;
+    char ebuf[128], err[FAULT_MAX];
+    int rc;
+
+    if (r->h->started)
+        return fault(r, "InstanceStart: the VM is already running");
+    rc = api_doc_parse(r->h->doc, false, &cfg, err, sizeof(err));
+    if (rc < 0)
+        return rc == -EINVAL ? fault(r, "%s", err) : rc;
+    rc = r->h->ops->start(r->h->opaque, cfg);
+    vmrun_config_free(cfg);
+    if (rc < 0)
+        return fault(r, "InstanceStart: cannot create the VM: %s",
+                     strerror_r(-rc, ebuf, sizeof(ebuf)));
+    r->h->started = true;
+    return reply_none(r);
+}
+
+static int put_actions(struct req *r)
+{
+    static const char *const names[] = {"InstanceStart", "SendCtrlAltDel",
+                                        "FlushMetrics"};
+    char ebuf[128];
+    size_t i;
+    int rc = body_enum(r, "action_type", names, 3, &i);
+
+    if (rc)
+        return rc;
+    if (i == 0)
+        return action_start(r);
+    if (i == 2)
+        return fault(r, "FlushMetrics: metrics are not supported by vmrun yet");
+    if (!r->h->started)
+        return fault(r, "SendCtrlAltDel: the VM is not running "
+                        "(InstanceStart first)");
+    rc = r->h->ops->ctrl_alt_del(r->h->opaque);
+    if (rc < 0)
+        return fault(r, "SendCtrlAltDel: %s",
+                     strerror_r(-rc, ebuf, sizeof(ebuf)));
+    return reply_none(r);
+}
+
+/* Paused/Resumed is a desired state: asking for the current one is not an
+ * error. */
+static int patch_vm(struct req *r)
+{
+    static const char *const names[] = {"Paused", "Resumed"};
+    char ebuf[128];
+    size_t i;
+    int rc = body_enum(r, "state", names, 2, &i);
+
+    if (rc)
+        return rc;
+    if (!r->h->started)
+        return fault(r, "state: the VM is not running (InstanceStart first)");
+    rc = i == 0 ? r->h->ops->pause(r->h->opaque)
+                : r->h->ops->resume(r->h->opaque);
+    if (rc < 0 && rc != -EALREADY)
+        return fault(r, "state: cannot set %s: %s", names[i],
+                     strerror_r(-rc, ebuf, sizeof(ebuf)));
+    return reply_none(r);
+}
+
+/* ---- routing ---- */
+
+static const struct route routes[] = {
+    {"GET", "/", get_instance, false},
+    {"GET", "/version", get_version, false},
+    {"GET", "/vm/config", get_vm_config, false},
+    {"GET", "/machine-config", get_machine_config, false},
+    {"PUT", "/machine-config", put_machine_config, true},
+    {"PATCH", "/machine-config", patch_machine_config, true},
+    {"PUT", "/boot-source", put_boot_source, true},
+    {"PUT", "/drives/", put_drive, true},
+    {"PUT", "/network-interfaces/", put_iface, true},
+    {"PUT", "/entropy", put_entropy, true},
+    {"PUT", "/serial", put_serial, true},
+    {"PUT", "/actions", put_actions, false},
+    {"PATCH", "/vm", patch_vm, false},
+    /* In the spec, not in vmrun yet. */
+    {"PATCH", "/drives/", not_supported, false},
+    {"PATCH", "/network-interfaces/", not_supported, false},
+    {"PUT", "/logger", not_supported, false},
+    {"PUT", "/metrics", not_supported, false},
+};
+
+/* Resources of the spec vmrun does not implement, any method, any
+ * sub-path. */
+static const char *const unsupported[] = {
+    "/balloon", "/vsock",   "/mmds",   "/snapshot", "/cpu-config",
+    "/pmem",    "/hotplug", "/logger", "/metrics",
+};
+
+/* (path) is (prefix), or (prefix) ends in '/' and a non-empty id without
+ * '/' follows; (*id) points at it. */
+static bool path_match(const char *prefix, const char *path, const char **id)
+{
+    size_t n = strlen(prefix);
+
+    if (strncmp(prefix, path, n) != 0)
+        return false;
+    if (n > 1 && prefix[n - 1] == '/') {
+        *id = path + n;
+        return **id && !strchr(*id, '/');
+    }
+    return path[n] == '\0';
+}
+
+static bool path_unsupported(const char *path)
+{
+    for (size_t i = 0; i < sizeof(unsupported) / sizeof(*unsupported); i++) {
+        size_t n = strlen(unsupported[i]);
+
+        if (strncmp(unsupported[i], path, n) == 0 &&
+            (path[n] == '\0' || path[n] == '/'))
+            return true;
+    }
+    return false;
+}
+
+static int route_request(struct req *r)
+{
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        const struct route *rt = &routes[i];
+
+        if (strcmp(rt->method, r->method) != 0 ||
+            !path_match(rt->path, r->path, &r->id))
+            continue;
+        if (rt->pre_boot && r->h->started)
+            return fault(r, "%s %s: pre-boot only; the VM is already running",
+                         r->method, r->path);
+        return rt->fn(r);
+    }
+    if (path_unsupported(r->path))
+        return not_supported(r);
+    return fault(r, "invalid request method and/or path: %s %s", r->method,
+                 r->path);
+}
+
+/* A PUT or PATCH body: a JSON object, at most API_BODY_MAX bytes. */
+static int body_parse(struct req *r, const char *body, size_t len)
+{
+    const char *end = NULL;
+    char *text;
+
+    if (len == 0)
+        return ANSWERED(fault(r, "request body: missing (expected a JSON "
+                                 "object)"));
+    if (len > API_BODY_MAX)
+        return ANSWERED(
+            fault(r, "request body: larger than %d bytes", API_BODY_MAX));
+    if (memchr(body, '\0', len))
+        return ANSWERED(fault(r, "request body: contains a NUL byte"));
+    if (!(text = strndup(body, len)))
+        return -ENOMEM;
+    r->body = cJSON_ParseWithOpts(text, &end, 1);
+    if (!r->body) {
+        size_t at = end && end >= text ? (size_t)(end - text) : 0;
+
+        free(text);
+        return ANSWERED(fault(r, "request body: invalid JSON at byte %zu", at));
+    }
+    free(text);
+    if (!cJSON_IsObject(r->body))
+        return ANSWERED(fault(r, "request body: expected a JSON object"));
+    return 0;
+}
+
+/* The audit trail: every request that may change state, with its answer. */
+static void audit(struct req *r)
+{
+    char line[FAULT_MAX + 96];
+
+    if (strcmp(r->method, "GET") == 0 || !r->h->ops->log)
+        return;
+    snprintf(line, sizeof(line), "api: %s %s: %u%s%s", r->method, r->path,
+             r->out->status, r->out->status >= 400 ? " " : "",
+             r->out->status >= 400 ? r->fault : "");
+    r->h->ops->log(r->h->opaque, VMRUN_LOG_INFO, line);
+}
+
+int api_handler_request(struct api_handler *h, const char *method,
+                        const char *path, const char *body, size_t len,
+                        struct api_response *out)
+{
+    struct req r = {.h = h, .method = method, .path = path, .out = out};
+    int rc = 0;
+
+    memset(out, 0, sizeof(*out));
+    if (strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0)
+        rc = body_parse(&r, body, len);
+    if (rc == 0)
+        rc = route_request(&r);
+    cJSON_Delete(r.body);
+    if (rc < 0) {
+        free(out->body);
+        memset(out, 0, sizeof(*out));
+        return rc;
+    }
+    audit(&r);
+    return 0;
+}
+
+int api_handler_init(struct api_handler *h, const struct api_ops *ops,
+                     void *opaque)
+{
+    memset(h, 0, sizeof(*h));
+    h->ops = ops;
+    h->opaque = opaque;
+    h->doc = cJSON_CreateObject();
+    return h->doc ? 0 : -ENOMEM;
+}
+
+void api_handler_fini(struct api_handler *h)
+{
+    cJSON_Delete(h->doc);
+    h->doc = NULL;
+}
+
+int api_handler_set_booted(struct api_handler *h, const char *json)
+{
+    cJSON *doc = json ? cJSON_Parse(json) : NULL;
+
+    h->started = true;
+    if (!cJSON_IsObject(doc)) {
+        cJSON_Delete(doc);
+        return 0;
+    }
+    cJSON_Delete(h->doc);
+    h->doc = doc;
+    return 0;
+}

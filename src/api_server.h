@@ -1,0 +1,40 @@
+/* api_server.h - Firecracker's REST API over a Unix socket for the vmrun
+ * command (libmicrohttpd with its own polling thread).  The HTTP layer
+ * only turns requests into src/api_handler.c calls, which use libvmrun.
+ *
+ * Order: api_server_open(), then api_server_start() with the VM booted
+ * from a config file or NULL; with NULL, api_server_wait_vm() returns the
+ * VM InstanceStart created.  The caller runs the VM (vmrun_run()) on its
+ * own thread and calls api_server_close() before vmrun_destroy(). */
+#ifndef VMRUN_API_SERVER_H
+#define VMRUN_API_SERVER_H
+
+#include "vmrun.h"
+
+struct api_server;
+
+/* Creates and listens on the Unix socket (path), mode 0600 from creation
+ * on; serves nothing yet.  -EEXIST when (path) exists (it is never
+ * unlinked here), -ENAMETOOLONG, or the -errno of socket()/bind().  (opts)
+ * is copied: its logger gets the audit trail and creates the VM. */
+int api_server_open(const char *path, const struct vmrun_create_opts *opts,
+                    struct api_server **out)
+    __attribute__((warn_unused_result));
+
+/* Starts serving.  (vm): the VM already created from the config file
+ * (config_path), whose sections GET /vm/config returns; NULL: the server
+ * waits for its configuration and InstanceStart. */
+int api_server_start(struct api_server *s, struct vmrun_vm *vm,
+                     const char *config_path)
+    __attribute__((warn_unused_result));
+
+/* Blocks until InstanceStart has created the VM (returns 1, (*vm) set; the
+ * caller runs and destroys it) or (wake_fd) is readable (returns 0). */
+int api_server_wait_vm(struct api_server *s, int wake_fd, struct vmrun_vm **vm)
+    __attribute__((warn_unused_result));
+
+/* Stops serving (waits for the request in progress), removes the socket
+ * file and frees (s).  NULL is ignored. */
+void api_server_close(struct api_server *s);
+
+#endif
