@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,10 +14,6 @@
 
 #include "arch/arch.h"
 #include "vcpu.h"
-#include "virtio/blk.h"
-#include "virtio/console.h"
-#include "virtio/net.h"
-#include "virtio/rng.h"
 #include "vm.h"
 
 /* The device-facing API of vmdev.h. */
@@ -190,154 +185,6 @@ static int vm_alloc_ram(struct vm *vm)
     }
     madvise(vm->ram, vm->ram_size, MADV_DONTFORK);
     return 0;
-}
-
-/* Appends to the kernel command line; -E2BIG when it would not fit. */
-static int vm_cmdline_append(struct vm *vm, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int vm_cmdline_append(struct vm *vm, const char *fmt, ...)
-{
-    size_t used = strlen(vm->cmdline_extra);
-    size_t room = sizeof(vm->cmdline_extra) - used;
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(vm->cmdline_extra + used, room, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= room) {
-        vm->cmdline_extra[used] = 0;
-        return -E2BIG;
-    }
-    return 0;
-}
-
-/* Firecracker's rule: the root drive is /dev/vda (the parser moved it to
- * drives[0]), or the partition with (partuuid). */
-static int vm_cmdline_root(struct vm *vm, const struct drive_config *d)
-{
-    const char *mode = d->is_read_only ? "ro" : "rw";
-
-    if (d->partuuid)
-        return vm_cmdline_append(vm, " root=PARTUUID=%s %s", d->partuuid, mode);
-    return vm_cmdline_append(vm, " root=/dev/vda %s", mode);
-}
-
-/* Reserves a virtio-mmio slot and, for kernels without ACPI, describes it
- * on the command line (virtio_mmio.device=<size>@<base>:<irq>). */
-static int vm_virtio_slot(struct vm *vm, uint64_t *base, uint32_t *irq)
-{
-    uint32_t len;
-    int ret = arch_alloc_virtio_mmio(vm, base, &len, irq);
-
-    if (ret < 0) {
-        vm_log(vm, VMRUN_LOG_ERROR,
-               "too many virtio devices: this machine has room for %u",
-               vm->arch.nr_virtio);
-        return ret;
-    }
-    if (vm->cfg->virtio_mmio_cmdline)
-        ret = vm_cmdline_append(vm, " virtio_mmio.device=%uK@0x%llx:%u",
-                                len >> 10, (unsigned long long)*base, *irq);
-    return ret;
-}
-
-static int vm_create_drives(struct vm *vm)
-{
-    for (size_t i = 0; i < vm->cfg->nr_drives; i++) {
-        const struct drive_config *d = &vm->cfg->drives[i];
-        uint64_t base;
-        uint32_t irq;
-        int ret = vm_virtio_slot(vm, &base, &irq);
-
-        if (ret == 0)
-            ret = virtio_blk_create(vm, d, base, irq, &vm->blk[i]);
-        if (ret == 0 && d->is_root_device)
-            ret = vm_cmdline_root(vm, d);
-        if (ret < 0) {
-            vm_log(vm, VMRUN_LOG_ERROR, "drives[%zu]: cannot create '%s': %s",
-                   i, d->drive_id, strerror(-ret));
-            return ret;
-        }
-        vm->nr_blk++;
-    }
-    return 0;
-}
-
-static int vm_create_nics(struct vm *vm)
-{
-    for (size_t i = 0; i < vm->cfg->nr_nics; i++) {
-        const struct net_config *n = &vm->cfg->nics[i];
-        uint64_t base;
-        uint32_t irq;
-        int ret = vm_virtio_slot(vm, &base, &irq);
-
-        if (ret == 0)
-            ret = virtio_net_create(vm, n, base, irq, &vm->net[i]);
-        if (ret < 0) {
-            vm_log(vm, VMRUN_LOG_ERROR,
-                   "network-interfaces[%zu]: cannot create '%s': %s", i,
-                   n->iface_id, strerror(-ret));
-            return ret;
-        }
-        vm->nr_net++;
-    }
-    return 0;
-}
-
-/* virtio-console and virtio-rng: at most one of each. */
-static int vm_create_misc(struct vm *vm)
-{
-    uint64_t base;
-    uint32_t irq;
-    int ret = 0;
-
-    if (vm->cfg->has_virtio_console) {
-        ret = vm_virtio_slot(vm, &base, &irq);
-        if (ret == 0)
-            ret = virtio_console_create(vm, &vm->cfg->vconsole, base, irq,
-                                        &vm->console);
-        if (ret < 0) {
-            vm_log(vm, VMRUN_LOG_ERROR, "vmrun.virtio-console: %s",
-                   strerror(-ret));
-            return ret;
-        }
-    }
-    if (vm->cfg->has_entropy) {
-        ret = vm_virtio_slot(vm, &base, &irq);
-        if (ret == 0)
-            ret = virtio_rng_create(vm, base, irq, &vm->rng);
-        if (ret < 0)
-            vm_log(vm, VMRUN_LOG_ERROR, "entropy: %s", strerror(-ret));
-    }
-    return ret;
-}
-
-/* Drives first (the root drive is drives[0], /dev/vda), then NICs, then
- * the console and the entropy device: each gets the next virtio slot. */
-static int vm_create_devices(struct vm *vm)
-{
-    int ret = vm_create_drives(vm);
-
-    if (ret == 0)
-        ret = vm_create_nics(vm);
-    if (ret == 0)
-        ret = vm_create_misc(vm);
-    return ret;
-}
-
-static void vm_destroy_devices(struct vm *vm)
-{
-    virtio_rng_destroy(vm->rng);
-    virtio_console_destroy(vm->console);
-    vm->rng = NULL;
-    vm->console = NULL;
-    for (unsigned int i = vm->nr_net; i-- > 0;)
-        virtio_net_destroy(vm->net[i]);
-    for (unsigned int i = vm->nr_blk; i-- > 0;)
-        virtio_blk_destroy(vm->blk[i]);
-    vm->nr_blk = vm->nr_net = 0;
 }
 
 static int vm_create_vcpus(struct vm *vm)

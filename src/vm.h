@@ -92,6 +92,14 @@ void vm_fini(struct vm *vm);
 int vm_add_memslot(struct vm *vm, uint32_t slot, gpa_t gpa, uint64_t size,
                    void *host) __attribute__((warn_unused_result));
 
+/* Creates the config's devices in order (drives, NICs, virtio-console,
+ * virtio-rng; vm_devices.c).  Call after the irqchip and event loop exist,
+ * before arch_load_kernel(): they add DSDT entries and command-line words. */
+int vm_create_devices(struct vm *vm) __attribute__((warn_unused_result));
+
+/* After the vCPUs and the event loop stopped, before RAM is unmapped. */
+void vm_destroy_devices(struct vm *vm);
+
 /* Pause/resume (see vmrun_pause()); -errno. */
 int vm_pause(struct vm *vm) __attribute__((warn_unused_result));
 int vm_resume(struct vm *vm) __attribute__((warn_unused_result));
