@@ -1,0 +1,437 @@
+/* test_api_handler.c - the REST API's request handler without HTTP or a
+ * VM: every endpoint's validation, the config document it builds, the
+ * lifecycle calls it makes through a recording fake of its ops. */
+#include <check.h>
+
+#include "check_main.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api_handler.h"
+
+/* What the fake VM was asked (check forks per test: fresh each time). */
+static struct {
+    int starts, pauses, resumes, cads, logs;
+    int start_rc, pause_rc, resume_rc;
+    int paused;
+    unsigned int cfg_vcpus;
+    char last_log[1024];
+} fake;
+
+static struct api_handler h;
+static struct api_response resp;
+static char kernel[] = "/tmp/vmrun-test-api-XXXXXX";
+
+static int fake_start(void *opaque, const struct vmrun_config *cfg)
+{
+    fake.starts++;
+    ck_assert_ptr_nonnull(cfg);
+    return fake.start_rc;
+}
+
+static int fake_pause(void *opaque)
+{
+    fake.pauses++;
+    if (fake.pause_rc == 0)
+        fake.paused = 1;
+    return fake.pause_rc;
+}
+
+static int fake_resume(void *opaque)
+{
+    fake.resumes++;
+    if (fake.resume_rc == 0)
+        fake.paused = 0;
+    return fake.resume_rc;
+}
+
+static int fake_is_paused(void *opaque)
+{
+    return fake.paused;
+}
+
+static int fake_cad(void *opaque)
+{
+    fake.cads++;
+    return 0;
+}
+
+static void fake_log(void *opaque, enum vmrun_log_level level, const char *msg)
+{
+    fake.logs++;
+    snprintf(fake.last_log, sizeof(fake.last_log), "%s", msg);
+}
+
+static const struct api_ops fake_ops = {
+    .start = fake_start,
+    .pause = fake_pause,
+    .resume = fake_resume,
+    .is_paused = fake_is_paused,
+    .ctrl_alt_del = fake_cad,
+    .log = fake_log,
+};
+
+static void setup(void)
+{
+    int fd = mkstemp(kernel);
+
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    memset(&fake, 0, sizeof(fake));
+    ck_assert_int_eq(api_handler_init(&h, &fake_ops, NULL), 0);
+}
+
+static void teardown(void)
+{
+    free(resp.body);
+    resp.body = NULL;
+    api_handler_fini(&h);
+    unlink(kernel);
+}
+
+/* One request; returns its status, the body is in resp.body. */
+static unsigned int req(const char *method, const char *path, const char *body)
+{
+    free(resp.body);
+    ck_assert_int_eq(api_handler_request(&h, method, path, body,
+                                         body ? strlen(body) : 0, &resp),
+                     0);
+    return resp.status;
+}
+
+#define ck_body_has(text)                                                      \
+    ck_assert_msg(resp.body &&strstr(resp.body, text), "no '%s' in %s", text,  \
+                  resp.body ? resp.body : "(none)")
+
+static void put_boot_source(void)
+{
+    char body[256];
+
+    snprintf(body, sizeof(body), "{\"kernel_image_path\": \"%s\"}", kernel);
+    ck_assert_uint_eq(req("PUT", "/boot-source", body), 204);
+}
+
+static void start(void)
+{
+    put_boot_source();
+    ck_assert_uint_eq(req("PUT", "/actions",
+                          "{\"action_type\":"
+                          "\"InstanceStart\"}"),
+                      204);
+}
+
+START_TEST(instance_info)
+{
+    ck_assert_uint_eq(req("GET", "/", NULL), 200);
+    ck_body_has("\"id\":\"anonymous-instance\"");
+    ck_body_has("\"state\":\"Not started\"");
+    ck_body_has("\"vmm_version\":\"" VMRUN_VERSION "\"");
+    ck_body_has("\"app_name\":\"vmrun\"");
+    start();
+    req("GET", "/", NULL);
+    ck_body_has("\"state\":\"Running\"");
+    fake.paused = 1;
+    req("GET", "/", NULL);
+    ck_body_has("\"state\":\"Paused\"");
+    ck_assert_uint_eq(req("GET", "/version", NULL), 200);
+    ck_body_has("\"firecracker_version\":");
+}
+END_TEST
+
+START_TEST(machine_config_errors_name_the_field)
+{
+    ck_assert_uint_eq(req("PUT", "/machine-config",
+                          "{\"vcpu_count\":\"two\","
+                          "\"mem_size_mib\":64}"),
+                      400);
+    ck_body_has("{\"fault_message\":\"machine-config.vcpu_count: expected");
+    ck_assert_ptr_null(strstr(resp.body, "<string>"));
+    ck_assert_uint_eq(req("PUT", "/machine-config",
+                          "{\"vcpu_count\":1,\"mem_size_mib\":64,\"x\":1}"),
+                      400);
+    ck_body_has("machine-config.x: unknown key");
+    ck_assert_uint_eq(req("PUT", "/machine-config", "{\"vcpu_count\":1}"), 400);
+    ck_body_has("machine-config.mem_size_mib: missing");
+    ck_assert_uint_eq(req("PUT", "/machine-config",
+                          "{\"vcpu_count\":1,\"vcpu_count\":2,"
+                          "\"mem_size_mib\":64}"),
+                      400);
+    ck_body_has("machine-config.vcpu_count");
+    /* Nothing of the refused bodies was kept. */
+    req("GET", "/machine-config", NULL);
+    ck_body_has("\"vcpu_count\":1,\"mem_size_mib\":128");
+}
+END_TEST
+
+START_TEST(machine_config_put_patch_get)
+{
+    ck_assert_uint_eq(req("GET", "/machine-config", NULL), 200);
+    ck_body_has("\"smt\":false");
+    ck_body_has("\"huge_pages\":\"None\"");
+    ck_assert_uint_eq(
+        req("PUT", "/machine-config", "{\"vcpu_count\":2,\"mem_size_mib\":64}"),
+        204);
+    ck_assert_uint_eq(req("PATCH", "/machine-config", "{\"smt\":true}"), 204);
+    req("GET", "/machine-config", NULL);
+    ck_body_has("\"vcpu_count\":2");
+    ck_body_has("\"mem_size_mib\":64");
+    ck_body_has("\"smt\":true");
+    /* PATCH merges, and a bad merge is refused whole. */
+    ck_assert_uint_eq(req("PATCH", "/machine-config", "{\"vcpu_count\":3}"),
+                      400);
+    ck_body_has("vcpu_count");
+    req("GET", "/machine-config", NULL);
+    ck_body_has("\"vcpu_count\":2");
+}
+END_TEST
+
+START_TEST(bodies_must_be_json_objects)
+{
+    static char big[API_BODY_MAX + 2];
+
+    ck_assert_uint_eq(req("PUT", "/machine-config", NULL), 400);
+    ck_body_has("request body: missing");
+    ck_assert_uint_eq(req("PUT", "/machine-config", "{\"vcpu_count\": 1,"),
+                      400);
+    ck_body_has("request body: invalid JSON at byte");
+    ck_assert_uint_eq(req("PUT", "/machine-config", "[1]"), 400);
+    ck_body_has("expected a JSON object");
+    ck_assert_uint_eq(
+        api_handler_request(&h, "PUT", "/entropy", "{}\0x", 4, &resp), 0);
+    ck_assert_uint_eq(resp.status, 400);
+    ck_body_has("NUL");
+    memset(big, ' ', sizeof(big) - 1);
+    big[0] = '{';
+    big[sizeof(big) - 2] = '}';
+    ck_assert_uint_eq(req("PUT", "/entropy", big), 400);
+    ck_body_has("larger than");
+}
+END_TEST
+
+START_TEST(drives_keyed_by_id)
+{
+    char body[512];
+
+    snprintf(body, sizeof(body),
+             "{\"path_on_host\":\"%s\",\"is_root_device\":false}", kernel);
+    ck_assert_uint_eq(req("PUT", "/drives/a", body), 204);
+    ck_assert_uint_eq(req("PUT", "/drives/b", body), 204);
+    snprintf(body, sizeof(body),
+             "{\"drive_id\":\"a\",\"path_on_host\":\"%s\","
+             "\"is_read_only\":true}",
+             kernel);
+    ck_assert_uint_eq(req("PUT", "/drives/a", body), 204);
+    req("GET", "/vm/config", NULL);
+    /* "a" replaced in place, "b" after it. */
+    ck_body_has("\"drives\":[{\"drive_id\":\"a\"");
+    ck_body_has("\"is_read_only\":true},{\"path_on_host\"");
+    ck_body_has("\"drive_id\":\"b\"}]");
+    ck_assert_uint_eq(req("PUT", "/drives/c", "{\"drive_id\":\"d\"}"), 400);
+    ck_body_has("drive_id: 'd' in the body does not match 'c'");
+    ck_assert_uint_eq(req("PUT", "/drives/c", "{\"drive_id\":5}"), 400);
+    ck_body_has("drive_id: expected a string");
+    ck_assert_uint_eq(
+        req("PUT", "/drives/c", "{\"path_on_host\":\"/nonexistent.img\"}"),
+        400);
+    ck_body_has("drives[2].path_on_host: cannot open '/nonexistent.img'");
+    ck_assert_uint_eq(req("PUT", "/drives/", "{}"), 400);
+    ck_body_has("invalid request");
+    ck_assert_uint_eq(req("PUT", "/drives/a/b", "{}"), 400);
+    ck_body_has("invalid request");
+}
+END_TEST
+
+START_TEST(network_entropy_serial)
+{
+    ck_assert_uint_eq(req("PUT", "/network-interfaces/eth0", "{}"), 400);
+    ck_body_has("network-interfaces[0].host_dev_name: missing");
+    ck_assert_uint_eq(req("PUT", "/network-interfaces/eth0",
+                          "{\"host_dev_name\":\"tap0\",\"guest_mac\":\"zz\"}"),
+                      400);
+    ck_body_has("network-interfaces[0].guest_mac");
+    ck_assert_uint_eq(req("PUT", "/entropy", "{}"), 204);
+    ck_assert_uint_eq(req("PUT", "/entropy", "{\"rate_limiter\":{}}"), 400);
+    ck_body_has("entropy.rate_limiter: not supported");
+    ck_assert_uint_eq(req("PUT", "/serial", "{\"serial_out_path\":\"/tmp/s\"}"),
+                      204);
+    ck_assert_uint_eq(req("PUT", "/serial", "{\"path\":\"/tmp/s\"}"), 400);
+    ck_body_has("path: unknown key");
+    req("GET", "/vm/config", NULL);
+    ck_body_has("\"entropy\":{}");
+    ck_body_has(
+        "\"vmrun\":{\"serial\":{\"output\":\"file\",\"path\":\"/tmp/s\"}}");
+}
+END_TEST
+
+START_TEST(instance_start)
+{
+    ck_assert_uint_eq(req("PUT", "/actions",
+                          "{\"action_type\":"
+                          "\"InstanceStart\"}"),
+                      400);
+    ck_body_has("boot-source: missing");
+    ck_assert_int_eq(fake.starts, 0);
+    put_boot_source();
+    fake.start_rc = -ENOMEM;
+    ck_assert_uint_eq(req("PUT", "/actions",
+                          "{\"action_type\":"
+                          "\"InstanceStart\"}"),
+                      400);
+    ck_body_has("InstanceStart: cannot create the VM");
+    fake.start_rc = 0;
+    ck_assert_uint_eq(req("PUT", "/actions",
+                          "{\"action_type\":"
+                          "\"InstanceStart\"}"),
+                      204);
+    ck_assert_int_eq(fake.starts, 2);
+    ck_assert_uint_eq(req("PUT", "/actions",
+                          "{\"action_type\":"
+                          "\"InstanceStart\"}"),
+                      400);
+    ck_body_has("already running");
+    ck_assert_int_eq(fake.starts, 2);
+}
+END_TEST
+
+START_TEST(pre_boot_only_after_boot)
+{
+    static const char *const calls[][2] = {
+        {"/boot-source", "{}"}, {"/machine-config", "{}"},
+        {"/drives/a", "{}"},    {"/network-interfaces/a", "{}"},
+        {"/entropy", "{}"},     {"/serial", "{}"},
+    };
+
+    start();
+    for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+        ck_assert_uint_eq(req("PUT", calls[i][0], calls[i][1]), 400);
+        ck_body_has("pre-boot only");
+    }
+    ck_assert_uint_eq(req("PATCH", "/machine-config", "{}"), 400);
+    ck_body_has("pre-boot only");
+    ck_assert_uint_eq(req("GET", "/vm/config", NULL), 200);
+}
+END_TEST
+
+START_TEST(pause_resume)
+{
+    ck_assert_uint_eq(req("PATCH", "/vm", "{\"state\":\"Paused\"}"), 400);
+    ck_body_has("not running");
+    ck_assert_int_eq(fake.pauses, 0);
+    start();
+    ck_assert_uint_eq(req("PATCH", "/vm", "{\"state\":\"Paused\"}"), 204);
+    ck_assert_int_eq(fake.pauses, 1);
+    fake.pause_rc = -EALREADY;
+    ck_assert_uint_eq(req("PATCH", "/vm", "{\"state\":\"Paused\"}"), 204);
+    ck_assert_uint_eq(req("PATCH", "/vm", "{\"state\":\"Resumed\"}"), 204);
+    ck_assert_int_eq(fake.resumes, 1);
+    fake.resume_rc = -EINVAL;
+    ck_assert_uint_eq(req("PATCH", "/vm", "{\"state\":\"Resumed\"}"), 400);
+    ck_body_has("state: cannot set Resumed");
+    ck_assert_uint_eq(req("PATCH", "/vm", "{\"state\":\"Halted\"}"), 400);
+    ck_body_has("state: expected one of Paused, Resumed");
+    ck_assert_uint_eq(req("PATCH", "/vm", "{}"), 400);
+    ck_body_has("state: missing");
+    ck_assert_uint_eq(req("PATCH", "/vm", "{\"state\":\"Paused\",\"x\":1}"),
+                      400);
+    ck_body_has("x: unknown key");
+    ck_assert_int_eq(fake.pauses, 2);
+}
+END_TEST
+
+START_TEST(other_actions)
+{
+    ck_assert_uint_eq(req("PUT", "/actions",
+                          "{\"action_type\":"
+                          "\"SendCtrlAltDel\"}"),
+                      400);
+    start();
+    ck_assert_uint_eq(req("PUT", "/actions",
+                          "{\"action_type\":"
+                          "\"SendCtrlAltDel\"}"),
+                      204);
+    ck_assert_int_eq(fake.cads, 1);
+    ck_assert_uint_eq(req("PUT", "/actions",
+                          "{\"action_type\":"
+                          "\"FlushMetrics\"}"),
+                      400);
+    ck_body_has("not supported");
+    ck_assert_uint_eq(req("PUT", "/actions", "{\"action_type\":3}"), 400);
+    ck_body_has("action_type: expected one of");
+}
+END_TEST
+
+START_TEST(unknown_and_unsupported_paths)
+{
+    ck_assert_uint_eq(req("GET", "/nope", NULL), 400);
+    ck_body_has("invalid request method and/or path: GET /nope");
+    ck_assert_uint_eq(req("DELETE", "/machine-config", NULL), 400);
+    ck_body_has("invalid request method");
+    ck_assert_uint_eq(req("PUT", "/logger", "{}"), 400);
+    ck_body_has("PUT /logger: not supported by vmrun yet");
+    ck_assert_uint_eq(req("GET", "/balloon/statistics", NULL), 400);
+    ck_body_has("not supported");
+    ck_assert_uint_eq(req("PATCH", "/drives/a", "{}"), 400);
+    ck_body_has("not supported");
+    ck_assert_uint_eq(req("GET", "/balloonx", NULL), 400);
+    ck_body_has("invalid request");
+}
+END_TEST
+
+START_TEST(audit_trail)
+{
+    req("GET", "/", NULL);
+    ck_assert_int_eq(fake.logs, 0);
+    req("PUT", "/machine-config", "{\"vcpu_count\":0,\"mem_size_mib\":64}");
+    ck_assert_int_eq(fake.logs, 1);
+    ck_assert_ptr_nonnull(strstr(fake.last_log, "PUT /machine-config: 400"));
+    ck_assert_ptr_nonnull(strstr(fake.last_log, "vcpu_count"));
+    req("PUT", "/entropy", "{}");
+    ck_assert_str_eq(fake.last_log, "api: PUT /entropy: 204");
+}
+END_TEST
+
+START_TEST(booted_from_a_file)
+{
+    ck_assert_int_eq(api_handler_set_booted(&h, "{\"machine-config\":"
+                                                "{\"vcpu_count\":3,"
+                                                "\"mem_size_mib\":32}}"),
+                     0);
+    req("GET", "/vm/config", NULL);
+    ck_body_has("\"vcpu_count\":3");
+    req("GET", "/", NULL);
+    ck_body_has("\"state\":\"Running\"");
+    ck_assert_uint_eq(req("PUT", "/entropy", "{}"), 400);
+    ck_body_has("pre-boot only");
+}
+END_TEST
+
+static Suite *api_suite(void)
+{
+    Suite *s = suite_create("api");
+    TCase *tc = tcase_create("handler");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, instance_info);
+    tcase_add_test(tc, machine_config_errors_name_the_field);
+    tcase_add_test(tc, machine_config_put_patch_get);
+    tcase_add_test(tc, bodies_must_be_json_objects);
+    tcase_add_test(tc, drives_keyed_by_id);
+    tcase_add_test(tc, network_entropy_serial);
+    tcase_add_test(tc, instance_start);
+    tcase_add_test(tc, pre_boot_only_after_boot);
+    tcase_add_test(tc, pause_resume);
+    tcase_add_test(tc, other_actions);
+    tcase_add_test(tc, unknown_and_unsupported_paths);
+    tcase_add_test(tc, audit_trail);
+    tcase_add_test(tc, booted_from_a_file);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return check_run_suite(api_suite());
+}
