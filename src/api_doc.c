@@ -119,8 +119,12 @@ int api_doc_parse(const cJSON *doc, bool partial, struct vmrun_config **cfg,
         rc = vmrun_config_parse_string(text, NULL, cfg, err, err_len);
     free(text);
     cJSON_Delete(v);
-    if (rc < 0 && strncmp(err, STRING_SOURCE, n) == 0)
-        memmove(err, err + n, strlen(err + n) + 1);
+    if (rc < 0 && err_len > n && strncmp(err, STRING_SOURCE, n) == 0) {
+        size_t len = strnlen(err + n, err_len - n - 1);
+
+        memmove(err, err + n, len);
+        err[len] = '\0';
+    }
     if (rc < 0 && err[0])
         rc = -EINVAL; /* the parser named the problem */
     return rc;

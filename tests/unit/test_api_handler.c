@@ -199,6 +199,7 @@ START_TEST(bodies_must_be_json_objects)
     ck_body_has("request body: invalid JSON at byte");
     ck_assert_uint_eq(req("PUT", "/machine-config", "[1]"), 400);
     ck_body_has("expected a JSON object");
+    free(resp.body);
     ck_assert_uint_eq(
         api_handler_request(&h, "PUT", "/entropy", "{}\0x", 4, &resp), 0);
     ck_assert_uint_eq(resp.status, 400);
