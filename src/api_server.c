@@ -22,6 +22,7 @@
 
 #define CONFIG_TEXT_MAX (1 << 20) /* docs/config.md: a config is <= 1 MiB */
 #define START_WAIT_TRIES 100      /* x 10 ms, see server_pause() */
+#define CONNECTION_IDLE_S 60      /* an idle client is dropped after this */
 
 struct api_server {
     char *path;
@@ -313,10 +314,12 @@ static struct MHD_Daemon *mhd_start(struct api_server *s)
     sigaddset(&block, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &block, &old);
     /* The logger option first, or earlier options log to stderr. */
-    d = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
-        on_mhd_error, s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+    d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+                         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, s,
+                         MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
+                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                         MHD_OPTION_CONNECTION_TIMEOUT,
+                         (unsigned int)CONNECTION_IDLE_S, MHD_OPTION_END);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return d;
 }
