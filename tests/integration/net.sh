@@ -1,0 +1,37 @@
+#!/bin/bash
+# net.sh [--bench] BUILD_DIR - the virtio-net, virtio-console and virtio-rng
+# integration tests: runs net-suite.sh on a real /dev/kvm through
+# tests/lab/box.sh, with iproute2's ip (and QEMU for --bench) as payloads.
+# Exit: 0 all checks pass, 1 a check failed, 77 cannot run here.
+set -u
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+
+bench=
+[ "${1:-}" = --bench ] && { bench=--bench; shift; }
+build=$(cd "${1:?usage: net.sh [--bench] BUILD_DIR}" && pwd) || exit 77
+
+log() { echo "net: $*" >&2; }
+skip() {
+	log "skip: $*"
+	exit 77
+}
+
+[ -x "$build/vmrun" ] || skip "no $build/vmrun (build it first)"
+ipcmd=$(command -v ip) || skip "no ip (iproute2) on this host"
+"$repo/tests/guest/build.sh" >/dev/null || skip "the test guest cannot be built"
+
+payload=(--payload "$build" --payload "$repo/tests" --payload /bin/bash --payload "$ipcmd")
+if [ -n "$bench" ]; then
+	qemu=$(command -v qemu-system-x86_64) || skip "--bench needs qemu-system-x86_64"
+	payload+=(--payload "$qemu" --payload /usr/share/qemu)
+fi
+rc=0
+"$repo/tests/lab/box.sh" --timeout 1500 --mem 3072 "${payload[@]}" -- \
+	"$repo/tests/integration/net-suite.sh" $bench "$build" || rc=$?
+case $rc in
+0 | 77) exit "$rc" ;;
+124) log "the box timed out" ;;
+125) log "the box could not run the suite" ;;
+esac
+exit 1
