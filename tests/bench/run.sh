@@ -1,0 +1,202 @@
+#!/bin/bash
+# tests/bench/run.sh — vmrun side by side with QEMU on the same guest; prints a
+# table of medians, spreads and vmrun/QEMU ratios. Not part of the test suite.
+#
+#   tests/bench/run.sh [--runs N] [--quick] [--mem-runs N] [--[no-]trace]
+#                      [--build DIR] [--update-docs]
+#
+#   --runs N       boots per VMM and row (default 20)
+#   --quick        5 boots per row, 2 memory runs, no q35, no trace (fast iteration)
+#   --mem-runs N   idle-guest memory samples per VMM (default 5)
+#   --[no-]trace   one traced boot per VMM: exits to userspace by port (default on)
+#   --build DIR    vmrun build folder (default build-bench, set up as release)
+#   --update-docs  also write the table into docs/benchmarks.md
+#
+# What it does: installs qemu-system-x86 when missing, builds vmrun and
+# tests/bench/stamp.c, then runs tests/bench/inner.sh through the lab's box
+# (tests/lab/box.sh: directly on a host with hardware virtualization, else in
+# one QEMU-TCG box with nested SVM, booted once for the whole run). inner.sh
+# boots the test guest (tests/guest) with vmrun, QEMU -M microvm and QEMU
+# -M q35 in turn (A B C A B C ...), every boot under stamp, which time-stamps
+# with CLOCK_MONOTONIC and reads KVM's per-VM counters. This script turns the
+# result lines into the table. Method and figures: docs/benchmarks.md.
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd "$BENCH_DIR/../.." && pwd)
+DOC=$REPO_DIR/docs/benchmarks.md
+
+RUNS=20
+MEMRUNS=5
+QUICK=0
+TRACE=1
+BUILD=$REPO_DIR/build-bench
+UPDATE_DOCS=0
+# Every boot gets vmrun's default command line plus these words (see
+# docs/benchmarks.md: without quiet the polled console dominates both VMMs).
+CMDLINE_EXTRA="quiet"
+
+log() { echo "bench: $*" >&2; }
+die() {
+	log "error: $*"
+	exit 1
+}
+
+usage() {
+	sed -n '5,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,3\}//' >&2
+	exit 2
+}
+
+parse_args() {
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--runs) RUNS=${2:?}; shift 2 ;;
+		--mem-runs) MEMRUNS=${2:?}; shift 2 ;;
+		--quick) QUICK=1; RUNS=5; MEMRUNS=2; TRACE=0; shift ;;
+		--trace) TRACE=1; shift ;;
+		--no-trace) TRACE=0; shift ;;
+		--build) BUILD=${2:?}; shift 2 ;;
+		--update-docs) UPDATE_DOCS=1; shift ;;
+		-h | --help) usage ;;
+		*) log "unknown option: $1"; usage ;;
+		esac
+	done
+	case "$RUNS$MEMRUNS" in *[!0-9]*) die "--runs and --mem-runs take integers" ;; esac
+	[ "$RUNS" -ge 1 ] || die "--runs must be at least 1"
+}
+
+# ensure_qemu: the reference VMM, from Debian.
+ensure_qemu() {
+	command -v qemu-system-x86_64 >/dev/null && return 0
+	log "installing qemu-system-x86 (Debian package)"
+	local sudo=
+	[ "$(id -u)" = 0 ] || sudo=sudo
+	$sudo apt-get install -y --no-install-recommends qemu-system-x86 ||
+		{ $sudo apt-get update && $sudo apt-get install -y --no-install-recommends qemu-system-x86; }
+}
+
+build_tools() {
+	command -v cc >/dev/null || die "no C compiler (cc)"
+	if [ ! -f "$BUILD/build.ninja" ]; then
+		meson setup "$BUILD" "$REPO_DIR" -Dbuildtype=release >/dev/null
+	fi
+	ninja -C "$BUILD" vmrun >/dev/null || die "vmrun does not build in $BUILD"
+	# Payload paths appear at the same path in the box, which does not get
+	# the host's /tmp: hence /var/tmp.
+	TMP=$(mktemp -d /var/tmp/vmrun-bench.XXXXXX)
+	cc -O2 -std=gnu11 -Wall -Wextra -Werror -o "$TMP/stamp" "$BENCH_DIR/stamp.c"
+}
+
+# default_cmdline: config_default_cmdline from src/config.c (the C string
+# literals between its "=" and ";"), so the benchmark follows vmrun's default.
+default_cmdline() {
+	awk '/config_default_cmdline\[\] =/ { on = 1 }
+	on { while (match($0, /"[^"]*"/)) { s = s substr($0, RSTART + 1, RLENGTH - 2)
+		$0 = substr($0, RSTART + RLENGTH) } }
+	on && /;/ { print s; exit }' "$REPO_DIR/src/config.c"
+}
+
+# show_progress: one short line per finished boot (awk would buffer its input).
+show_progress() {
+	local tag test vmm vcpus run st mark rest
+	while read -r tag test vmm vcpus run st mark rest; do
+		[ "$tag" = BENCH ] && log "$test $vmm $vcpus $run $st $mark"
+	done
+	return 0
+}
+
+# run_box: one box session running inner.sh, skipping the jobs already in
+# $RES/raw.log; appends its output there. Returns box.sh's status.
+run_box() {
+	local done_jobs st
+	done_jobs=$(grep -c '^BENCHJOB ' "$RES/raw.log" || true)
+	export VMRUN_BENCH_SKIP_JOBS=$done_jobs
+	"$REPO_DIR/tests/lab/box.sh" --timeout "$1" --out "$RES" \
+		--payload "$TMP/stamp" --payload "$BUILD/vmrun" --payload "$BENCH_DIR/inner.sh" \
+		--payload "$(command -v qemu-system-x86_64)" --payload /usr/share/qemu \
+		--payload /usr/share/seabios -- sh "$BENCH_DIR/inner.sh" \
+		2> >(tee -a "$RES/box.log" >&2) | tee -a "$RES/raw.log" | show_progress
+	st=${PIPESTATUS[0]}
+	wait
+	return "$st"
+}
+
+# run_inner: inner.sh in the box (or directly); its stdout to $RES/raw.log.
+# The box's kernel, under TCG-emulated SVM, has crashed now and then (a stack
+# overflow in its exception entry while QEMU ran a nested guest): then a new
+# box resumes with the next job, at most twice; the table says so.
+run_inner() {
+	local cmdline vmms="vmrun microvm q35" timeout attempt=1 before
+	[ "$QUICK" = 1 ] && vmms="vmrun microvm"
+	cmdline="$(default_cmdline) $CMDLINE_EXTRA"
+	[ -n "${cmdline// /}" ] || die "cannot read config_default_cmdline from src/config.c"
+	# About 10-45 s per boot inside the TCG box; generous, so only a hang trips it.
+	timeout=$((RUNS * 6 * 90 + MEMRUNS * 2 * 90 + 600))
+	export VMRUN_BENCH_BIN=$BUILD/vmrun VMRUN_BENCH_STAMP=$TMP/stamp
+	export VMRUN_BENCH_RUNS=$RUNS VMRUN_BENCH_MEMRUNS=$MEMRUNS VMRUN_BENCH_TRACE=$TRACE
+	export VMRUN_BENCH_CMDLINE=$cmdline VMRUN_BENCH_VMMS=$vmms
+	log "results in $RES"
+	: >"$RES/raw.log"
+	RESTARTS=0
+	while :; do
+		before=$(grep -c '^BENCHJOB ' "$RES/raw.log" || true)
+		run_box "$timeout" && break
+		log "the box ended with status $? after job $(grep -c '^BENCHJOB ' "$RES/raw.log" || true)"
+		[ "$(grep -c '^BENCHJOB ' "$RES/raw.log" || true)" -gt "$before" ] || break
+		[ $attempt -lt 3 ] || break
+		attempt=$((attempt + 1))
+		RESTARTS=$((RESTARTS + 1))
+		log "resuming in a new box (attempt $attempt)"
+	done
+	grep -q '^BENCH ' "$RES/raw.log" || die "no results (see $RES/box.log)"
+}
+
+# box_mode: what box.sh said about where the guests ran.
+box_mode() {
+	if grep -q '(box mode' "$RES/box.log"; then
+		echo "box: QEMU-TCG VM with nested SVM, KVM inside it ($(sed -n 's/^box: \(.*\): running inside.*/\1/p' "$RES/box.log"))"
+	else
+		echo "direct: on this host's KVM"
+	fi
+}
+
+main() {
+	parse_args "$@"
+	ensure_qemu
+	build_tools
+	RES=$(mktemp -d /var/tmp/vmrun-bench-results.XXXXXX)
+	trap 'rm -rf "$TMP"' EXIT
+	local t0 load0 load1 date
+	date=$(date -u '+%Y-%m-%d %H:%M UTC')
+	load0=$(uptime | sed 's/.*load average: //')
+	t0=$SECONDS
+	run_inner
+	load1=$(uptime | sed 's/.*load average: //')
+	{
+		echo "Run of $date: \`tests/bench/run.sh$([ "$QUICK" = 1 ] && echo " --quick") --runs $RUNS\`," \
+			"$(($SECONDS - t0)) s in all."
+		echo
+		echo "- where: $(box_mode)$([ "$RESTARTS" = 0 ] || echo "; the box crashed and was restarted $RESTARTS time(s), resuming with the next boot")"
+		echo "- host: $(nproc) CPUs, load average before $load0, after $load1"
+		"$BENCH_DIR/summary.awk" -v part=info "$RES/raw.log"
+		echo
+		"$BENCH_DIR/summary.awk" -v part=table "$RES/raw.log"
+		[ "$TRACE" = 1 ] && { echo; "$BENCH_DIR/summary.awk" -v part=trace "$RES/raw.log"; }
+	} >"$RES/table.md"
+	cat "$RES/table.md"
+	[ "$UPDATE_DOCS" = 1 ] && update_docs
+	log "results, raw log and first consoles of each row: $RES"
+}
+
+# update_docs: the table replaces what is between the two markers in DOC.
+update_docs() {
+	grep -q '<!-- bench:begin -->' "$DOC" || die "$DOC has no <!-- bench:begin --> marker"
+	awk -v table="$RES/table.md" '
+		/<!-- bench:end -->/ { while ((getline l < table) > 0) print l; skip = 0 }
+		!skip { print }
+		/<!-- bench:begin -->/ { skip = 1 }' "$DOC" >"$DOC.new"
+	mv "$DOC.new" "$DOC"
+	log "table written into $DOC"
+}
+
+main "$@"
