@@ -44,6 +44,13 @@ static bool host_aligned(const void *p, uintptr_t align)
     return ((uintptr_t)p & (align - 1)) == 0;
 }
 
+/* [a, a + alen) and [b, b + blen) share a byte (both already checked to
+ * lie in RAM, so the sums do not wrap). */
+static bool gpa_overlap(gpa_t a, uint64_t alen, gpa_t b, uint64_t blen)
+{
+    return a < b + blen && b < a + alen;
+}
+
 int virtq_enable(struct virtq *vq, struct vm *vm)
 {
     uint64_t n = vq->size;
@@ -57,6 +64,15 @@ int virtq_enable(struct virtq *vq, struct vm *vm)
     avail = vm_gpa_ptr(vm, vq->avail_gpa, 6 + 2 * n);
     used = vm_gpa_ptr(vm, vq->used_gpa, 6 + USED_ELEM_SIZE * n);
     if (!desc || !avail || !used)
+        return -EINVAL;
+    /* The device area must not alias what the driver writes: our own
+     * used->flags or avail_event store would then move avail->idx, and
+     * virtq_enable_notify() could report new buffers forever (a device
+     * loop spinning with no guest action, found by tests/fuzz). */
+    if (gpa_overlap(vq->used_gpa, 6 + USED_ELEM_SIZE * n, vq->desc_gpa,
+                    DESC_SIZE * n) ||
+        gpa_overlap(vq->used_gpa, 6 + USED_ELEM_SIZE * n, vq->avail_gpa,
+                    6 + 2 * n))
         return -EINVAL;
     /* The atomics below need naturally aligned host addresses too. */
     if (!host_aligned(desc, 8) || !host_aligned(avail, 2) ||

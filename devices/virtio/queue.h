@@ -69,7 +69,8 @@ struct virtq_elem {
 
 /* Resolves the rings of (vq) (size and addresses already set) in (vm)'s
  * RAM.  -EINVAL if the size is not a power of two, an area is misaligned or
- * not wholly inside one RAM region.  Guest RAM must not move while the
+ * not wholly inside one RAM region, or the device area overlaps the other
+ * two.  Guest RAM must not move while the
  * queue is enabled (vmrun never remaps RAM of a running VM). */
 int virtq_enable(struct virtq *vq, struct vm *vm)
     __attribute__((warn_unused_result));
