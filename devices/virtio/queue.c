@@ -113,6 +113,18 @@ static void desc_load(const volatile uint8_t *table, uint32_t i,
     d->next = shared_load16((volatile uint16_t *)(p + 14));
 }
 
+/* True if the device writing [gpa, gpa + len) (in RAM, so no wrap) would
+ * rewrite the descriptor table or the driver area.  A device that writes
+ * into avail->idx publishes chains to itself: one kick could keep it
+ * popping forever (a read whose data also rewrites the next request's
+ * header).  No sane driver does this; it is a malformed chain. */
+static bool vq_writes_driver_area(const struct virtq *vq, gpa_t gpa,
+                                  uint64_t len)
+{
+    return gpa_overlap(gpa, len, vq->desc_gpa, DESC_SIZE * vq->size) ||
+           gpa_overlap(gpa, len, vq->avail_gpa, 6 + 2 * (uint64_t)vq->size);
+}
+
 /* Appends the buffer of (d) to (elem): readable segments must all come
  * before writable ones (§2.7.4.2), totals fit in 32 bits (§2.7.5). */
 static int elem_add(struct virtq *vq, const struct vdesc *d,
@@ -126,7 +138,8 @@ static int elem_add(struct virtq *vq, const struct vdesc *d,
     if (d->len == 0)
         return 0; /* nothing to access; not worth failing a driver for */
     p = vm_gpa_ptr(vq->vm, d->addr, d->len);
-    if (!p || (!wr && elem->nr_wr))
+    if (!p || (!wr && elem->nr_wr) ||
+        (wr && vq_writes_driver_area(vq, d->addr, d->len)))
         return -EPROTO;
     if (__builtin_add_overflow(wr ? elem->wr_len : elem->rd_len, d->len,
                                wr ? &elem->wr_len : &elem->rd_len))

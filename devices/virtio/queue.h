@@ -82,7 +82,8 @@ void virtq_reset(struct virtq *vq);
 /* Takes the next available chain.  Returns 1 and fills (elem) and
  * (iov)[0, max_iov) with host pointers checked for their full length;
  * 0 when the ring is empty; -EPROTO on a malformed ring (bad index, address,
- * length, flags, loop), after which the queue stays broken and every pop
+ * length, flags, loop, a device-writable buffer over the descriptor table
+ * or the driver area), after which the queue stays broken and every pop
  * fails until virtq_reset(); -E2BIG when the chain is well-formed so far but
  * has more than (max_iov) non-empty segments: the chain is consumed and
  * (elem->head) valid, so the device can complete it as failed.

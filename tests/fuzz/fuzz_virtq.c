@@ -5,7 +5,8 @@
  * hostile driver could write.
  *
  * Checked beyond the sanitizers: every popped segment lies inside guest RAM
- * and is non-empty, the totals and counts match the segments and the iovec
+ * and is non-empty, no writable one covers the descriptor table or the
+ * driver area, the totals and counts match the segments and the iovec
  * room, heads are below the queue size, and a broken queue stays broken
  * until reset, and the disable/pop/enable_notify loop of queue.h ends when
  * the driver does nothing. */
@@ -32,6 +33,12 @@ struct vq_state {
     unsigned int npending;
 };
 
+static bool host_overlap(const uint8_t *a, size_t alen, const uint8_t *b,
+                         size_t blen)
+{
+    return a < b + blen && b < a + alen;
+}
+
 static void check_elem(struct vq_state *s, const struct virtq_elem *e,
                        const struct iovec *iov)
 {
@@ -46,10 +53,17 @@ static void check_elem(struct vq_state *s, const struct virtq_elem *e,
         FUZZ_CHECK(iov[i].iov_len > 0);
         FUZZ_CHECK(p >= ram && iov[i].iov_len <= RAM_SIZE &&
                    (size_t)(p - ram) <= RAM_SIZE - iov[i].iov_len);
-        if (i < e->nr_rd)
+        if (i < e->nr_rd) {
             rd += iov[i].iov_len;
-        else
-            wr += iov[i].iov_len;
+            continue;
+        }
+        wr += iov[i].iov_len;
+        FUZZ_CHECK(!host_overlap(p, iov[i].iov_len,
+                                 ram + (s->vq.desc_gpa - RAM_BASE),
+                                 16ULL * s->vq.size));
+        FUZZ_CHECK(!host_overlap(p, iov[i].iov_len,
+                                 ram + (s->vq.avail_gpa - RAM_BASE),
+                                 6 + 2ULL * s->vq.size));
     }
     FUZZ_CHECK(rd == e->rd_len && wr == e->wr_len);
 }
