@@ -183,7 +183,7 @@ trace_boot() {
 }
 
 main() {
-	info "load_before=$(cut -d' ' -f1-3 /proc/loadavg)" "cpus=$(grep -c ^processor /proc/cpuinfo)" \
+	info "load_before=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)" "cpus=$(grep -c ^processor /proc/cpuinfo)" \
 		"box=${VMRUN_IN_BOX:-0}" "kernel=$(uname -r)"
 	info "qemu=$("$QEMU" --version | head -n 1 | tr ' ' '_')"
 	echo "BENCHCMDLINE $CMDLINE"
@@ -197,7 +197,7 @@ main() {
 			job_done
 		done
 	fi
-	info "load_after=$(cut -d' ' -f1-3 /proc/loadavg)"
+	info "load_after=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)"
 	rm -rf "$WORK"
 }
 

@@ -174,7 +174,7 @@ main() {
 	load1=$(uptime | sed 's/.*load average: //')
 	{
 		echo "Run of $date: \`tests/bench/run.sh$([ "$QUICK" = 1 ] && echo " --quick") --runs $RUNS\`," \
-			"$(($SECONDS - t0)) s in all."
+			"$((SECONDS - t0)) s in all."
 		echo
 		echo "- where: $(box_mode)$([ "$RESTARTS" = 0 ] || echo "; the box crashed and was restarted $RESTARTS time(s), resuming with the next boot")"
 		echo "- host: $(nproc) CPUs, load average before $load0, after $load1"

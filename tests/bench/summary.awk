@@ -219,7 +219,7 @@ BEGIN {
 
 END {
 	if (part == "info") {
-		line = "- KVM host:"
+		line = "- KVM host (the box, in box mode):"
 		for (i = 1; i <= ninfo; i++)
 			line = line " " info[i]
 		print line
