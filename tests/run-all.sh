@@ -6,7 +6,9 @@
 #   4. builds the Linux test guest from Debian packages (tests/guest/build.sh)
 #   5. the lab proof: QEMU boots the guest on the box's /dev/kvm
 #   6. the Linux integration suites under vmrun (plain and ASan+UBSan builds),
-#      in the lab's box when this host has no hardware virtualization
+#      in the lab's box when this host has no hardware virtualization: boot,
+#      exits and lifecycle (linux-suite.sh), disks (disk.sh), network,
+#      console and entropy (net.sh)
 # Ends with one line "N passed, M failed" over every step.
 set -uo pipefail
 
@@ -81,6 +83,7 @@ step guest tests/guest/build.sh
 step lab tests/lab/test_lab.sh
 step linux-gcc linux "$builds/build-ci"
 step linux-asan linux "$builds/build-asan"
+step net-asan tests/integration/net.sh "$builds/build-asan"
 
 echo "steps passed:$steps_passed failed:$steps_failed${failed_steps:+ (}${failed_steps# }${failed_steps:+)}"
 echo "$steps_passed passed, $steps_failed failed"
