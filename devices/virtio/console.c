@@ -21,8 +21,9 @@
 #define TXQ 1
 #define CON_MAX_IOV 64
 #define CON_IN_BUF 4096
-#define CON_OUT_CHUNK 4096 /* a pipe with POLLOUT takes this without blocking  \
-                            */
+#define CON_OUT_CHUNK                                                          \
+    4096 /* a pipe with POLLOUT takes this without blocking                    \
+          */
 #define CON_STALL_MS 100
 #define CON_TX_BUDGET 256 /* chains per event, then yield to other fds */
 
