@@ -5,6 +5,7 @@
 #
 #   vmrun.disk=OP[,OP...]   run in order; each OP is NAME:ARG:ARG
 #     list                  disks=<the vdX in /sys/block>, serial_vdX=<id>
+#                           (probes are asynchronous: wait with sum first)
 #     sum:DEV:MIB           sum_DEV=<md5 of the first MIB MiB, read O_DIRECT>
 #     write:DEV:MIB         fresh random data (kept in RAM first): wrote_DEV=
 #                           <its md5>, then dd conv=fsync onto the disk and
@@ -29,14 +30,19 @@ disk_dev() {
 	return 1
 }
 
+# disk_md5 DEV MIB [SKIP_MIB]: md5 of MIB MiB of /dev/DEV, bypassing the
+# guest's page cache so the data comes from the device.
 disk_md5() {
 	dd if="/dev/$1" bs=1M skip="${3:-0}" count="$2" iflag=direct 2>/dev/null |
 		md5sum | cut -d' ' -f1
 }
 
 disk_list() {
-	_disks=$(ls /sys/block | grep '^vd' | tr '\n' ' ')
-	marker disks "${_disks% }"
+	_disks=
+	for _d in /sys/block/vd*; do
+		[ -e "$_d" ] && _disks="$_disks ${_d##*/}"
+	done
+	marker disks "${_disks# }"
 	for _d in $_disks; do
 		marker "serial_$_d" "$(cat "/sys/block/$_d/serial" 2>/dev/null)"
 	done
@@ -94,7 +100,7 @@ disk_bench() {
 }
 
 for _op in $(cmdline_get vmrun.disk "" | tr ',' ' '); do
-	# shellcheck disable=SC2086  # split NAME:ARG:ARG into words
+	# shellcheck disable=SC2046  # split NAME:ARG:ARG into words
 	set -- $(echo "$_op" | tr ':' ' ')
 	case $1 in
 	list) disk_list ;;
