@@ -83,6 +83,7 @@ step guest tests/guest/build.sh
 step lab tests/lab/test_lab.sh
 step linux-gcc linux "$builds/build-ci"
 step linux-asan linux "$builds/build-asan"
+step disk-asan tests/integration/disk.sh "$builds/build-asan"
 step net-asan tests/integration/net.sh "$builds/build-asan"
 
 echo "steps passed:$steps_passed failed:$steps_failed${failed_steps:+ (}${failed_steps# }${failed_steps:+)}"
