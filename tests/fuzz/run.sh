@@ -91,7 +91,7 @@ stats() {
 # merge TARGET WORKDIR: the committed corpus becomes the hand-made seeds
 # and reproducers (seed-*, crash-*) plus the fewest inputs that keep every
 # edge of corpus + WORKDIR (-use_counters=0: edges, not hit counts, so the
-# corpus stays a few dozen files).
+# corpus stays at most about a hundred small files).
 merge() {
     new=$1.merged
     rm -rf "$work.$new"
