@@ -9,6 +9,7 @@
 #      in the lab's box when this host has no hardware virtualization: boot,
 #      exits and lifecycle (linux-suite.sh), disks (disk.sh), network,
 #      console and entropy (net.sh)
+#   7. replays the fuzz corpora and fuzzes each target for 20 s (tests/fuzz)
 # Ends with one line "N passed, M failed" over every step.
 set -uo pipefail
 
@@ -85,6 +86,7 @@ step linux-gcc linux "$builds/build-ci"
 step linux-asan linux "$builds/build-asan"
 step disk-asan tests/integration/disk.sh "$builds/build-asan"
 step net-asan tests/integration/net.sh "$builds/build-asan"
+step fuzz-replay tests/fuzz/run.sh --replay
 
 echo "steps passed:$steps_passed failed:$steps_failed${failed_steps:+ (}${failed_steps# }${failed_steps:+)}"
 echo "$steps_passed passed, $steps_failed failed"
