@@ -212,7 +212,7 @@ static int vm_create_vcpus(struct vm *vm)
 static void vm_fds_init(struct vm *vm)
 {
     vm->kvm_fd = vm->vm_fd = vm->exit_fd = -1;
-    vm->arch.serial_out_fd = vm->arch.serial_in_fd = -1;
+    chardev_init_fds(&vm->arch.serial_cd, -1, -1);
 }
 
 int vm_init(struct vm *vm, const struct vmrun_config *cfg,

@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "arch/arch.h"
 #include "cpuid.h"
 #include "e820.h"
+#include "backend/chardev.h"
 #include "i8042.h"
 #include "layout.h"
 #include "platform.h"
@@ -86,47 +86,6 @@ int arch_vm_init(struct vm *vm)
     return ret;
 }
 
-/* Input is wired only from fds epoll can watch: terminals, pipes and
- * sockets (a regular file or /dev/null would make epoll_ctl fail). */
-static int x86_console_input_fd(void)
-{
-    struct stat st;
-
-    if (isatty(STDIN_FILENO))
-        return STDIN_FILENO;
-    if (fstat(STDIN_FILENO, &st) == 0 &&
-        (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
-        return STDIN_FILENO;
-    return -1;
-}
-
-static int x86_serial_fds(struct vm *vm)
-{
-    const struct console_config *c = &vm->cfg->serial;
-
-    switch (c->kind) {
-    case CONSOLE_STDIO:
-        vm->arch.serial_out_fd = STDOUT_FILENO;
-        vm->arch.serial_in_fd = c->want_input ? x86_console_input_fd() : -1;
-        return 0;
-    case CONSOLE_FILE:
-        vm->arch.serial_out_fd =
-            open(c->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        if (vm->arch.serial_out_fd < 0) {
-            int ret = -errno;
-
-            vm_log(vm, VMRUN_LOG_ERROR,
-                   "vmrun.serial.path: cannot open '%s': %s", c->path,
-                   strerror(-ret));
-            return ret;
-        }
-        vm->arch.owns_serial_out = 1;
-        return 0;
-    default:
-        return 0;
-    }
-}
-
 int arch_vm_create_devices(struct vm *vm)
 {
     struct platform_config pc = {
@@ -139,12 +98,13 @@ int arch_vm_create_devices(struct vm *vm)
         .sink_port = PORT_POST,
     };
     struct serial_config sc = {.port = PORT_COM1, .irq = IRQ_COM1};
-    int ret = x86_serial_fds(vm);
+    int ret = chardev_open(&vm->arch.serial_cd, &vm->cfg->serial, &vm->log,
+                           "vmrun.serial");
 
     if (ret < 0)
         return ret;
-    sc.out_fd = vm->arch.serial_out_fd;
-    sc.in_fd = vm->arch.serial_in_fd;
+    sc.out_fd = vm->arch.serial_cd.out_fd;
+    sc.in_fd = vm->arch.serial_cd.in_fd;
     ret = serial_create(vm, &sc, &vm->arch.serial);
     if (ret == 0)
         ret = i8042_create(vm, &vm->arch.kbd);
@@ -166,8 +126,7 @@ void arch_vm_destroy_devices(struct vm *vm)
         i8042_destroy(vm->arch.kbd);
     if (vm->arch.serial)
         serial_destroy(vm->arch.serial);
-    if (vm->arch.owns_serial_out && vm->arch.serial_out_fd >= 0)
-        close(vm->arch.serial_out_fd);
+    chardev_close(&vm->arch.serial_cd);
     free(vm->arch.cpuid);
     vm->arch.platform = NULL;
     vm->arch.kbd = NULL;

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "acpi.h"
+#include "backend/chardev.h"
 #include "layout.h"
 
 struct serial;
@@ -22,10 +23,8 @@ enum x86_entry_mode {
 struct x86_vm {
     enum x86_entry_mode mode;
     uint64_t entry;
-    uint64_t boot_info; /* boot_params or PVH start_info address */
-    int serial_out_fd;  /* -1: none; closed at destroy if owned */
-    int serial_in_fd;
-    int owns_serial_out;
+    uint64_t boot_info;       /* boot_params or PVH start_info address */
+    struct chardev serial_cd; /* the UART's host side ("vmrun.serial") */
     struct serial *serial;
     struct i8042 *kbd;
     struct platform *platform;
