@@ -31,7 +31,7 @@ rc=0
 	"$repo/tests/integration/net-suite.sh" $bench "$build" || rc=$?
 case $rc in
 0 | 77) exit "$rc" ;;
-124) log "the box timed out" ;;
-125) log "the box could not run the suite" ;;
+124) log "the box timed out"; exit 124 ;;
+125) log "the box could not run the suite"; exit 125 ;;
 esac
 exit 1
