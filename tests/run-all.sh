@@ -62,7 +62,7 @@ format_check() {
 # linux DIR: the Linux suites with the vmrun of build DIR.
 linux() {
 	local dir=$1
-	tests/lab/box.sh --timeout 1200 --payload "$dir" --payload "$repo/tests" \
+	tests/lab/box.sh --timeout 900 --payload "$dir" --payload "$repo/tests" \
 		--payload /bin/bash -- "$repo/tests/integration/linux-suite.sh" "$dir"
 }
 
