@@ -98,6 +98,37 @@ START_TEST(test_enable_checks)
 }
 END_TEST
 
+/* Fuzzer finding: a used ring laid over the avail ring lets the device's
+ * own flag writes look like new buffers (an endless notify loop). */
+START_TEST(test_used_overlaps_rings)
+{
+    struct virtq q = vq;
+
+    q.used_gpa = vq.avail_gpa; /* used->flags aliases avail->flags/idx */
+    ck_assert_int_eq(virtq_enable(&q, vm), -EINVAL);
+    q = vq;
+    q.used_gpa = vq.avail_gpa + 2;
+    ck_assert_int_eq(virtq_enable(&q, vm), -EINVAL);
+    q = vq;
+    q.used_gpa = vq.desc_gpa + 16; /* inside the descriptor table */
+    ck_assert_int_eq(virtq_enable(&q, vm), -EINVAL);
+}
+END_TEST
+
+/* The same through a buffer: a device-writable descriptor over the avail
+ * ring (or the table) would let the device publish chains to itself. */
+START_TEST(test_writable_buffer_over_rings)
+{
+    expect_bad_desc(vq.avail_gpa, 8, VIRTQ_DESC_F_WRITE);
+}
+END_TEST
+
+START_TEST(test_writable_buffer_over_table)
+{
+    expect_bad_desc(vq.desc_gpa, 16, VIRTQ_DESC_F_WRITE);
+}
+END_TEST
+
 START_TEST(test_out_of_range)
 {
     expect_bad_desc(0x1000, 16, 0); /* below RAM */
@@ -512,6 +543,9 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_good_chain);
     tcase_add_test(tc, test_enable_checks);
+    tcase_add_test(tc, test_used_overlaps_rings);
+    tcase_add_test(tc, test_writable_buffer_over_rings);
+    tcase_add_test(tc, test_writable_buffer_over_table);
     tcase_add_test(tc, test_out_of_range);
     tcase_add_test(tc, test_past_ram);
     tcase_add_test(tc, test_wrapping_length);
