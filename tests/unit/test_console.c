@@ -54,37 +54,12 @@ static void teardown(void)
     in_peer = out_peer = -1;
 }
 
-static void write64(struct tdrv *d, uint32_t off, uint64_t v)
-{
-    tdrv_mmio_write(d, off, (uint32_t)v);
-    tdrv_mmio_write(d, off + 4, (uint32_t)(v >> 32));
-}
-
 /* The §3.1.1 sequence with both queues; returns the final status. */
 static uint32_t start_driver(uint64_t features)
 {
     struct tdrv *q[2] = {&rxd, &txd};
 
-    rxd.mmio = txd.mmio = BASE;
-    tdrv_mmio_write(&rxd, VIRTIO_MMIO_STATUS, 0);
-    tdrv_mmio_write(&rxd, VIRTIO_MMIO_STATUS, 1);
-    tdrv_mmio_write(&rxd, VIRTIO_MMIO_STATUS, 3);
-    for (uint32_t sel = 0; sel < 2; sel++) {
-        tdrv_mmio_write(&rxd, VIRTIO_MMIO_DRIVER_FEATURES_SEL, sel);
-        tdrv_mmio_write(&rxd, VIRTIO_MMIO_DRIVER_FEATURES,
-                        (uint32_t)(features >> (32 * sel)));
-    }
-    tdrv_mmio_write(&rxd, VIRTIO_MMIO_STATUS, 11);
-    for (uint32_t i = 0; i < 2; i++) {
-        tdrv_mmio_write(&rxd, VIRTIO_MMIO_QUEUE_SEL, i);
-        tdrv_mmio_write(&rxd, VIRTIO_MMIO_QUEUE_NUM, QSIZE);
-        write64(&rxd, VIRTIO_MMIO_QUEUE_DESC_LOW, q[i]->desc);
-        write64(&rxd, VIRTIO_MMIO_QUEUE_DRIVER_LOW, q[i]->avail);
-        write64(&rxd, VIRTIO_MMIO_QUEUE_DEVICE_LOW, q[i]->used);
-        tdrv_mmio_write(&rxd, VIRTIO_MMIO_QUEUE_READY, 1);
-    }
-    tdrv_mmio_write(&rxd, VIRTIO_MMIO_STATUS, 15);
-    return tdrv_mmio_read(&rxd, VIRTIO_MMIO_STATUS);
+    return tdrv_mmio_start_queues(q, 2, BASE, features);
 }
 
 static void go(uint64_t extra)

@@ -133,9 +133,13 @@ static void tdrv_write64(struct tdrv *d, uint32_t off, uint64_t v)
     tdrv_mmio_write(d, off + 4, (uint32_t)(v >> 32));
 }
 
-uint32_t tdrv_mmio_start(struct tdrv *d, gpa_t base, uint64_t features)
+uint32_t tdrv_mmio_start_queues(struct tdrv *const *q, uint32_t n, gpa_t base,
+                                uint64_t features)
 {
-    d->mmio = base;
+    struct tdrv *d = q[0];
+
+    for (uint32_t i = 0; i < n; i++)
+        q[i]->mmio = base;
     tdrv_mmio_write(d, VIRTIO_MMIO_STATUS, 0);
     tdrv_mmio_write(d, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
     tdrv_mmio_write(d, VIRTIO_MMIO_STATUS,
@@ -148,14 +152,21 @@ uint32_t tdrv_mmio_start(struct tdrv *d, gpa_t base, uint64_t features)
     tdrv_mmio_write(d, VIRTIO_MMIO_STATUS, 1 | 2 | VIRTIO_STATUS_FEATURES_OK);
     if (!(tdrv_mmio_read(d, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK))
         return tdrv_mmio_read(d, VIRTIO_MMIO_STATUS);
-    tdrv_mmio_write(d, VIRTIO_MMIO_QUEUE_SEL, 0);
-    tdrv_mmio_write(d, VIRTIO_MMIO_QUEUE_NUM, d->size);
-    tdrv_write64(d, VIRTIO_MMIO_QUEUE_DESC_LOW, d->desc);
-    tdrv_write64(d, VIRTIO_MMIO_QUEUE_DRIVER_LOW, d->avail);
-    tdrv_write64(d, VIRTIO_MMIO_QUEUE_DEVICE_LOW, d->used);
-    tdrv_mmio_write(d, VIRTIO_MMIO_QUEUE_READY, 1);
+    for (uint32_t i = 0; i < n; i++) {
+        tdrv_mmio_write(d, VIRTIO_MMIO_QUEUE_SEL, i);
+        tdrv_mmio_write(d, VIRTIO_MMIO_QUEUE_NUM, q[i]->size);
+        tdrv_write64(d, VIRTIO_MMIO_QUEUE_DESC_LOW, q[i]->desc);
+        tdrv_write64(d, VIRTIO_MMIO_QUEUE_DRIVER_LOW, q[i]->avail);
+        tdrv_write64(d, VIRTIO_MMIO_QUEUE_DEVICE_LOW, q[i]->used);
+        tdrv_mmio_write(d, VIRTIO_MMIO_QUEUE_READY, 1);
+    }
     tdrv_mmio_write(d, VIRTIO_MMIO_STATUS,
                     1 | 2 | VIRTIO_STATUS_FEATURES_OK |
                         VIRTIO_STATUS_DRIVER_OK);
     return tdrv_mmio_read(d, VIRTIO_MMIO_STATUS);
+}
+
+uint32_t tdrv_mmio_start(struct tdrv *d, gpa_t base, uint64_t features)
+{
+    return tdrv_mmio_start_queues(&d, 1, base, features);
 }

@@ -55,4 +55,8 @@ void tdrv_mmio_write(struct tdrv *d, uint32_t off, uint32_t v);
  * the rings above.  Returns the status read back at the end. */
 uint32_t tdrv_mmio_start(struct tdrv *d, gpa_t base, uint64_t features);
 
+/* The same with queue i on the rings of (q[i]), for i < (n). */
+uint32_t tdrv_mmio_start_queues(struct tdrv *const *q, uint32_t n, gpa_t base,
+                                uint64_t features);
+
 #endif
