@@ -49,10 +49,22 @@ int vmrun_config_parse_string(const char *json, const char *base_dir,
 
 void vmrun_config_free(struct vmrun_config *cfg);
 
+/* seccomp-bpf allowlists on the VM's threads (docs/security.md).  Not OFF:
+ * each vCPU and event-loop thread filters itself before it serves the
+ * guest, and so does the thread in vmrun_run() once the VM runs: from then
+ * on it may only wait, tear the VM down, write to open fds and exit. */
+enum vmrun_seccomp {
+    VMRUN_SECCOMP_OFF = 0, /* no filters (the library's default) */
+    VMRUN_SECCOMP_LOG,     /* forbidden calls run; the kernel logs them */
+    VMRUN_SECCOMP_KILL,    /* forbidden calls kill the process, logged
+                              on stderr (the vmrun command's default) */
+};
+
 struct vmrun_create_opts {
     vmrun_log_fn log_fn; /* NULL: messages are dropped */
     void *log_opaque;
     enum vmrun_log_level log_level; /* most verbose level delivered */
+    enum vmrun_seccomp seccomp;
 };
 
 /* Builds the VM described by (cfg): memory, vCPUs, devices, loaded kernel.

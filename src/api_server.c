@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,16 +14,19 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
 
 #include "api_handler.h"
 #include "api_server.h"
+#include "sandbox.h"
 
 #define CONFIG_TEXT_MAX (1 << 20) /* docs/config.md: a config is <= 1 MiB */
 #define START_WAIT_TRIES 100      /* x 10 ms, see server_pause() */
 #define CONNECTION_IDLE_S 60      /* an idle client is dropped after this */
+#define SANDBOX_WAIT_S 10         /* see server_poke() */
 
 struct api_server {
     char *path;
@@ -31,8 +35,10 @@ struct api_server {
     struct vmrun_create_opts opts;
     struct MHD_Daemon *mhd;
     struct api_handler handler; /* used by the MHD thread only */
-    pthread_mutex_t lock;       /* guards (vm) */
+    pthread_mutex_t lock;       /* guards (vm) and (sandboxed) */
+    pthread_cond_t cond;        /* (sandboxed) became true */
     struct vmrun_vm *vm;
+    bool sandboxed; /* the MHD thread is under its seccomp filter */
 };
 
 /* A request body as it arrives. */
@@ -60,6 +66,25 @@ static struct vmrun_vm *server_vm(struct api_server *s)
     return vm;
 }
 
+/* The API thread filters itself once the VM exists: before, it may have to
+ * create it (InstanceStart opens /dev/kvm, images and taps).  Runs on the
+ * MHD thread; a failure (out of memory) stops the VM rather than leave the
+ * thread unfiltered. */
+static void server_sandbox(struct api_server *s)
+{
+    struct logger log = {s->opts.log_fn, s->opts.log_opaque, s->opts.log_level};
+    struct vmrun_vm *vm = server_vm(s);
+
+    if (!vm || s->sandboxed)
+        return;
+    if (sandbox_enter(s->opts.seccomp, SANDBOX_ROLE_API, -1, &log) < 0)
+        vmrun_request_stop(vm);
+    pthread_mutex_lock(&s->lock);
+    s->sandboxed = true;
+    pthread_cond_broadcast(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+}
+
 static int server_start(void *opaque, const struct vmrun_config *cfg)
 {
     struct api_server *s = opaque;
@@ -75,6 +100,7 @@ static int server_start(void *opaque, const struct vmrun_config *cfg)
     if (write(s->start_fd, &one, sizeof(one)) != sizeof(one))
         return -errno; /* cannot happen: the counter is far from full */
     server_log(s, VMRUN_LOG_INFO, "api: InstanceStart: VM created");
+    server_sandbox(s);
     return 0;
 }
 
@@ -207,6 +233,13 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     *con_cls = NULL;
 }
 
+static void on_connection(void *cls, struct MHD_Connection *c, void **ctx,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    if (code == MHD_CONNECTION_NOTIFY_STARTED)
+        server_sandbox(cls);
+}
+
 static void on_mhd_error(void *cls, const char *fmt, va_list ap)
 {
     char msg[256];
@@ -265,6 +298,7 @@ int api_server_open(const char *path, const struct vmrun_create_opts *opts,
     s->listen_fd = s->start_fd = -1;
     s->opts = *opts;
     pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->cond, NULL);
     if (!(s->path = strdup(path)))
         goto err;
     s->start_fd = eventfd(0, EFD_CLOEXEC);
@@ -318,10 +352,41 @@ static struct MHD_Daemon *mhd_start(struct api_server *s)
                          MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, s,
                          MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                         MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
                          MHD_OPTION_CONNECTION_TIMEOUT,
                          (unsigned int)CONNECTION_IDLE_S, MHD_OPTION_END);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return d;
+}
+
+/* With the VM from a config, the API thread filters itself before the
+ * guest runs, not at its first client: libmicrohttpd has no other way into
+ * its thread than a connection, so make one and wait for the filter. */
+static int server_poke(struct api_server *s)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    struct timespec until;
+    int fd, rc = 0;
+
+    if (s->opts.seccomp == VMRUN_SECCOMP_OFF)
+        return 0;
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    memcpy(sa.sun_path, s->path, strlen(s->path) + 1);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        rc = -errno;
+        close(fd);
+        return rc;
+    }
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += SANDBOX_WAIT_S;
+    pthread_mutex_lock(&s->lock);
+    while (!s->sandboxed && rc == 0)
+        rc = -pthread_cond_timedwait(&s->cond, &s->lock, &until);
+    pthread_mutex_unlock(&s->lock);
+    close(fd);
+    return rc;
 }
 
 int api_server_start(struct api_server *s, struct vmrun_vm *vm,
@@ -340,6 +405,12 @@ int api_server_start(struct api_server *s, struct vmrun_vm *vm,
     if (!s->mhd)
         return -EIO;
     s->listen_fd = -1; /* libmicrohttpd closes it */
+    if (vm) {
+        int rc = server_poke(s);
+
+        if (rc < 0)
+            return rc;
+    }
     server_log(s, VMRUN_LOG_INFO,
                vm ? "api: serving; the VM is running"
                   : "api: serving; waiting for "
@@ -379,6 +450,7 @@ void api_server_close(struct api_server *s)
     if (s->start_fd >= 0)
         close(s->start_fd);
     api_handler_fini(&s->handler);
+    pthread_cond_destroy(&s->cond);
     pthread_mutex_destroy(&s->lock);
     free(s->path);
     free(s);

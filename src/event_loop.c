@@ -15,6 +15,8 @@ struct event_loop {
     int stop_fd; /* eventfd written by event_loop_stop() */
     pthread_t thread;
     bool running;
+    event_init_fn init; /* run first on each loop thread (seccomp) */
+    void *init_opaque;
 };
 
 int event_loop_create(const struct logger *log, struct event_loop **out)
@@ -81,6 +83,8 @@ static void *event_loop_thread(void *arg)
     struct event_loop *loop = arg;
     struct epoll_event evs[32];
 
+    if (loop->init && loop->init(loop->init_opaque) < 0)
+        return NULL;
     for (;;) {
         int n = epoll_wait(loop->epfd, evs, 32, -1);
 
@@ -99,6 +103,13 @@ static void *event_loop_thread(void *arg)
             src->fn(src->opaque, evs[i].events);
         }
     }
+}
+
+void event_loop_set_init(struct event_loop *loop, event_init_fn fn,
+                         void *opaque)
+{
+    loop->init = fn;
+    loop->init_opaque = opaque;
 }
 
 int event_loop_start(struct event_loop *loop)

@@ -32,6 +32,13 @@ int event_loop_mod(struct event_loop *loop, struct event_source *src,
  * event_loop_stop(); elsewhere a callback for (src) may still be running. */
 void event_loop_del(struct event_loop *loop, struct event_source *src);
 
+/* (fn)(opaque) runs first on every loop thread event_loop_start() starts;
+ * when it fails the thread ends at once (fn reports why).  Call before
+ * event_loop_start(). */
+typedef int (*event_init_fn)(void *opaque);
+void event_loop_set_init(struct event_loop *loop, event_init_fn fn,
+                         void *opaque);
+
 /* Runs the loop on a new thread until event_loop_stop(). */
 int event_loop_start(struct event_loop *loop)
     __attribute__((warn_unused_result));

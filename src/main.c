@@ -2,7 +2,9 @@
  * The only file that decides how the process exits. */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,8 @@ struct cli {
     const char *config_path; /* NULL: configured through the API */
     const char *api_sock;
     enum vmrun_log_level log_level;
+    bool no_seccomp;
+    long long uid, gid; /* -1: keep */
 };
 
 struct term {
@@ -36,6 +40,10 @@ static void usage(FILE *f)
             "usage: vmrun [--log-level error|warn|info|debug] CONFIG.json\n"
             "       vmrun [--log-level LEVEL] --api-sock PATH [CONFIG.json]\n"
             "       vmrun --version | --help\n"
+            "Also: --no-seccomp (no syscall filters, for debugging), "
+            "--uid N --gid N (run as\n"
+            "N once /dev/kvm, images and taps are open); see "
+            "docs/security.md.\n"
             "Boots the VM described by CONFIG.json (Firecracker's config "
             "schema, see README.md).\n"
             "--api-sock serves Firecracker's REST API on the Unix socket "
@@ -61,10 +69,26 @@ static int parse_level(const char *s, enum vmrun_log_level *out)
     return -1;
 }
 
+/* --uid/--gid N: a decimal id that is not (uid_t)-1. */
+static int parse_id(const char *flag, const char *s, long long *out)
+{
+    char *end;
+
+    errno = 0;
+    *out = s ? strtoll(s, &end, 10) : -1;
+    if (!s || errno || end == s || *end || *out < 0 || *out >= 0xffffffffLL) {
+        fprintf(stderr, "vmrun: %s: expected a numeric id 0..4294967294\n",
+                flag);
+        return -1;
+    }
+    return 0;
+}
+
 /* Returns -1 to continue, or an exit status. */
 static int parse_args(int argc, char **argv, struct cli *cli)
 {
     cli->log_level = VMRUN_LOG_WARN;
+    cli->uid = cli->gid = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
 
@@ -86,6 +110,12 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                 return VMRUN_STATUS_USAGE;
             }
             cli->api_sock = argv[++i];
+        } else if (strcmp(a, "--no-seccomp") == 0) {
+            cli->no_seccomp = true;
+        } else if (strcmp(a, "--uid") == 0 || strcmp(a, "--gid") == 0) {
+            if (parse_id(a, i + 1 < argc ? argv[++i] : NULL,
+                         a[2] == 'u' ? &cli->uid : &cli->gid))
+                return VMRUN_STATUS_USAGE;
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "vmrun: %s: unknown option (see --help)\n", a);
             return VMRUN_STATUS_USAGE;
@@ -95,6 +125,10 @@ static int parse_args(int argc, char **argv, struct cli *cli)
         } else {
             cli->config_path = a;
         }
+    }
+    if ((cli->uid < 0) != (cli->gid < 0)) {
+        fprintf(stderr, "vmrun: --uid and --gid go together\n");
+        return VMRUN_STATUS_USAGE;
     }
     if (!cli->config_path && !cli->api_sock) {
         usage(stderr);
@@ -213,6 +247,36 @@ static int create_vm(const struct vmrun_create_opts *opts,
     return -1;
 }
 
+static struct vmrun_create_opts cli_opts(const struct cli *cli)
+{
+    return (struct vmrun_create_opts){
+        .log_fn = log_stderr,
+        .log_level = cli->log_level,
+        .seccomp = cli->no_seccomp ? VMRUN_SECCOMP_OFF : VMRUN_SECCOMP_KILL,
+    };
+}
+
+/* --uid/--gid: gives up root for good once /dev/kvm, the images, the taps
+ * and the API socket are open, while this is the only thread.  Groups and
+ * gid first: after setuid() they could no longer be changed.  Returns -1
+ * to continue, or an exit status. */
+static int drop_privileges(const struct cli *cli)
+{
+    if (cli->uid < 0)
+        return -1;
+    if (setgroups(0, NULL) < 0 || setgid((gid_t)cli->gid) < 0 ||
+        setuid((uid_t)cli->uid) < 0) {
+        fprintf(stderr, "vmrun: --uid/--gid: cannot drop privileges: %s\n",
+                strerror(errno));
+        return VMRUN_STATUS_ERROR;
+    }
+    if (cli->uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
+        fprintf(stderr, "vmrun: --uid: root could be regained; stopping\n");
+        return VMRUN_STATUS_ERROR;
+    }
+    return -1;
+}
+
 /* Runs (vm) on this thread until it stops.  The API server (srv, if any)
  * stops first: no request may reach a destroyed VM. */
 static int boot_vm(struct vmrun_vm *vm, struct api_server *srv)
@@ -239,10 +303,12 @@ static int boot_vm(struct vmrun_vm *vm, struct api_server *srv)
 
 static int run_vm(const struct cli *cli, struct vmrun_config *cfg)
 {
-    struct vmrun_create_opts opts = {log_stderr, NULL, cli->log_level};
+    struct vmrun_create_opts opts = cli_opts(cli);
     struct vmrun_vm *vm;
     int ret = create_vm(&opts, cfg, &vm);
 
+    if (ret < 0 && (ret = drop_privileges(cli)) >= 0)
+        vmrun_destroy(vm);
     return ret >= 0 ? ret : boot_vm(vm, NULL);
 }
 
@@ -265,15 +331,17 @@ static int api_open_status(const char *path, int err)
  * without one, the VM InstanceStart creates is run here. */
 static int run_api(const struct cli *cli, struct vmrun_config *cfg)
 {
-    struct vmrun_create_opts opts = {log_stderr, NULL, cli->log_level};
+    struct vmrun_create_opts opts = cli_opts(cli);
     struct vmrun_vm *vm = NULL;
     struct api_server *srv;
     int ret = api_server_open(cli->api_sock, &opts, &srv);
 
     if (ret < 0)
         return api_open_status(cli->api_sock, ret);
-    if (cfg && (ret = create_vm(&opts, cfg, &vm)) >= 0) {
+    if ((cfg && (ret = create_vm(&opts, cfg, &vm)) >= 0) ||
+        (ret = drop_privileges(cli)) >= 0) {
         api_server_close(srv);
+        vmrun_destroy(vm);
         return ret;
     }
     ret = api_server_start(srv, vm, cli->config_path);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "arch/arch.h"
+#include "sandbox.h"
 #include "vcpu.h"
 #include "vm.h"
 
@@ -151,6 +152,10 @@ static void *vcpu_thread(void *arg)
     sigemptyset(&set);
     sigaddset(&set, vm->kick_signal);
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    if (sandbox_enter(vm->seccomp, SANDBOX_ROLE_VCPU, vcpu->fd, &vm->log) < 0) {
+        vm_request_exit(vm, VMRUN_EXIT_ERROR, VMRUN_STATUS_ERROR);
+        return NULL;
+    }
     while (!vm_exit_requested(vm)) {
         if (atomic_load(&vm->pause_requested)) {
             vm_vcpu_park(vm);

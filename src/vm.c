@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "arch/arch.h"
+#include "sandbox.h"
 #include "vcpu.h"
 #include "vm.h"
 
@@ -209,6 +210,17 @@ static int vm_create_vcpus(struct vm *vm)
     return 0;
 }
 
+/* The event loop's thread filters itself before it serves a device. */
+static int vm_event_loop_init(void *opaque)
+{
+    struct vm *vm = opaque;
+    int ret = sandbox_enter(vm->seccomp, SANDBOX_ROLE_EVENT_LOOP, -1, &vm->log);
+
+    if (ret < 0)
+        vm_request_exit(vm, VMRUN_EXIT_ERROR, VMRUN_STATUS_ERROR);
+    return ret;
+}
+
 static void vm_fds_init(struct vm *vm)
 {
     vm->kvm_fd = vm->vm_fd = vm->exit_fd = -1;
@@ -224,9 +236,11 @@ int vm_init(struct vm *vm, const struct vmrun_config *cfg,
     vm_fds_init(vm);
     pthread_mutex_init(&vm->lock, NULL);
     pthread_cond_init(&vm->cond, NULL);
-    if (opts)
+    if (opts) {
         vm->log =
             (struct logger){opts->log_fn, opts->log_opaque, opts->log_level};
+        vm->seccomp = opts->seccomp;
+    }
     bus_init(&vm->pio, "pio", &vm->log);
     bus_init(&vm->mmio, "mmio", &vm->log);
     vm->cfg = config_dup(cfg);
@@ -236,6 +250,10 @@ int vm_init(struct vm *vm, const struct vmrun_config *cfg,
     if (vm->exit_fd < 0)
         return -errno;
     ret = event_loop_create(&vm->log, &vm->loop);
+    if (ret < 0)
+        return ret;
+    event_loop_set_init(vm->loop, vm_event_loop_init, vm);
+    ret = sandbox_setup(vm->seccomp);
     if (ret < 0)
         return ret;
     ret = vm_open_kvm(vm);
@@ -400,6 +418,9 @@ int vm_run(struct vm *vm, struct vmrun_exit *out)
     pthread_mutex_unlock(&vm->lock);
     if (ret < 0) {
         vm_log(vm, VMRUN_LOG_ERROR, "cannot start the VM: %s", strerror(-ret));
+        vm_request_exit(vm, VMRUN_EXIT_ERROR, VMRUN_STATUS_ERROR);
+    } else if (sandbox_enter(vm->seccomp, SANDBOX_ROLE_MAIN, -1, &vm->log)) {
+        /* After the threads started: they must not inherit its filter. */
         vm_request_exit(vm, VMRUN_EXIT_ERROR, VMRUN_STATUS_ERROR);
     }
     vm_wait_exit(vm);

@@ -45,7 +45,8 @@ struct vm {
 
     unsigned int nr_vcpus;
     struct vcpu *vcpus;
-    int kick_signal; /* sent with immediate_exit to leave KVM_RUN */
+    int kick_signal;            /* sent with immediate_exit to leave KVM_RUN */
+    enum vmrun_seccomp seccomp; /* filters on the VM's threads */
 
     struct x86_vm arch;
 

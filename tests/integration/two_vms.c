@@ -30,7 +30,8 @@ static void *run(void *arg)
 
 static int create(struct job *j)
 {
-    struct vmrun_create_opts opts = {log_stderr, j, VMRUN_LOG_WARN};
+    struct vmrun_create_opts opts = {
+        .log_fn = log_stderr, .log_opaque = j, .log_level = VMRUN_LOG_WARN};
     struct vmrun_config *cfg;
     char err[256];
     int ret = vmrun_config_parse_file(j->path, &cfg, err, sizeof(err));

@@ -1,0 +1,370 @@
+/* sandbox.c - the allowlist of each thread role, built with libseccomp.
+ *
+ * A list is made of groups (what every thread does, what device callbacks
+ * do, ...); adding what a role needs is one line in one group.  The lists
+ * are in docs/security.md: keep both in step. */
+#include <errno.h>
+#include <linux/kvm.h>
+#include <linux/if_tun.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sandbox.h"
+#include "syscall_names.h"
+
+/* Allowed when argument (arg) masked with (mask) equals (val), or with any
+ * arguments when (arg) < 0.  (err) nonzero: the call fails with that errno
+ * instead of running. */
+struct sc_rule {
+    int nr;
+    int arg;
+    uint64_t mask;
+    uint64_t val;
+    int err;
+};
+
+/* One-line macros (clang-format would spread each over four lines). */
+/* clang-format off */
+#define ANY(name) {SCMP_SYS(name), -1, 0, 0, 0}
+#define ARG(name, i, v) {SCMP_SYS(name), i, UINT64_MAX, v, 0}
+#define FAIL(name, e) {SCMP_SYS(name), -1, 0, 0, e}
+/* The request is an unsigned int in the kernel; glibc passes a long. */
+#define IOCTL(req) {SCMP_SYS(ioctl), 1, 0xffffffffu, req, 0}
+/* No new executable memory: code injection needs it. */
+#define NO_EXEC(name) {SCMP_SYS(name), 2, PROT_EXEC, 0, 0}
+#define END {-1, 0, 0, 0, 0}
+/* clang-format on */
+
+/* Every thread: its own memory, locks, signals, the clock, logging to fds
+ * that are open already (stderr, a log or metrics file), exit. */
+static const struct sc_rule common_rules[] = {
+    ANY(read),           ANY(write),
+    ANY(readv),          ANY(writev),
+    ANY(close),          ANY(fstat),
+    ANY(newfstatat),     ANY(lseek),
+    ANY(futex),          ANY(brk),
+    NO_EXEC(mmap),       NO_EXEC(mprotect),
+    ANY(munmap),         ANY(mremap),
+    ANY(madvise),        ANY(rt_sigreturn),
+    ANY(rt_sigprocmask), ANY(restart_syscall),
+    ANY(clock_gettime),  ANY(clock_nanosleep),
+    ANY(nanosleep),      ANY(sched_yield),
+    ANY(getpid),         ANY(gettid),
+    ANY(getrandom),      ANY(exit),
+    ANY(exit_group),     END,
+};
+
+/* Device callbacks (register writes on vCPU threads, queue kicks and
+ * backend events on the event loop): interrupts, watching fds, offloads. */
+static const struct sc_rule device_rules[] = {
+    ANY(epoll_ctl),
+    IOCTL(KVM_IRQ_LINE),
+    IOCTL(KVM_IRQFD),
+    IOCTL(KVM_IOEVENTFD),
+    IOCTL(FIONREAD),
+    IOCTL(TUNSETOFFLOAD),
+    END,
+};
+
+/* vCPU: KVM_RUN (added per vCPU fd in sandbox_enter()) and the exit
+ * handlers' register reads (the crash dump). */
+static const struct sc_rule vcpu_rules[] = {
+    IOCTL(KVM_GET_REGS),
+    IOCTL(KVM_GET_SREGS),
+    IOCTL(KVM_TRANSLATE),
+    END,
+};
+
+/* Event loop: epoll, the block backends (sync and libaio), tap and console
+ * I/O (read/write/readv/writev are common). */
+static const struct sc_rule event_loop_rules[] = {
+    ANY(epoll_wait),   ANY(epoll_pwait),   ANY(pread64),
+    ANY(pwrite64),     ANY(preadv),        ANY(pwritev),
+    ANY(preadv2),      ANY(pwritev2),      ANY(io_submit),
+    ANY(io_getevents), ANY(io_pgetevents), ANY(fdatasync),
+    ANY(fsync),        ANY(fallocate),     END,
+};
+
+/* Starting a thread under a filter: the API thread restarts the event loop
+ * on resume.  clone only for threads; clone3 (whose flags a filter cannot
+ * see) fails, and glibc falls back to clone. */
+static const struct sc_rule thread_rules[] = {
+    {SCMP_SYS(clone), 0, CLONE_THREAD, CLONE_THREAD, 0},
+    FAIL(clone3, ENOSYS),
+    ANY(set_robust_list),
+    ANY(rseq),
+    ANY(sigaltstack),
+    ARG(seccomp, 0, SECCOMP_SET_MODE_FILTER),
+    ARG(prctl, 0, PR_SET_NO_NEW_PRIVS),
+    END,
+};
+
+/* API: libmicrohttpd on the listening Unix socket, and what requests do:
+ * pause (kicks, kvmclock), resume, Ctrl-Alt-Del (an IRQ line). */
+static const struct sc_rule api_rules[] = {
+    ANY(accept),
+    ANY(accept4),
+    ANY(poll),
+    ANY(ppoll),
+    ANY(recvfrom),
+    ANY(recvmsg),
+    ANY(sendto),
+    ANY(sendmsg),
+    ANY(shutdown),
+    ANY(setsockopt),
+    ANY(getsockopt),
+    ANY(getsockname),
+    ANY(getpeername),
+    ANY(fcntl),
+    ANY(tgkill),
+    IOCTL(KVM_KVMCLOCK_CTRL),
+    END,
+};
+
+/* Main: waits for the exit request, kicks and joins the other threads,
+ * tears the VM down (deassigns irqfds and ioeventfds, destroys the aio
+ * context, restores the terminal, removes the API socket). */
+static const struct sc_rule main_rules[] = {
+    ANY(poll),
+    ANY(ppoll),
+    ANY(tgkill),
+    ANY(epoll_ctl),
+    ANY(shutdown),
+    ANY(io_destroy),
+    ANY(io_getevents),
+    ANY(unlink),
+    IOCTL(KVM_IRQFD),
+    IOCTL(KVM_IOEVENTFD),
+    IOCTL(TCGETS),
+    IOCTL(TCSETS),
+    END,
+};
+
+/* ASan/LSan: the leak check at exit stops the world from a helper thread
+ * that ptraces the others and reads /proc/self. */
+#if defined(__SANITIZE_ADDRESS__)
+#define VMRUN_SANITIZER_RULES 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define VMRUN_SANITIZER_RULES 1
+#endif
+#endif
+#ifdef VMRUN_SANITIZER_RULES
+static const struct sc_rule sanitizer_rules[] = {
+    ANY(sigaltstack),
+    ANY(clone),
+    ANY(ptrace),
+    ANY(wait4),
+    ANY(prctl),
+    ANY(openat),
+    ANY(getdents64),
+    ANY(rt_sigaction),
+    ANY(sched_getaffinity),
+    ANY(getppid),
+    ANY(kill),
+    ANY(tgkill),
+    END,
+};
+#define SANITIZER_GROUP sanitizer_rules,
+#else
+#define SANITIZER_GROUP
+#endif
+
+static const struct sc_rule *const role_groups[SANDBOX_NR_ROLES][7] = {
+    [SANDBOX_ROLE_VCPU] = {common_rules, device_rules, vcpu_rules,
+                           SANITIZER_GROUP NULL},
+    [SANDBOX_ROLE_EVENT_LOOP] = {common_rules, device_rules, event_loop_rules,
+                                 SANITIZER_GROUP NULL},
+    [SANDBOX_ROLE_API] = {common_rules, api_rules, thread_rules, device_rules,
+                          event_loop_rules, SANITIZER_GROUP NULL},
+    [SANDBOX_ROLE_MAIN] = {common_rules, main_rules, SANITIZER_GROUP NULL},
+};
+
+static const char *const role_names[SANDBOX_NR_ROLES] = {
+    [SANDBOX_ROLE_VCPU] = "vcpu",
+    [SANDBOX_ROLE_EVENT_LOOP] = "event-loop",
+    [SANDBOX_ROLE_API] = "api",
+    [SANDBOX_ROLE_MAIN] = "main",
+};
+
+/* The calling thread's role, for the SIGSYS handler: a signal handler has
+ * no other way to its thread's context.  Per thread, so not shared
+ * between VMs. */
+static __thread int thread_role = -1;
+
+const char *sandbox_role_name(enum sandbox_role role)
+{
+    return role < SANDBOX_NR_ROLES ? role_names[role] : "unknown";
+}
+
+/* ---- the SIGSYS handler: async-signal-safe, no libc formatting ---- */
+
+static size_t put_str(char *buf, size_t pos, size_t cap, const char *s)
+{
+    while (*s && pos < cap)
+        buf[pos++] = *s++;
+    return pos;
+}
+
+static size_t put_uint(char *buf, size_t pos, size_t cap, unsigned int v)
+{
+    char digits[12];
+    int n = 0;
+
+    do
+        digits[n++] = (char)('0' + v % 10);
+    while ((v /= 10) && n < 12);
+    while (n && pos < cap)
+        buf[pos++] = digits[--n];
+    return pos;
+}
+
+/* SCMP_ACT_TRAP lands here instead of SCMP_ACT_KILL_PROCESS so that the
+ * user learns which thread made which call (KILL_PROCESS would only leave
+ * an audit record in the kernel log).  The call never ran.  Then the
+ * process dies by SIGSYS all the same: a second trapped call while SIGSYS
+ * is blocked (it is, inside its own handler) makes the kernel reset the
+ * handler to the default action, which kills every thread with a core
+ * dump, exactly like KILL_PROCESS.  uselib is in no list (and does not
+ * exist on x86_64). */
+static void seccomp_sigsys(int sig, siginfo_t *si, void *uc)
+{
+    char msg[256];
+    size_t n = 0, cap = sizeof(msg) - 1;
+    unsigned int nr = (unsigned int)si->si_syscall;
+
+    (void)sig;
+    (void)uc;
+    if (si->si_code != 1) /* SYS_SECCOMP, which glibc does not define */
+        return;
+    n = put_str(msg, n, cap, "vmrun: seccomp: the ");
+    n = put_str(msg, n, cap,
+                thread_role >= 0 ? role_names[thread_role] : "unfiltered");
+    n = put_str(msg, n, cap, " thread made a forbidden system call: ");
+    n = put_str(msg, n, cap,
+                nr < SECCOMP_MAX_NR && seccomp_names[nr] ? seccomp_names[nr]
+                                                         : "?");
+    n = put_str(msg, n, cap, " (");
+    n = put_uint(msg, n, cap, nr);
+    n = put_str(msg, n, cap,
+                "); vmrun is killed (--no-seccomp turns the "
+                "filters off)\n");
+    if (write(STDERR_FILENO, msg, n) < 0) {
+        /* nowhere else to say it */
+    }
+    syscall(SYS_uselib, NULL);
+    _exit(128 + SIGSYS); /* not reached while the filter is on */
+}
+
+int sandbox_setup(enum vmrun_seccomp mode)
+{
+    struct sigaction sa;
+
+    if (mode != VMRUN_SECCOMP_KILL)
+        return 0;
+    /* Probes what the kernel supports now, while nothing is filtered:
+     * libseccomp caches the answer for later filters. */
+    if (seccomp_api_get() < 3)
+        return -ENOSYS;
+    /* The first gmtime()/localtime() reads /etc/localtime (libmicrohttpd
+     * dates its replies): load it now, before openat is forbidden. */
+    tzset();
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = seccomp_sigsys;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    return sigaction(SIGSYS, &sa, NULL) < 0 ? -errno : 0;
+}
+
+static int add_rule(scmp_filter_ctx ctx, const struct sc_rule *r)
+{
+    uint32_t action = r->err ? SCMP_ACT_ERRNO(r->err) : SCMP_ACT_ALLOW;
+    int ret;
+
+    if (r->arg < 0)
+        ret = seccomp_rule_add(ctx, action, r->nr, 0);
+    else
+        ret = seccomp_rule_add(ctx, action, r->nr, 1,
+                               SCMP_CMP((unsigned int)r->arg,
+                                        SCMP_CMP_MASKED_EQ, r->mask, r->val));
+    /* A call two groups allow the same way is added twice: fine. */
+    return ret == -EEXIST ? 0 : ret;
+}
+
+static int build(scmp_filter_ctx ctx, enum sandbox_role role, int vcpu_fd)
+{
+    int ret = 0;
+
+    for (int g = 0; role_groups[role][g] && ret == 0; g++)
+        for (const struct sc_rule *r = role_groups[role][g];
+             r->nr >= 0 && ret == 0; r++)
+            ret = add_rule(ctx, r);
+    if (ret == 0 && role == SANDBOX_ROLE_VCPU)
+        ret = seccomp_rule_add(
+            ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
+            SCMP_A0(SCMP_CMP_EQ, (uint64_t)vcpu_fd),
+            SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, (uint64_t)KVM_RUN));
+    return ret;
+}
+
+#ifdef VMRUN_SECCOMP_TEST
+#include <sys/socket.h>
+/* The test build (vmrun-seccomp-test, never installed) proves the filter
+ * holds: VMRUN_SECCOMP_TEST=ROLE makes that role's thread open a socket
+ * right after its filter is on. */
+static void sandbox_test_hook(enum sandbox_role role)
+{
+    const char *want = getenv("VMRUN_SECCOMP_TEST");
+    int fd;
+
+    if (!want || strcmp(want, role_names[role]) != 0)
+        return;
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd >= 0)
+        close(fd);
+}
+#else
+#define sandbox_test_hook(role)                                                \
+    do {                                                                       \
+    } while (0)
+#endif
+
+int sandbox_enter(enum vmrun_seccomp mode, enum sandbox_role role, int vcpu_fd,
+                  const struct logger *log)
+{
+    scmp_filter_ctx ctx;
+    int ret;
+
+    if (mode == VMRUN_SECCOMP_OFF)
+        return 0;
+    if (role >= SANDBOX_NR_ROLES)
+        return -EINVAL;
+    ctx =
+        seccomp_init(mode == VMRUN_SECCOMP_LOG ? SCMP_ACT_LOG : SCMP_ACT_TRAP);
+    if (!ctx)
+        return -ENOMEM;
+    ret = build(ctx, role, vcpu_fd);
+    if (ret == 0)
+        ret = seccomp_load(ctx);
+    seccomp_release(ctx);
+    if (ret < 0) {
+        log_msg(log, VMRUN_LOG_ERROR,
+                "seccomp: cannot filter the %s thread: %s", role_names[role],
+                strerror(-ret));
+        return ret;
+    }
+    thread_role = (int)role;
+    sandbox_test_hook(role);
+    return 0;
+}

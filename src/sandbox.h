@@ -1,0 +1,42 @@
+/* sandbox.h - per-thread seccomp-bpf allowlists, one per thread role.
+ *
+ * Each vmrun thread installs the filter of its role on itself once its
+ * setup is done (docs/security.md lists what each role may call).  A
+ * filter is inherited by the threads a filtered thread starts, and filters
+ * stack (the strictest action wins), so a role that starts threads after
+ * its filter is on allows what the started role needs: the API thread
+ * restarts the event loop on resume, so its list includes the event
+ * loop's. */
+#ifndef VMRUN_SANDBOX_H
+#define VMRUN_SANDBOX_H
+
+#include "log.h"
+#include "vmrun.h"
+
+enum sandbox_role {
+    SANDBOX_ROLE_VCPU,
+    SANDBOX_ROLE_EVENT_LOOP,
+    SANDBOX_ROLE_API,
+    SANDBOX_ROLE_MAIN, /* the thread in vmrun_run(), once it started the
+                          others: waits, then tears the VM down */
+    SANDBOX_NR_ROLES,
+};
+
+/* Installs the SIGSYS handler that reports a forbidden system call (mode
+ * VMRUN_SECCOMP_KILL) and kills the process.  Process-wide but stateless
+ * and idempotent; call during setup, before any filter is on.  Does
+ * nothing for other modes. */
+int sandbox_setup(enum vmrun_seccomp mode) __attribute__((warn_unused_result));
+
+/* Puts the calling thread under (role)'s allowlist, for good.  (vcpu_fd):
+ * the vCPU whose KVM_RUN a vCPU thread may call (ignored for other roles).
+ * VMRUN_SECCOMP_OFF does nothing; VMRUN_SECCOMP_LOG lets forbidden calls
+ * through and has the kernel log them (audit type 1326).  Returns 0 or
+ * -errno (logged in (log)). */
+int sandbox_enter(enum vmrun_seccomp mode, enum sandbox_role role, int vcpu_fd,
+                  const struct logger *log) __attribute__((warn_unused_result));
+
+/* "vcpu", "event-loop", "api", "main". */
+const char *sandbox_role_name(enum sandbox_role role);
+
+#endif
