@@ -1,0 +1,182 @@
+#!/bin/bash
+# hardening.sh BUILD_DIR - what docs/security.md promises, on the
+# freestanding guests of firmware/:
+#  - seccomp: a forbidden system call from each thread role (vcpu,
+#    event-loop, api, main) kills vmrun by SIGSYS with a line naming the
+#    role and the call (vmrun-seccomp-test, a test build whose hook makes
+#    that thread call socket() once filtered); --no-seccomp lets it through;
+#  - --uid/--gid: the running vmrun has the ids, no groups and no
+#    capabilities, and still does its disk I/O;
+#  - every fd of a running vmrun (drives of both engines, pty console, tap,
+#    API socket, KVM, eventfds, epoll, aio) is close-on-exec, and the files
+#    it creates are 0600 whatever the umask.
+set -u
+build=$(cd "${1:?usage: hardening.sh BUILD_DIR}" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+
+have_kvm || { echo "skip: no usable /dev/kvm"; exit 77; }
+vmrun=$build/vmrun
+sctest=$build/tests/integration/vmrun-seccomp-test
+work=$(mktemp -d)
+pid=""
+trap '[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; rm -rf "$work"' EXIT
+
+# config NAME GUEST ARGS [SECTIONS [VMRUN_SECTION]]: a config booting
+# firmware GUEST, its serial output in NAME.out.
+config() {
+	cat >"$work/$1.json" <<JSON
+{
+  "boot-source": { "kernel_image_path": "$build/firmware/$2.elf",
+                   "boot_args": "$3" },
+  "machine-config": { "vcpu_count": 1, "mem_size_mib": 64 },${4:+
+  $4,}
+  "vmrun": { "serial": { "output": "file", "path": "$work/$1.out" }${5:+,
+             $5} }
+}
+JSON
+	echo "$work/$1.json"
+}
+
+# wait_line FILE PATTERN: waits (at most 20 s) for a line in FILE.
+wait_line() {
+	for _ in $(seq 200); do
+		grep -qE "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# --- seccomp: one forbidden call per thread role ---
+
+drive='"drives": [ { "drive_id": "d0", "path_on_host": "'$work'/d0.img",
+  "is_root_device": false, "is_read_only": false } ]'
+truncate -s 1M "$work/d0.img"
+cfg=$(config spin spin "delay=20000000" "$drive")
+for role in vcpu event-loop main api; do
+	args=("$cfg")
+	[ $role = api ] && args=(--api-sock "$work/$role.sock" "$cfg")
+	VMRUN_SECCOMP_TEST=$role timeout 30 "$sctest" "${args[@]}" \
+		2>"$work/$role.err" </dev/null
+	rc=$?
+	expect "seccomp $role: killed by SIGSYS (status 159)" 159 "$rc"
+	[ $rc = 159 ] || tail -n 5 "$work/$role.err"
+	expect_grep "seccomp $role: the log names the role and the call" \
+		"^vmrun: seccomp: the $role thread made a forbidden system call: socket \(41\)" \
+		"$work/$role.err"
+done
+
+# The test build without a trigger runs a guest to its end: the filters
+# let everything vmrun does through.
+cfg=$(config hello hello "status=7")
+timeout 30 "$sctest" "$cfg" 2>"$work/hello.err"
+expect "seccomp: the test build runs hello under the filters (status 7)" 7 "$?"
+# --no-seccomp: the same forbidden call goes through.
+VMRUN_SECCOMP_TEST=vcpu timeout 30 "$sctest" --no-seccomp "$cfg" \
+	2>"$work/off.err"
+expect "seccomp: --no-seccomp lets the vcpu thread's socket() through" 7 "$?"
+expect "seccomp: --no-seccomp logs nothing about seccomp" 0 \
+	"$(grep -c seccomp "$work/off.err")"
+
+# --- --uid/--gid ---
+
+if [ "$(id -u)" = 0 ]; then
+	cfg=$(config uid spin "delay=20000000")
+	"$vmrun" --uid 65534 --gid 65534 "$cfg" 2>"$work/uid.err" </dev/null &
+	pid=$!
+	wait_line "$work/uid.out" 'tick 1' ||
+		not_ok "uid: the guest runs" "no tick in $work/uid.out"
+	status=/proc/$pid/status
+	expect_grep "uid: runs as uid 65534 (real, effective, saved, fs)" \
+		'^Uid:[[:space:]]+65534[[:space:]]+65534[[:space:]]+65534[[:space:]]+65534$' "$status"
+	expect_grep "uid: runs as gid 65534" \
+		'^Gid:[[:space:]]+65534[[:space:]]+65534[[:space:]]+65534[[:space:]]+65534$' "$status"
+	expect_grep "uid: no supplementary groups" '^Groups:[[:space:]]*$' "$status"
+	expect_grep "uid: no effective capabilities" '^CapEff:[[:space:]]+0+$' "$status"
+	expect_grep "uid: no permitted capabilities" '^CapPrm:[[:space:]]+0+$' "$status"
+	kill -TERM "$pid"
+	wait "$pid"
+	expect "uid: SIGTERM exit status 143" 143 "$?"
+	pid=""
+
+	# The image is root's and mode 0600: opened before the drop, it is
+	# still read and written through the open fd.
+	img=$work/uid.img
+	truncate -s 16M "$img"
+	chmod 0600 "$img"
+	cfg=$(config uidblk blk "id=fwdisk" '"drives": [ { "drive_id": "fwdisk",
+	  "path_on_host": "'$img'", "is_root_device": false,
+	  "is_read_only": false, "io_engine": "Async" } ]')
+	timeout 60 "$vmrun" --uid 65534 --gid 65534 "$cfg" 2>"$work/uidblk.err"
+	rc=$?
+	expect "uid: the blk guest passes as uid 65534 (status 0)" 0 "$rc"
+	[ $rc = 0 ] || tail -n 5 "$work/uidblk.err"
+	expect_grep "uid: the guest wrote and read its disk" \
+		'^vmrun-firmware: blk: pattern: ok$' "$work/uidblk.out"
+	expect "uid: the image holds the guest's pattern" fw00000 \
+		"$(head -c 7 "$img")"
+else
+	echo "uid: not root, the --uid tests are skipped"
+fi
+"$vmrun" --uid 65534 "$cfg" 2>"$work/uidonly.err"
+expect "uid: --uid without --gid is refused (status 2)" 2 "$?"
+"$vmrun" --uid nobody --gid 1 "$cfg" 2>"$work/uidname.err"
+expect "uid: a non-numeric --uid is refused (status 2)" 2 "$?"
+expect_grep "uid: the error names the flag" '^vmrun: --uid: expected a numeric id' \
+	"$work/uidname.err"
+
+# --- close-on-exec and file modes ---
+
+# check_cloexec NAME PID: every fd but 0..2 has O_CLOEXEC (02000000).
+check_cloexec() {
+	local fd flags bad="" n=0
+	for fd in $(ls "/proc/$2/fd"); do
+		[ "$fd" -le 2 ] && continue
+		flags=$(awk '/^flags:/ { print $2 }' "/proc/$2/fdinfo/$fd")
+		n=$((n + 1))
+		[ $((0$flags & 02000000)) -ne 0 ] ||
+			bad="$bad $fd:$(readlink "/proc/$2/fd/$fd")"
+	done
+	expect "$1: all $n fds are close-on-exec (without:${bad:- none})" "" "$bad"
+}
+
+truncate -s 1M "$work/d1.img"
+devices='"drives": [ { "drive_id": "d0", "path_on_host": "'$work'/d0.img",
+  "is_root_device": false, "is_read_only": false, "io_engine": "Sync" },
+  { "drive_id": "d1", "path_on_host": "'$work'/d1.img",
+  "is_root_device": false, "is_read_only": true, "io_engine": "Async" } ],
+  "entropy": {}'
+tap=""
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && command -v ip >/dev/null; then
+	tap="unshare -n"
+	devices="$devices"', "network-interfaces": [ { "iface_id": "n0",
+  "host_dev_name": "vmrtap0" } ]'
+fi
+cfg=$(config fds spin "delay=20000000" "$devices" \
+	'"virtio-console": { "output": "file", "path": "'$work'/con.out" }')
+rm -f "$work/fds.out" "$work/con.out"
+(
+	umask 0
+	exec $tap bash -c '[ -z "$1" ] || { ip tuntap add dev vmrtap0 mode tap &&
+		ip link set vmrtap0 up; } || exit 99; shift; exec "$@"' \
+		- "$tap" "$vmrun" --api-sock "$work/fds.sock" "$cfg" \
+		2>"$work/fds.err" </dev/null
+) &
+pid=$!
+if wait_line "$work/fds.out" 'tick 1'; then
+	# The subshell, unshare and bash exec'd: $pid is vmrun.
+	check_cloexec "cloexec${tap:+ (with a tap)}" "$pid"
+	expect "mode: the serial file is 0600 under umask 0" 600 \
+		"$(stat -c %a "$work/fds.out")"
+	expect "mode: the console file is 0600 under umask 0" 600 \
+		"$(stat -c %a "$work/con.out")"
+	expect "mode: the API socket is 0600 under umask 0" 600 \
+		"$(stat -c %a "$work/fds.sock")"
+else
+	not_ok "cloexec: the guest runs" "$(tail -n 5 "$work/fds.err")"
+fi
+kill -TERM "$pid" 2>/dev/null
+wait "$pid"
+pid=""
+
+summary
