@@ -25,8 +25,10 @@ enum sandbox_role {
 /* Installs the SIGSYS handler that reports a forbidden system call (mode
  * VMRUN_SECCOMP_KILL) and kills the process.  Process-wide but stateless
  * and idempotent; call during setup, before any filter is on.  Does
- * nothing for other modes. */
-int sandbox_setup(enum vmrun_seccomp mode) __attribute__((warn_unused_result));
+ * nothing for other modes.  -ENOSYS (logged) where filters cannot be
+ * used (a kernel without seccomp-bpf, or under valgrind). */
+int sandbox_setup(enum vmrun_seccomp mode, const struct logger *log)
+    __attribute__((warn_unused_result));
 
 /* Puts the calling thread under (role)'s allowlist, for good.  (vcpu_fd):
  * the vCPU whose KVM_RUN a vCPU thread may call (ignored for other roles).

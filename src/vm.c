@@ -253,7 +253,7 @@ int vm_init(struct vm *vm, const struct vmrun_config *cfg,
     if (ret < 0)
         return ret;
     event_loop_set_init(vm->loop, vm_event_loop_init, vm);
-    ret = sandbox_setup(vm->seccomp);
+    ret = sandbox_setup(vm->seccomp, &vm->log);
     if (ret < 0)
         return ret;
     ret = vm_open_kvm(vm);

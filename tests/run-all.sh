@@ -2,7 +2,8 @@
 # tests/run-all.sh - the whole test suite, as CI runs it (.ci/run):
 #   1. installs what is missing (tests/deps.sh)
 #   2. builds with gcc (-Werror) and with clang, checks the format
-#   3. unit tests + firmware guests (meson test), plain and under ASan+UBSan
+#   3. unit tests + firmware guests (meson test), plain and under ASan+UBSan;
+#      one firmware boot under valgrind's memcheck (valgrind.sh)
 #   4. builds the Linux test guest from Debian packages (tests/guest/build.sh)
 #   5. the lab proof: QEMU boots the guest on the box's /dev/kvm
 #   6. the Linux integration suites under vmrun (plain and ASan+UBSan builds),
@@ -102,6 +103,7 @@ step build-gcc build "$builds/build-ci"
 step build-clang build_clang "$builds/build-clang"
 step format format_check
 step unit-gcc unit "$builds/build-ci"
+step valgrind tests/integration/valgrind.sh "$builds/build-ci"
 sanitize_env
 step build-asan build "$builds/build-asan" -Db_sanitize=address,undefined \
 	-Db_lundef=false
