@@ -316,11 +316,12 @@ static int build(scmp_filter_ctx ctx, enum sandbox_role role, int vcpu_fd)
         for (const struct sc_rule *r = role_groups[role][g];
              r->nr >= 0 && ret == 0; r++)
             ret = add_rule(ctx, r);
+    /* fd and request are 32-bit in the kernel: compare the low halves. */
     if (ret == 0 && role == SANDBOX_ROLE_VCPU)
         ret = seccomp_rule_add(
             ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
-            SCMP_A0(SCMP_CMP_EQ, (uint64_t)vcpu_fd),
-            SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, (uint64_t)KVM_RUN));
+            SCMP_CMP(0, SCMP_CMP_MASKED_EQ, 0xffffffffu, (uint64_t)vcpu_fd),
+            SCMP_CMP(1, SCMP_CMP_MASKED_EQ, 0xffffffffu, (uint64_t)KVM_RUN));
     return ret;
 }
 
