@@ -270,7 +270,8 @@ static int drop_privileges(const struct cli *cli)
                 strerror(errno));
         return VMRUN_STATUS_ERROR;
     }
-    if (cli->uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
+    if (cli->uid != 0 && (setuid(0) == 0 || seteuid(0) == 0 ||
+                          (cli->gid != 0 && setegid(0) == 0))) {
         fprintf(stderr, "vmrun: --uid: root could be regained; stopping\n");
         return VMRUN_STATUS_ERROR;
     }

@@ -147,7 +147,9 @@ devices='"drives": [ { "drive_id": "d0", "path_on_host": "'$work'/d0.img",
   "is_root_device": false, "is_read_only": true, "io_engine": "Async" } ],
   "entropy": {}'
 tap=""
-if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && command -v ip >/dev/null; then
+# A tap in a private network namespace, where this host allows one.
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && command -v ip >/dev/null &&
+	unshare -n ip tuntap add dev vmrtap0 mode tap 2>/dev/null; then
 	tap="unshare -n"
 	devices="$devices"', "network-interfaces": [ { "iface_id": "n0",
   "host_dev_name": "vmrtap0" } ]'
