@@ -56,7 +56,11 @@ struct vmrun_create_opts {
 };
 
 /* Builds the VM described by (cfg): memory, vCPUs, devices, loaded kernel.
- * (cfg) is copied; the caller may free it afterwards.  Nothing runs yet. */
+ * (cfg) is copied; the caller may free it afterwards.  Nothing runs yet.
+ * A "logger" section in (cfg) overrides (opts): its level replaces
+ * log_level, and with a log_path the VM's messages go to that file instead
+ * of log_fn.  A "metrics" section opens metrics_path (-errno if it cannot
+ * be opened, logged naming metrics.metrics_path). */
 int vmrun_create(const struct vmrun_config *cfg,
                  const struct vmrun_create_opts *opts, struct vmrun_vm **out);
 
@@ -106,7 +110,8 @@ void vmrun_request_stop(struct vmrun_vm *vm);
  * if it is paused, -EINVAL if it is not running.  Thread-safe. */
 int vmrun_pause(struct vmrun_vm *vm);
 
-/* Continues a paused VM where it stopped.  -EALREADY if it is running. */
+/* Continues a paused VM where it stopped; returns once every vCPU is back
+ * in its run loop.  -EALREADY if it is running.  Thread-safe. */
 int vmrun_resume(struct vmrun_vm *vm);
 
 /* Nonzero while the VM is paused. */
