@@ -379,11 +379,11 @@ int api_server_wait_vm(struct api_server *s, int wake_fd, struct vmrun_vm **vm)
     for (;;) {
         if (poll(fds, 2, -1) < 0 && errno != EINTR)
             return -errno;
-        if (fds[1].revents)
-            return 0;
-        if (fds[0].revents) {
+        /* A VM that InstanceStart started just as the signal came is
+         * returned anyway: its vCPUs run, and the caller stops it. */
+        if (fds[0].revents || fds[1].revents) {
             *vm = server_vm(s);
-            return 1;
+            return *vm ? 1 : 0;
         }
     }
 }

@@ -31,8 +31,9 @@ int api_server_start(struct api_server *s, struct vmrun_vm *vm,
                      const struct vmrun_config *cfg, const char *config_path)
     __attribute__((warn_unused_result));
 
-/* Blocks until InstanceStart has created the VM (returns 1, (*vm) set; the
- * caller runs and destroys it) or (wake_fd) is readable (returns 0). */
+/* Blocks until InstanceStart has created and started the VM (returns 1,
+ * (*vm) set; the caller waits for it and destroys it) or (wake_fd) is
+ * readable (returns 0, or 1 if a VM exists by then: it must be stopped). */
 int api_server_wait_vm(struct api_server *s, int wake_fd, struct vmrun_vm **vm)
     __attribute__((warn_unused_result));
 
