@@ -7,8 +7,8 @@
  * synchronous submit.  Without the budget one kick would never return;
  * with it no call takes more than a queue's worth and a request to another
  * device on the same loop is served meanwhile.
- * rng, console: a full ring and one kick; the device must yield (and
- * signal) once per budget rather than serve everything in one call (the
+ * rng, console and net receive: a full ring and one kick; the device must yield
+ * (and signal) once per budget rather than serve everything in one call (the
  * transport signals only when used->idx moved, so the interrupt count is
  * the number of calls that returned buffers). */
 #include <check.h>
@@ -30,6 +30,7 @@
 #include "virtio/blk.h"
 #include "virtio/console.h"
 #include "virtio/mmio.h"
+#include "virtio/net.h"
 #include "virtio/rng.h"
 
 #define RAM_BASE 0x100000ULL
@@ -42,13 +43,13 @@
 #define REFILLS 20000 /* requests the refilling guest posts in all */
 
 static struct vm *vm;
-static struct tdrv busy, busy_rx, victim; /* busy_rx: console's receiveq */
+static struct tdrv busy, busy_rx, victim; /* busy_rx: receive queues */
 
 static void setup(void)
 {
     vm = fake_vm_create(RAM_BASE, RAM_SIZE);
     ck_assert_ptr_nonnull(vm);
-    tdrv_init(&busy_rx, vm, RAM_BASE, 2 << 20, VIRTIO_CONSOLE_QUEUE_SIZE);
+    tdrv_init(&busy_rx, vm, RAM_BASE, 2 << 20, VIRTIO_NET_QUEUE_SIZE);
     tdrv_init(&busy, vm, RAM_BASE + (2 << 20), 2 << 20, QSIZE);
     tdrv_init(&victim, vm, RAM_BASE + (4 << 20), 2 << 20, QSIZE);
 }
@@ -215,6 +216,7 @@ START_TEST(console_rx_without_room_yields)
     int sv[2];
     uint64_t n;
 
+    tdrv_init(&busy_rx, vm, RAM_BASE, 2 << 20, VIRTIO_CONSOLE_QUEUE_SIZE);
     ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     fcntl(sv[0], F_SETFL, O_NONBLOCK);
     chardev_init_fds(&cd, sv[0], -1);
@@ -244,6 +246,42 @@ START_TEST(console_rx_without_room_yields)
 }
 END_TEST
 
+/* Receive chains with readable parts are returned unused (§5.1.6.3): a
+ * guest reposting them must not keep net's gathering loop going. */
+START_TEST(net_rx_unusable_chains_yield)
+{
+    struct net_config cfg = {.iface_id = "eth0", .host_dev_name = "t0"};
+    struct tdrv *q[2] = {&busy_rx, &busy};
+    struct virtio_net *net;
+    int sv[2];
+    uint64_t n;
+
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+    fcntl(sv[0], F_SETFL, O_NONBLOCK);
+    ck_assert_int_eq(
+        virtio_net_create_fd(vm, &cfg, sv[0], false, BUSY_BASE, BUSY_IRQ, &net),
+        0);
+    for (uint16_t i = 0; i < VIRTIO_NET_QUEUE_SIZE; i++) {
+        struct tbuf b = {tdrv_alloc(&busy_rx, 16), 16, false};
+
+        tdrv_publish(&busy_rx, tdrv_chain(&busy_rx, i, &b, 1));
+    }
+    ck_assert_uint_eq(
+        tdrv_mmio_start_queues(q, 2, BUSY_BASE, VIRTIO_BIT(VIRTIO_F_VERSION_1)),
+        15);
+    (void)irqs(BUSY_IRQ);
+    ck_assert_int_eq(event_loop_start(vm->loop), 0);
+    tdrv_mmio_write(&busy_rx, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+    ck_assert(tdrv_wait_used(&busy_rx, VIRTIO_NET_QUEUE_SIZE));
+    event_loop_stop(vm->loop);
+    /* 256 unusable chains, 64 (RX_BUDGET) a call. */
+    n = irqs(BUSY_IRQ);
+    ck_assert_uint_ge(n, 4);
+    virtio_net_destroy(net);
+    close(sv[1]);
+}
+END_TEST
+
 static Suite *budget_suite(void)
 {
     Suite *s = suite_create("budget");
@@ -253,6 +291,7 @@ static Suite *budget_suite(void)
     tcase_add_test(tc, blk_refilling_guest_yields);
     tcase_add_test(tc, rng_full_ring_yields);
     tcase_add_test(tc, console_rx_without_room_yields);
+    tcase_add_test(tc, net_rx_unusable_chains_yield);
     suite_add_tcase(s, tc);
     return s;
 }
