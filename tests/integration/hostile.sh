@@ -39,7 +39,8 @@ if [ "$(id -u)" = 0 ]; then
 		{ echo "skip: cannot create a tap"; exit 77; }
 	in_ns() { ip netns exec "$ns" "$@"; }
 else
-	unshare -rn true 2>/dev/null || { echo "skip: cannot create a network namespace"; exit 77; }
+	unshare -rn ip tuntap add dev "$tap" mode tap 2>/dev/null ||
+		{ echo "skip: cannot create a tap in a user and network namespace"; exit 77; }
 	in_ns() {
 		unshare -rn sh -c 'ip tuntap add dev "$0" mode tap && ip link set "$0" up && exec "$@"' \
 			"$tap" "$@"
