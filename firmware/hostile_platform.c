@@ -25,6 +25,16 @@ static uint8_t inb(uint16_t p)
     return (uint8_t)fw_pio(1, p, 0);
 }
 
+static void outw(uint16_t p, uint16_t v)
+{
+    fw_pio(6, p, v);
+}
+
+static uint16_t inw(uint16_t p)
+{
+    return (uint16_t)fw_pio(7, p, 0);
+}
+
 static void outl(uint16_t p, uint32_t v)
 {
     fw_pio(2, p, v);
@@ -39,8 +49,9 @@ static const char *sweep_serial(void)
 {
     static const uint8_t vals[] = {0x00, 0x5a, 0xa5, 0xff, 0x80, 0x10};
 
-    for (uint16_t r = 0; r < 8; r++) {
+    for (uint16_t r = 0; r < 8; r++) { /* every width, also across */
         (void)inb(FW_COM1 + r);
+        (void)inw(FW_COM1 + r);
         (void)inl(FW_COM1 + r);
     }
     for (uint16_t r = 1; r < 8; r++) {
@@ -53,8 +64,11 @@ static const char *sweep_serial(void)
     outb(FW_COM1 + UART_LCR, 0x80); /* DLAB: the divisor latch */
     outb(FW_COM1, 0);
     outb(FW_COM1 + 1, 0);
+    outw(FW_COM1, 0xffff);
+    outw(FW_COM1 + 7, 0xffff);
     outl(FW_COM1, 0xffffffff);
     outl(FW_COM1 + 4, 0xffffffff);
+    outl(FW_COM1 + 6, 0xffffffff);
     /* Back to 8N1, no loopback: the rest of the run prints through it. */
     outb(FW_COM1 + UART_LCR, 0x80);
     outb(FW_COM1, 1);
@@ -93,6 +107,10 @@ static void sweep_i8042(void)
         outb(KBD_DATA, (uint8_t)v);
         kbd_drain();
     }
+    outw(KBD_DATA, 0x0101);
+    (void)inw(KBD_DATA);
+    outw(KBD_CMD, 0xffaa);
+    (void)inw(KBD_CMD);
     outl(KBD_DATA, 0x01010101);
     (void)inl(KBD_DATA);
     outl(KBD_CMD, 0xffffffaa); /* low byte: self test */
@@ -107,10 +125,13 @@ static void sweep_ports(void)
 {
     for (uint32_t p = 0; p < 0x10000; p += p < 0x400 ? 1 : 0x3f) {
         (void)inb((uint16_t)p);
+        if (p < 0x400 && (p & 1) == 0)
+            (void)inw((uint16_t)p);
         if (p < 0x400 && (p & 3) == 0)
             (void)inl((uint16_t)p);
     }
     (void)inb(FW_DEBUG_EXIT_PORT);
+    (void)inw(FW_DEBUG_EXIT_PORT);
     (void)inl(FW_DEBUG_EXIT_PORT - 1);
     for (uint32_t p = 0; p < 0x400; p++) {
         if ((p >= KBD_DATA && p <= KBD_CMD) ||
@@ -118,7 +139,11 @@ static void sweep_ports(void)
             p == 0xa0 || p == 0xa1 || (p >= 0x40 && p <= 0x43))
             continue; /* i8042, UART: above; PIC/PIT: the kernel's */
         outb((uint16_t)p, 0xff);
+        if ((p & 1) == 0 && p + 1 < 0x400 && p + 1 != KBD_DATA &&
+            p + 1 != FW_COM1)
+            outw((uint16_t)p, 0xffff);
     }
+    outw(0x80, 0xffff);
     outl(0x80, 0xffffffff);
 }
 
