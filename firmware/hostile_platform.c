@@ -92,7 +92,7 @@ static void kbd_drain(void)
 /* Every controller command but the reset pulses (0xf0..0xfe even), the
  * data byte after the commands that take one (bit 0 set: 0xd1 with bit 0
  * clear holds the CPU in reset), every keyboard byte, wide accesses. */
-static void sweep_i8042(void)
+static const char *sweep_i8042(void)
 {
     kbd_drain();
     for (unsigned int cmd = 0; cmd < 256; cmd++) {
@@ -116,6 +116,12 @@ static void sweep_i8042(void)
     outl(KBD_CMD, 0xffffffaa); /* low byte: self test */
     (void)inl(KBD_CMD);
     kbd_drain();
+    /* Still a controller: its self test answers 0x55. */
+    outb(KBD_CMD, 0xaa);
+    for (int i = 0; i < 1000; i++)
+        if (inb(KBD_CMD) & 1)
+            return inb(KBD_DATA) == 0x55 ? 0 : "i8042 self test failed";
+    return "i8042 does not answer its self test";
 }
 
 /* Reads of the low port space and a sample of the rest; writes of all
@@ -149,10 +155,11 @@ static void sweep_ports(void)
 
 const char *check_pio_sweep(void)
 {
-    const char *e = sweep_serial();
+    const char *e = sweep_serial(), *k = sweep_i8042();
 
-    sweep_i8042();
     sweep_ports();
+    if (!e)
+        e = k;
     return e ? e : sweep_serial();
 }
 
