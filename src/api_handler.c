@@ -52,6 +52,15 @@ static int reply_none(struct req *r)
     return 0;
 }
 
+/* Request text (a path, a method, a body's key) echoed into a message or
+ * the log must not start a new line there: control bytes become '?'. */
+static void text_printable(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
+}
+
 /* HTTP 400 with {"fault_message": ...}; the message is kept for the log. */
 __attribute__((format(printf, 2, 3))) static int fault(struct req *r,
                                                        const char *fmt, ...)
@@ -62,6 +71,7 @@ __attribute__((format(printf, 2, 3))) static int fault(struct req *r,
     va_start(ap, fmt);
     vsnprintf(r->fault, sizeof(r->fault), fmt, ap);
     va_end(ap);
+    text_printable(r->fault);
     if (!obj || !cJSON_AddStringToObject(obj, "fault_message", r->fault)) {
         cJSON_Delete(obj);
         return -ENOMEM;
@@ -522,6 +532,7 @@ static void audit(struct req *r)
     snprintf(line, sizeof(line), "api: %s %s: %u%s%s", r->method, r->path,
              r->out->status, r->out->status >= 400 ? " " : "",
              r->out->status >= 400 ? r->fault : "");
+    text_printable(line);
     r->h->ops->log(r->h->opaque, VMRUN_LOG_INFO, line);
 }
 

@@ -21,6 +21,8 @@
 #define MAX_WZ_SECTORS (1U << 16)      /* 32 MiB: may be written out */
 #define DISCARD_ALIGN 8                /* 4 KiB: file system blocks */
 #define WZ_FLAG_UNMAP 1
+/* Requests popped per event-loop turn; the rest on a later turn. */
+#define BLK_BUDGET VIRTIO_BLK_QUEUE_SIZE
 
 struct blk_req {
     struct block_io io;
@@ -325,17 +327,21 @@ static void blk_irq(struct virtio_blk *blk)
         virtio_mmio_signal_used(blk->t);
 }
 
-/* Pops until the ring is empty or every slot is in flight. */
+/* Pops until the ring is empty, every slot is in flight or the call's
+ * budget is spent: synchronous completions free their slot at once, so
+ * without BLK_BUDGET a guest refilling the ring from another vCPU would
+ * keep this call (and the event loop) to itself. */
 static void blk_process(struct virtio_blk *blk)
 {
     struct virtq *vq = blk_vq(blk);
+    unsigned int budget = BLK_BUDGET;
     struct blk_req *req;
     int ret;
 
     blk->starved = false;
-    do {
+    for (;;) {
         virtq_disable_notify(vq);
-        while (blk->nfree) {
+        while (blk->nfree && budget) {
             req = &blk->reqs[blk->free_slots[--blk->nfree]];
             ret = virtq_pop(vq, &req->elem, req->iov, MAX_IOV);
             if (ret <= 0)
@@ -346,16 +352,24 @@ static void blk_process(struct virtio_blk *blk)
                 virtio_mmio_set_needs_reset(blk->t);
                 goto out;
             }
+            budget--;
             if (ret == -E2BIG) /* more segments than SEG_MAX promised */
                 virtq_push(vq, req->elem.head, 0);
             else
                 blk_handle(blk, req);
         }
+        if (!budget) {
+            virtio_mmio_notify_again(blk->t, 0); /* notifications stay off */
+            break;
+        }
         if (!blk->nfree) {
             blk->starved = true; /* resumed by the next completion */
             break;
         }
-    } while (virtq_enable_notify(vq));
+        if (!virtq_enable_notify(vq))
+            break;
+        budget--; /* an empty round counts too */
+    }
 out:
     blk->be->ops->unplug(blk->be);
     blk_irq(blk);

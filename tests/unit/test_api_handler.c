@@ -514,6 +514,20 @@ START_TEST(request_counts)
 }
 END_TEST
 
+/* Found by fuzz_api: a URL-decoded path or a JSON key holding a newline
+ * forged a second line in the audit log and the fault message. */
+START_TEST(request_text_cannot_forge_log_lines)
+{
+    ck_assert_uint_eq(req("PUT", "/x\napi: PUT /actions: 204", "{}"), 400);
+    ck_assert_ptr_null(strchr(fake.last_log, '\n'));
+    ck_body_has("/x?api: PUT /actions: 204");
+    ck_assert_uint_eq(req("PUT", "/entropy", "{\"a\\nb\\r\": 1}"), 400);
+    ck_assert_ptr_null(strchr(fake.last_log, '\n'));
+    ck_assert_ptr_null(strchr(fake.last_log, '\r'));
+    ck_body_has("a?b?");
+}
+END_TEST
+
 START_TEST(booted_from_a_file)
 {
     ck_assert_int_eq(api_handler_set_booted(&h, "{\"machine-config\":"
@@ -550,6 +564,7 @@ static Suite *api_suite(void)
     tcase_add_test(tc, logger_validation);
     tcase_add_test(tc, metrics_validation);
     tcase_add_test(tc, request_counts);
+    tcase_add_test(tc, request_text_cannot_forge_log_lines);
     tcase_add_test(tc, booted_from_a_file);
     suite_add_tcase(s, tc);
     return s;
