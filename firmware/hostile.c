@@ -298,7 +298,7 @@ void fw_main(const uint8_t *boot_params)
                    dev_works(&h.dev[i]));
     if (storm && h.dev[DEV_RNG].found)
         report(&h, "rng", "notify-storm",
-               check_notify_storm(&h.dev[DEV_RNG], storm));
+               check_notify_storm(&h.dev[DEV_RNG], &h.dev[DEV_CONSOLE], storm));
     if (h.dev[DEV_CONSOLE].found)
         report(&h, "console", "echo", check_echo(&h.dev[DEV_CONSOLE]));
     status = (uint8_t)(h.first_failed ? 10 + (h.first_failed % 200) : 0);

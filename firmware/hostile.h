@@ -92,7 +92,8 @@ const char *check_reset_in_flight(struct hdev *d);
 const char *check_pio_sweep(void);
 const char *check_mmio_sweep(void);
 /* (n) notifications of rng's queue with nothing in it, between two lines
- * the host times vmrun's threads by. */
-const char *check_notify_storm(struct hdev *rng, uint64_t n);
+ * the host samples vmrun's threads at; after each line the guest waits
+ * for a line from the host on (con)'s receive queue (if it exists). */
+const char *check_notify_storm(struct hdev *rng, struct hdev *con, uint64_t n);
 
 #endif
