@@ -68,11 +68,15 @@ static const struct sc_rule common_rules[] = {
 /* Device callbacks (register writes on vCPU threads, queue kicks and
  * backend events on the event loop): interrupts, watching fds, offloads,
  * and the block backends (sync and libaio; tap and console I/O is
- * read/write/readv/writev).  A device reset is a register write, and it
- * drains the disk's requests in flight: vCPU threads need the block calls
- * too. */
+ * read/write/readv/writev, with a bounded poll() when output stalls).  A device
+ * reset is a register write, and it drains the disk's requests in flight: vCPU
+ * threads need the block calls too. */
 static const struct sc_rule device_rules[] = {
     ANY(epoll_ctl),
+    ANY(poll), /* a stalled UART or console output waits a moment */
+    /* Writes to a pipe consume the SIGPIPE they raise (serial, console). */
+    ANY(rt_sigpending),
+    ANY(rt_sigtimedwait),
     IOCTL(KVM_IRQ_LINE),
     IOCTL(KVM_IRQFD),
     IOCTL(KVM_IOEVENTFD),
