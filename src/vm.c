@@ -259,6 +259,7 @@ int vm_init(struct vm *vm, const struct vmrun_config *cfg,
     vm_fds_init(vm);
     pthread_mutex_init(&vm->lock, NULL);
     pthread_cond_init(&vm->cond, NULL);
+    metrics_extra_init(&vm->metrics_extra);
     vm->created_ns = metrics_now_ns();
     if (opts)
         vm->log = (struct logger){opts->log_fn, opts->log_opaque,
@@ -329,6 +330,7 @@ void vm_fini(struct vm *vm)
     metrics_file_close(&vm->metrics_file);
     log_file_close(vm->log_file);
     vmrun_config_free(vm->cfg);
+    metrics_extra_fini(&vm->metrics_extra);
     pthread_cond_destroy(&vm->cond);
     pthread_mutex_destroy(&vm->lock);
     memset(vm, 0, sizeof(*vm));
