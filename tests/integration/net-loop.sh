@@ -21,7 +21,7 @@ guest=${VMRUN_CACHE:-$HOME/.cache/vmrun}/guest
 vmrun=$build/vmrun
 work=$(mktemp -d)
 out=${BOX_OUT:-$work}
-NS=vmrun-t
+NS="vmrun-t"
 MIB=${VMRUN_NET_MIB:-100}
 SECS=${VMRUN_LOOP_SECS:-1800}
 ROUNDS=${VMRUN_LOOP_ROUNDS:-1000}
@@ -89,6 +89,7 @@ JSON
 
 # qemu_cmd: QEMU's argv in QEMU[].
 qemu_cmd() {
+	# shellcheck disable=SC2054 # commas inside QEMU option values
 	QEMU=(qemu-system-x86_64 -M microvm,acpi=on -enable-kvm -cpu host -m 256 -smp "$VCPUS" \
 		-kernel "$guest/vmlinuz" -initrd "$guest/initramfs.cpio.gz" \
 		-netdev tap,id=n0,ifname=vmtap0,script=no,downscript=no \
