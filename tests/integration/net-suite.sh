@@ -119,6 +119,7 @@ net_run() {
 	fi
 	if wait_marker "$name" recv_md5 "$XFER_T" "$pid"; then
 		for ((i = 0; i < 120; i++)); do
+			kill -0 "$pid" 2>/dev/null || break # the guest is gone
 			echo "token-$name" | ns timeout 10 nc 10.0.2.2 5003 >/dev/null 2>&1 && break
 			sleep 0.5
 		done
