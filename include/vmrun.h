@@ -155,7 +155,8 @@ int vmrun_flush_metrics(struct vmrun_vm *vm);
 typedef char *(*vmrun_metrics_extra_fn)(void *opaque);
 
 /* Installs (fn) (NULL removes it).  Thread-safe; (opaque) must stay valid
- * until vmrun_destroy() or the next call. */
+ * until vmrun_destroy() or the next call, which waits for a call of the
+ * old (fn) in flight to return (so (fn) must not call this). */
 void vmrun_set_metrics_extra(struct vmrun_vm *vm, vmrun_metrics_extra_fn fn,
                              void *opaque);
 

@@ -101,10 +101,8 @@ int vmrun_flush_metrics(struct vmrun_vm *v)
 void vmrun_set_metrics_extra(struct vmrun_vm *v, vmrun_metrics_extra_fn fn,
                              void *opaque)
 {
-    pthread_mutex_lock(&v->vm.lock);
-    v->vm.metrics_extra = fn;
-    v->vm.metrics_extra_opaque = opaque;
-    pthread_mutex_unlock(&v->vm.lock);
+    if (v)
+        metrics_extra_set(&v->vm.metrics_extra, fn, opaque);
 }
 
 int vmrun_log_open(const struct vmrun_config *cfg,

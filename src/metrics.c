@@ -217,10 +217,50 @@ int metrics_merge(cJSON *obj, const char *extra)
         cJSON *it = cJSON_DetachItemViaPointer(e, e->child);
 
         cJSON_DeleteItemFromObjectCaseSensitive(obj, it->string);
-        cJSON_AddItemToObject(obj, it->string, it);
+        if (!cJSON_AddItemToObject(obj, it->string, it)) {
+            cJSON_Delete(it);
+            cJSON_Delete(e);
+            return -ENOMEM;
+        }
     }
     cJSON_Delete(e);
     return 0;
+}
+
+void metrics_extra_init(struct metrics_extra *x)
+{
+    pthread_mutex_init(&x->lock, NULL);
+    x->fn = NULL;
+    x->opaque = NULL;
+}
+
+void metrics_extra_fini(struct metrics_extra *x)
+{
+    pthread_mutex_destroy(&x->lock);
+}
+
+void metrics_extra_set(struct metrics_extra *x, vmrun_metrics_extra_fn fn,
+                       void *opaque)
+{
+    pthread_mutex_lock(&x->lock);
+    x->fn = fn;
+    x->opaque = opaque;
+    pthread_mutex_unlock(&x->lock);
+}
+
+int metrics_extra_merge(struct metrics_extra *x, cJSON *obj)
+{
+    char *text = NULL;
+    int ret;
+
+    /* Held across the call: see struct metrics_extra. */
+    pthread_mutex_lock(&x->lock);
+    if (x->fn)
+        text = x->fn(x->opaque);
+    pthread_mutex_unlock(&x->lock);
+    ret = metrics_merge(obj, text);
+    free(text);
+    return ret;
 }
 
 /* ---- the file ---- */

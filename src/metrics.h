@@ -20,6 +20,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "vmrun.h"
+
 typedef atomic_uint_fast64_t metrics_counter;
 
 /* (*c) += (v), by the counter's one writer (see above). */
@@ -123,6 +125,28 @@ cJSON *metrics_to_json(const struct metrics_snapshot *s);
 /* Appends the members of the JSON object text (extra) to (obj); text that
  * is not an object is ignored.  0 or -ENOMEM. */
 int metrics_merge(cJSON *obj, const char *extra)
+    __attribute__((warn_unused_result));
+
+/* The embedder's extra members (vmrun_set_metrics_extra()).  The callback
+ * runs with (lock) held, so once metrics_extra_set() returns no call with
+ * the old (opaque) is still in flight and the embedder may free it. */
+struct metrics_extra {
+    pthread_mutex_t lock;
+    vmrun_metrics_extra_fn fn; /* NULL: none */
+    void *opaque;
+};
+
+void metrics_extra_init(struct metrics_extra *x);
+void metrics_extra_fini(struct metrics_extra *x);
+
+/* Installs (fn, opaque); waits for a call of the old one to return.  Not
+ * from inside the callback (it would deadlock).  Any thread. */
+void metrics_extra_set(struct metrics_extra *x, vmrun_metrics_extra_fn fn,
+                       void *opaque);
+
+/* Calls the callback, if any, and merges its object into (obj) (see
+ * metrics_merge()).  0 or -ENOMEM.  Any thread. */
+int metrics_extra_merge(struct metrics_extra *x, cJSON *obj)
     __attribute__((warn_unused_result));
 
 /* ---- the metrics file ---- */

@@ -78,8 +78,7 @@ struct vm {
     bool has_metrics;
     struct metrics_file metrics_file;
     int statm_fd; /* /proc/self/statm, for the RSS in metrics lines */
-    vmrun_metrics_extra_fn metrics_extra; /* under (lock) */
-    void *metrics_extra_opaque;
+    struct metrics_extra metrics_extra; /* vmrun_set_metrics_extra() */
     uint64_t created_ns;
     struct log_file *log_file; /* logger.log_path, NULL: the callback */
 

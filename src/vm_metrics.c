@@ -27,26 +27,6 @@ static void vm_metrics_net(struct vm *vm, struct metrics_net *out)
     }
 }
 
-/* The extra members of the embedder (vmrun_set_metrics_extra()). */
-static int vm_metrics_extra(struct vm *vm, cJSON *root)
-{
-    vmrun_metrics_extra_fn fn;
-    void *opaque;
-    char *extra;
-    int ret;
-
-    pthread_mutex_lock(&vm->lock);
-    fn = vm->metrics_extra;
-    opaque = vm->metrics_extra_opaque;
-    pthread_mutex_unlock(&vm->lock);
-    if (!fn)
-        return 0;
-    extra = fn(opaque);
-    ret = metrics_merge(root, extra);
-    free(extra);
-    return ret;
-}
-
 cJSON *vm_metrics(struct vm *vm)
 {
     struct metrics_snapshot s = {
@@ -75,7 +55,7 @@ cJSON *vm_metrics(struct vm *vm)
     metrics_snapshot_clock_rss(&s, vm->statm_fd);
     root = metrics_to_json(&s);
     free(vcpus);
-    if (root && vm_metrics_extra(vm, root) < 0) {
+    if (root && metrics_extra_merge(&vm->metrics_extra, root) < 0) {
         cJSON_Delete(root);
         root = NULL;
     }

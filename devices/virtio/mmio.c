@@ -56,6 +56,18 @@ void virtio_mmio_signal_used(struct virtio_mmio *t)
     eventfd_signal(t->irq_fd);
 }
 
+void virtio_mmio_signal_used_coalesced(struct virtio_mmio *t)
+{
+    /* The fetch_or orders after the caller's used->idx store (release);
+     * the driver's acknowledgement (mmio_write) clears the bit with an
+     * atomic RMW on the same word after it, so the driver's ring reads
+     * that follow its acknowledgement see our buffers (mmio_write runs
+     * before the vCPU re-enters the guest). */
+    if (atomic_fetch_or(&t->isr, VIRTIO_MMIO_INT_VRING) & VIRTIO_MMIO_INT_VRING)
+        return;
+    eventfd_signal(t->irq_fd);
+}
+
 void virtio_mmio_signal_config(struct virtio_mmio *t)
 {
     atomic_fetch_add(&t->config_gen, 1);

@@ -79,6 +79,15 @@ struct virtq *virtio_mmio_queue(struct virtio_mmio *t, uint16_t q);
  * Lock-free; any thread. */
 void virtio_mmio_signal_used(struct virtio_mmio *t);
 
+/* The same, but no new interrupt while the driver has not yet acknowledged
+ * an earlier used-buffer interrupt (InterruptStatus bit 0 still set): its
+ * handler reads the status, acknowledges, and only then looks at every
+ * used ring, so it will see these buffers too.  That is what a
+ * level-triggered line gives (QEMU's virtio-mmio); on vmrun's edge-
+ * triggered GSI it saves an injection and two register exits per
+ * coalesced notification.  Lock-free; any thread. */
+void virtio_mmio_signal_used_coalesced(struct virtio_mmio *t);
+
 /* Bumps ConfigGeneration and raises the configuration-change interrupt.
  * Any thread. */
 void virtio_mmio_signal_config(struct virtio_mmio *t);

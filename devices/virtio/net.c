@@ -78,7 +78,7 @@ static bool net_has(const struct virtio_net *net, unsigned int bit)
 static void net_irq(struct virtio_net *net, uint16_t q)
 {
     if (virtq_should_notify(net_vq(net, q)))
-        virtio_mmio_signal_used(net->t);
+        virtio_mmio_signal_used_coalesced(net->t);
 }
 
 /* Copies (len) bytes from (src) into the iovecs at offset (skip). */

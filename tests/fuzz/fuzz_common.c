@@ -138,3 +138,15 @@ void fuzz_queue_from_input(struct fz *f, struct fuzz_queue *q, gpa_t ram_base,
     q->avail = ram_base + queue_area(f, ram_size, 2);
     q->used = ram_base + queue_area(f, ram_size, 4);
 }
+
+void fuzz_bump_avail(struct vm *vm, gpa_t avail, uint8_t n)
+{
+    uint8_t *ring = vm_gpa_ptr(vm, avail, 4); /* flags, idx */
+    uint16_t idx;
+
+    if (!ring)
+        return;
+    memcpy(&idx, ring + 2, 2);
+    idx = (uint16_t)(idx + n);
+    memcpy(ring + 2, &idx, 2);
+}

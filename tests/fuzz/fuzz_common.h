@@ -55,5 +55,9 @@ uint32_t fuzz_mmio_start(struct vm *vm, gpa_t base, uint64_t features, int raw,
  * of (ram_size) bytes at (ram_base). */
 void fuzz_queue_from_input(struct fz *f, struct fuzz_queue *q, gpa_t ram_base,
                            uint64_t ram_size, uint16_t max);
+/* Makes (n) more entries available: adds (n) to the idx of the avail ring
+ * at (avail), as a driver would without writing the entries (they hold
+ * whatever the input left there).  A ring outside RAM is left alone. */
+void fuzz_bump_avail(struct vm *vm, gpa_t avail, uint8_t n);
 
 #endif

@@ -109,18 +109,6 @@ static void con_config(struct con_run *r, uint8_t arg)
     }
 }
 
-static void con_bump_avail(struct con_run *r, unsigned int q, uint8_t n)
-{
-    uint64_t off = r->q[q].avail - RAM_BASE;
-    uint16_t idx;
-
-    if (off > RAM_SIZE - 4)
-        return;
-    memcpy(&idx, r->vm->ram + off + 2, 2);
-    idx = (uint16_t)(idx + n);
-    memcpy(r->vm->ram + off + 2, &idx, 2);
-}
-
 static void con_op(struct con_run *r, uint8_t op)
 {
     uint8_t arg = op >> 3;
@@ -148,7 +136,7 @@ static void con_op(struct con_run *r, uint8_t op)
         if (arg & 16)
             con_config(r, (uint8_t)(arg & 15) | (uint8_t)(arg << 4));
         else
-            con_bump_avail(r, arg & 1, arg >> 1);
+            fuzz_bump_avail(r->vm, r->q[arg & 1].avail, arg >> 1);
         break;
     case 6:
         con_emerg(r, (uint8_t)(arg * 8 + 3));

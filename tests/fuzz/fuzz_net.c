@@ -75,18 +75,6 @@ static void peer_send(struct net_run *r, unsigned int i)
         r->sent++;
 }
 
-static void net_bump_avail(struct net_run *r, unsigned int q, uint8_t n)
-{
-    uint64_t off = r->q[q].avail - RAM_BASE;
-    uint16_t idx;
-
-    if (off > RAM_SIZE - 4)
-        return;
-    memcpy(&idx, r->vm->ram + off + 2, 2);
-    idx = (uint16_t)(idx + n);
-    memcpy(r->vm->ram + off + 2, &idx, 2);
-}
-
 static void net_op(struct net_run *r, uint8_t op)
 {
     uint8_t arg = op >> 3;
@@ -109,7 +97,7 @@ static void net_op(struct net_run *r, uint8_t op)
             net_start(r);
         break;
     case 5:
-        net_bump_avail(r, arg & 1, arg >> 1);
+        fuzz_bump_avail(r->vm, r->q[arg & 1].avail, arg >> 1);
         break;
     case 6:
         fuzz_mmio_write(

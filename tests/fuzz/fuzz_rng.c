@@ -36,18 +36,6 @@ static void rng_start(struct rng_run *r)
     (void)fuzz_mmio_start(r->vm, BASE, r->features, r->raw, &r->q, 1);
 }
 
-static void rng_bump_avail(struct rng_run *r, uint8_t n)
-{
-    uint64_t off = r->q.avail - RAM_BASE;
-    uint16_t idx;
-
-    if (off > RAM_SIZE - 4)
-        return;
-    memcpy(&idx, r->vm->ram + off + 2, 2);
-    idx = (uint16_t)(idx + n);
-    memcpy(r->vm->ram + off + 2, &idx, 2);
-}
-
 /* Config space is empty: any access there reads zeros, at any width. */
 static void rng_config(struct rng_run *r, uint8_t arg)
 {
@@ -84,7 +72,7 @@ static void rng_op(struct rng_run *r, uint8_t op)
         fuzz_mmio_write(r->vm, BASE, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
         break;
     case 2:
-        rng_bump_avail(r, arg);
+        fuzz_bump_avail(r->vm, r->q.avail, arg);
         break;
     case 3: /* reset, maybe with chains half-served */
         fuzz_mmio_write(r->vm, BASE, VIRTIO_MMIO_STATUS, 0);

@@ -9,7 +9,8 @@
 #
 # The net device needs a tap: the script makes one in a private network
 # namespace (ip netns as root, else unshare -rn) and runs vmrun there.
-# HOSTILE_STORM=N sets the storm's notifications (default 1000000);
+# HOSTILE_STORM=N sets the storm's notifications (default 1000000, or
+# 200000 when meson says the build is sanitized: VMRUN_SANITIZED=1);
 # HOSTILE_KEEP=DIR keeps the guest's output, vmrun's log and configs there.
 set -u
 build=$(cd "${1:?usage: hostile.sh BUILD_DIR}" && pwd)
@@ -19,7 +20,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 have_kvm || { echo "skip: no usable /dev/kvm"; exit 77; }
 command -v ip >/dev/null || { echo "skip: no ip (iproute2)"; exit 77; }
 vmrun=$build/vmrun
-storm=${HOSTILE_STORM:-1000000}
+storm_default=1000000
+[ "${VMRUN_SANITIZED:-0}" = 1 ] && storm_default=200000
+storm=${HOSTILE_STORM:-$storm_default}
 work=$(mktemp -d)
 ns=vmrun-hostile-$$
 tap=hostile0

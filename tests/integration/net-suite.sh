@@ -22,6 +22,9 @@ vmrun=$build/vmrun
 work=$(mktemp -d)
 NS="vmrun-t"
 MIB=${VMRUN_NET_MIB:-100}
+# Bound of a transferring boot: the box's nested guests move 0.5-4 MB/s
+# depending on the host's load (0.6 MB/s guest->host seen at load 20).
+XFER_T=${VMRUN_NET_TIMEOUT:-$((300 + 6 * MIB))}
 MAC0=52:54:00:12:34:56
 MAC1=52:54:00:12:34:57
 
@@ -105,17 +108,18 @@ net_run() {
 	local name=$1 pid i
 	shift
 	rm -f "$work/$name.g2h"
-	(ns timeout 300 nc -l -p 5001 0<>"$work/hold" | md5sum | cut -d' ' -f1 >"$work/$name.g2h") &
-	(gen "$MIB" | ns timeout 300 nc -l -p 5002 >/dev/null) &
-	ns timeout 300 "$@" >"$work/$name.out" 2>"$work/$name.err" </dev/null &
+	(ns timeout "$XFER_T" nc -l -p 5001 0<>"$work/hold" | md5sum | cut -d' ' -f1 >"$work/$name.g2h") &
+	(gen "$MIB" | ns timeout "$XFER_T" nc -l -p 5002 >/dev/null) &
+	ns timeout "$XFER_T" "$@" >"$work/$name.out" 2>"$work/$name.err" </dev/null &
 	pid=$!
 	PING_RC=none
 	if wait_marker "$name" net_up 120 "$pid"; then
 		ns ping -c 3 -w 20 10.0.2.2 >"$work/$name.ping" 2>&1
 		PING_RC=$?
 	fi
-	if wait_marker "$name" recv_md5 300 "$pid"; then
+	if wait_marker "$name" recv_md5 "$XFER_T" "$pid"; then
 		for ((i = 0; i < 120; i++)); do
+			kill -0 "$pid" 2>/dev/null || break # the guest is gone
 			echo "token-$name" | ns timeout 10 nc 10.0.2.2 5003 >/dev/null 2>&1 && break
 			sleep 0.5
 		done

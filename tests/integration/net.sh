@@ -27,7 +27,7 @@ if [ -n "$bench" ]; then
 	payload+=(--payload "$qemu" --payload /usr/share/qemu)
 fi
 rc=0
-"$repo/tests/lab/box.sh" --timeout 1500 --mem 3072 "${payload[@]}" -- \
+"$repo/tests/lab/box.sh" --timeout 1800 --mem 3072 "${payload[@]}" -- \
 	"$repo/tests/integration/net-suite.sh" $bench "$build" || rc=$?
 case $rc in
 0 | 77) exit "$rc" ;;

@@ -7,10 +7,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "metrics.h"
@@ -160,19 +163,29 @@ START_TEST(json_empty_vm)
 }
 END_TEST
 
-/* The clock is the wall clock in ms; the RSS this process's. */
+static uint64_t realtime_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The clock is the wall clock in ms; the RSS this process's.  Bounds from
+ * CLOCK_REALTIME itself: time() reads the coarse clock, up to a tick
+ * behind, and failed now and then. */
 START_TEST(clock_and_rss)
 {
     struct metrics_snapshot s = {0};
-    time_t before = time(NULL);
+    uint64_t before = realtime_ms();
 
     int statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
 
     ck_assert_int_ge(statm, 0);
     metrics_snapshot_clock_rss(&s, statm);
     close(statm);
-    ck_assert_uint_ge(s.utc_ms / 1000, (uint64_t)before);
-    ck_assert_uint_le(s.utc_ms / 1000, (uint64_t)time(NULL));
+    ck_assert_uint_ge(s.utc_ms, before);
+    ck_assert_uint_le(s.utc_ms, realtime_ms());
     ck_assert_uint_gt(s.rss_bytes, 0);
     ck_assert_uint_lt(s.rss_bytes, 1ULL << 40);
 }
@@ -229,6 +242,57 @@ START_TEST(file_appends_lines)
 }
 END_TEST
 
+/* The embedder frees its (opaque) as soon as vmrun_set_metrics_extra()
+ * has replaced it: a metrics line being written on another thread must
+ * not still be inside the old callback then. */
+struct slow_extra {
+    atomic_int entered, finished;
+};
+
+static char *slow_extra_fn(void *opaque)
+{
+    struct slow_extra *x = opaque;
+
+    atomic_store(&x->entered, 1);
+    usleep(200000);
+    atomic_store(&x->finished, 1);
+    return strdup("{\"slow\": 1}");
+}
+
+static void *merge_thread(void *arg)
+{
+    struct metrics_extra *mx = arg;
+    cJSON *j = cJSON_CreateObject();
+
+    ck_assert_int_eq(metrics_extra_merge(mx, j), 0);
+    ck_assert_ptr_nonnull(cJSON_GetObjectItem(j, "slow"));
+    cJSON_Delete(j);
+    return NULL;
+}
+
+START_TEST(extra_set_waits_for_call)
+{
+    struct slow_extra x = {0};
+    struct metrics_extra mx;
+    pthread_t t;
+    cJSON *j;
+
+    metrics_extra_init(&mx);
+    metrics_extra_set(&mx, slow_extra_fn, &x);
+    ck_assert_int_eq(pthread_create(&t, NULL, merge_thread, &mx), 0);
+    while (!atomic_load(&x.entered))
+        usleep(1000);
+    metrics_extra_set(&mx, NULL, NULL);
+    ck_assert_int_eq(atomic_load(&x.finished), 1);
+    pthread_join(t, NULL);
+    j = cJSON_CreateObject();
+    ck_assert_int_eq(metrics_extra_merge(&mx, j), 0);
+    ck_assert_ptr_null(j->child); /* removed: no members */
+    cJSON_Delete(j);
+    metrics_extra_fini(&mx);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("metrics");
@@ -241,6 +305,7 @@ int main(void)
     tcase_add_test(tc, clock_and_rss);
     tcase_add_test(tc, merge_extra_members);
     tcase_add_test(tc, file_appends_lines);
+    tcase_add_test(tc, extra_set_waits_for_call);
     suite_add_tcase(s, tc);
     return check_run_suite(s);
 }

@@ -309,6 +309,160 @@ START_TEST(test_rx_small_ring_mergeable)
 }
 END_TEST
 
+/* Host view of descriptor (i)'s buffer and its length. */
+static uint8_t *desc_buf(struct tdrv *d, uint16_t i, uint32_t *len)
+{
+    uint8_t *e = tdrv_ptr(d, d->desc + 16ULL * i);
+    uint64_t addr;
+
+    memcpy(&addr, e, 8);
+    memcpy(len, e + 8, 4);
+    return tdrv_ptr(d, addr);
+}
+
+/* Counts the interrupts signalled since the last call (the irqfd), and
+ * acknowledges them as a driver's handler does. */
+static uint64_t irqs(void)
+{
+    uint64_t n = 0;
+
+    if (read(vm->irqfd[IRQ], &n, sizeof(n)) != sizeof(n))
+        return 0;
+    tdrv_mmio_write(&rxd, VIRTIO_MMIO_INTERRUPT_ACK,
+                    tdrv_mmio_read(&rxd, VIRTIO_MMIO_INTERRUPT_STATUS));
+    return n;
+}
+
+/* MRG_RXBUF: a frame is written only into the bytes the used ring reports
+ * (header, num_buffers in the first chain, frame data in chain order);
+ * the rest of the last chain and every chain still held keep what the
+ * guest put there.  A device writing past them would corrupt memory the
+ * guest believes it owns or has already taken back. */
+START_TEST(test_rx_writes_only_the_frame)
+{
+    static uint8_t sent[4000];
+    const unsigned int nchains = 60, segs = 2, seg = 750;
+    uint32_t len, off = 0;
+
+    tdrv_init(&rxd, vm, RAM_BASE, 8 << 20, 256);
+    create_fake();
+    go(BASIC | MRG | GSO4);
+    rx_post(nchains, segs * seg, segs);
+    for (uint16_t i = 0; i < nchains * segs; i++) {
+        uint8_t *b = desc_buf(&rxd, i, &len);
+
+        memset(b, 0xa5, len);
+    }
+    fill_frame(sent, sizeof(sent), 11);
+    ck_assert_int_eq(send(peer, sent, sizeof(sent), 0), (ssize_t)sizeof(sent));
+    ck_assert(tdrv_wait_used(&rxd, 3)); /* 1500 + 1500 + 1000 */
+    usleep(50000);                      /* a wrong fourth push would show now */
+    ck_assert_uint_eq(tdrv_used_idx(&rxd), 3);
+    for (uint16_t i = 0; i < nchains * segs; i++) {
+        uint8_t *b = desc_buf(&rxd, i, &len);
+
+        for (uint32_t j = 0; j < len; j++, off++) {
+            if (off >= sizeof(sent))
+                ck_assert_msg(b[j] == 0xa5, "desc %u byte %u written", i, j);
+            else if (off == 10)
+                ck_assert_uint_eq(b[j], 3); /* num_buffers, le16 */
+            else if (off == 11)
+                ck_assert_uint_eq(b[j], 0);
+            else
+                ck_assert_uint_eq(b[j], sent[off]);
+        }
+    }
+    for (int i = 0; i < 3; i++) {
+        uint32_t id, ulen;
+
+        ck_assert(tdrv_used(&rxd, &id, &ulen));
+        ck_assert_uint_eq(id, i * segs);
+        ck_assert_uint_eq(ulen, i < 2 ? segs * seg : 1000);
+    }
+}
+END_TEST
+
+/* EVENT_IDX on the receiveq (§2.7.10): the device interrupts only when
+ * used->idx passes used_event, and when it runs out of buffers it sets
+ * avail_event to the driver's avail->idx, so the driver's next buffer
+ * kicks it (a stale avail_event here is a stalled receive path). */
+START_TEST(test_rx_event_idx)
+{
+    static uint8_t got[2048];
+
+    create_fake();
+    go(BASIC | MRG);
+    tdrv_set_used_event(&rxd, 1); /* interrupt when used->idx passes 1 */
+    rx_post(4, 1600, 1);
+    (void)irqs();
+    tap_send(100, 1);
+    ck_assert_uint_eq(rx_take(got), 100);
+    usleep(50000);
+    ck_assert_uint_eq(irqs(), 0); /* 0 -> 1 does not pass 1 */
+    tap_send(100, 2);
+    ck_assert_uint_eq(rx_take(got), 100);
+    for (int i = 0; i < 500 && !irqs(); i++) {
+        ck_assert_int_lt(i, 499); /* 1 -> 2 passes 1 */
+        usleep(1000);
+    }
+    tdrv_set_used_event(&rxd, 0xffff);
+    tap_send(100, 3);
+    tap_send(100, 4);
+    ck_assert_uint_eq(rx_take(got), 100);
+    ck_assert_uint_eq(rx_take(got), 100);
+    usleep(50000);
+    ck_assert_uint_eq(irqs(), 0);
+    /* Out of buffers: avail_event = avail->idx = 4, the tap waits. */
+    ck_assert_uint_eq(tdrv_avail_event(&rxd), 4);
+    tap_send(100, 5);
+    usleep(50000);
+    ck_assert_uint_eq(tdrv_used_idx(&rxd), 4);
+    tdrv_set_used_event(&rxd, 4);
+    rx_post(1, 1600, 1); /* its kick resumes the receive path */
+    ck_assert_uint_eq(rx_take(got), 100);
+    ck_assert_uint_eq(got[HDR], (uint8_t)(HDR * 13 + 5));
+    for (int i = 0; i < 500 && !irqs(); i++) {
+        ck_assert_int_lt(i, 499);
+        usleep(1000);
+    }
+}
+END_TEST
+
+/* While the driver has not acknowledged a used-buffer interrupt, more
+ * used buffers raise no new one (its handler will see them); after the
+ * acknowledgement the next one does. */
+START_TEST(test_rx_irq_coalesced_until_ack)
+{
+    static uint8_t got[2048];
+    uint64_t n = 0;
+
+    create_fake();
+    go(BASIC | MRG);
+    rx_post(4, 1600, 1);
+    (void)irqs();
+    tap_send(100, 1);
+    ck_assert_uint_eq(rx_take(got), 100);
+    for (int i = 0; i < 500 && read(vm->irqfd[IRQ], &n, 8) != 8; i++)
+        usleep(1000);
+    ck_assert_uint_eq(n, 1);
+    tdrv_set_used_event(&rxd, 1); /* the driver wants the next one */
+    tap_send(100, 2);             /* not acknowledged yet: no new edge */
+    ck_assert_uint_eq(rx_take(got), 100);
+    usleep(50000);
+    ck_assert_int_eq(read(vm->irqfd[IRQ], &n, 8), -1);
+    ck_assert_uint_eq(tdrv_mmio_read(&rxd, VIRTIO_MMIO_INTERRUPT_STATUS),
+                      VIRTIO_MMIO_INT_VRING);
+    tdrv_mmio_write(&rxd, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
+    tdrv_set_used_event(&rxd, 2);
+    tap_send(100, 3); /* acknowledged: a new edge */
+    ck_assert_uint_eq(rx_take(got), 100);
+    for (int i = 0; i < 500 && !irqs(); i++) {
+        ck_assert_int_lt(i, 499);
+        usleep(1000);
+    }
+}
+END_TEST
+
 static long cpu_ms(void)
 {
     struct rusage ru;
@@ -642,6 +796,9 @@ int main(void)
     tcase_add_test(tc, test_rx_too_small_dropped);
     tcase_add_test(tc, test_rx_small_ring_mergeable);
     tcase_add_test(tc, test_rx_back_pressure);
+    tcase_add_test(tc, test_rx_writes_only_the_frame);
+    tcase_add_test(tc, test_rx_event_idx);
+    tcase_add_test(tc, test_rx_irq_coalesced_until_ack);
     tcase_add_test(tc, test_tx);
     tcase_add_test(tc, test_tx_malformed);
     tcase_add_test(tc, test_tx_gso_negotiated);
