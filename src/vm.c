@@ -117,6 +117,8 @@ int vm_add_memslot(struct vm *vm, uint32_t slot, gpa_t gpa, uint64_t size,
         .guest_phys_addr = gpa,
         .memory_size = size,
         .userspace_addr = (uint64_t)(uintptr_t)host,
+        /* Diff snapshots write only the pages KVM saw the guest dirty. */
+        .flags = vm->cfg->track_dirty_pages ? KVM_MEM_LOG_DIRTY_PAGES : 0,
     };
     int ret = gmem_add(&vm->mem, gpa, size, host);
 
@@ -172,9 +174,14 @@ static int vm_open_kvm(struct vm *vm)
 static int vm_alloc_ram(struct vm *vm)
 {
     vm->ram_size = vm->cfg->mem_size_mib << 20;
-    /* MAP_NORESERVE: a guest that touches little costs little. */
-    vm->ram = mmap(NULL, vm->ram_size, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    /* MAP_NORESERVE: a guest that touches little costs little.  A
+     * restored guest's RAM is its memory file, copy-on-write. */
+    if (vm->mem_fd >= 0)
+        vm->ram = mmap(NULL, vm->ram_size, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_NORESERVE, vm->mem_fd, 0);
+    else
+        vm->ram = mmap(NULL, vm->ram_size, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (vm->ram == MAP_FAILED) {
         int ret = -errno;
 
@@ -211,17 +218,18 @@ static int vm_create_vcpus(struct vm *vm)
 
 static void vm_fds_init(struct vm *vm)
 {
-    vm->kvm_fd = vm->vm_fd = vm->exit_fd = -1;
+    vm->kvm_fd = vm->vm_fd = vm->exit_fd = vm->mem_fd = -1;
     chardev_init_fds(&vm->arch.serial_cd, -1, -1);
 }
 
-int vm_init(struct vm *vm, const struct vmrun_config *cfg,
-            const struct vmrun_create_opts *opts)
+static int vm_build(struct vm *vm, const struct vmrun_config *cfg,
+                    const struct vmrun_create_opts *opts, int mem_fd)
 {
     int ret;
 
     memset(vm, 0, sizeof(*vm));
     vm_fds_init(vm);
+    vm->mem_fd = mem_fd;
     pthread_mutex_init(&vm->lock, NULL);
     pthread_cond_init(&vm->cond, NULL);
     if (opts)
@@ -247,16 +255,35 @@ int vm_init(struct vm *vm, const struct vmrun_config *cfg,
     ret = arch_vm_init(vm);
     if (ret < 0)
         return ret;
+    if (vm->cfg->track_dirty_pages) {
+        ret = gmem_dirty_enable(&vm->mem);
+        if (ret < 0)
+            return ret;
+    }
     ret = arch_vm_create_devices(vm);
     if (ret < 0)
         return ret;
     ret = vm_create_devices(vm);
     if (ret < 0)
         return ret;
-    ret = arch_load_kernel(vm);
-    if (ret < 0)
-        return ret;
+    if (mem_fd < 0) {
+        ret = arch_load_kernel(vm);
+        if (ret < 0)
+            return ret;
+    }
     return vm_create_vcpus(vm);
+}
+
+int vm_init(struct vm *vm, const struct vmrun_config *cfg,
+            const struct vmrun_create_opts *opts)
+{
+    return vm_build(vm, cfg, opts, -1);
+}
+
+int vm_init_restore(struct vm *vm, const struct vmrun_config *cfg,
+                    const struct vmrun_create_opts *opts, int mem_fd)
+{
+    return vm_build(vm, cfg, opts, mem_fd);
 }
 
 /* Undoes vm_init() in reverse; safe on a partly built VM. */
@@ -276,6 +303,9 @@ void vm_fini(struct vm *vm)
         close(vm->kvm_fd);
     if (vm->ram)
         munmap(vm->ram, vm->ram_size);
+    if (vm->mem_fd >= 0)
+        close(vm->mem_fd);
+    gmem_dirty_free(&vm->mem);
     if (vm->exit_fd >= 0)
         close(vm->exit_fd);
     bus_destroy(&vm->pio);
@@ -340,6 +370,13 @@ int vm_resume(struct vm *vm)
         pthread_mutex_unlock(&vm->lock);
         return -EALREADY;
     }
+    if (vm->start_paused && vm->nr_running == 0) {
+        /* Restored paused, resumed before vm_run(): it runs at once. */
+        vm->start_paused = false;
+        vm->paused = false;
+        pthread_mutex_unlock(&vm->lock);
+        return 0;
+    }
     ret = event_loop_start(vm->loop);
     if (ret == 0) {
         vm->paused = false;
@@ -388,14 +425,26 @@ int vm_run(struct vm *vm, struct vmrun_exit *out)
 {
     unsigned int started = 0;
     int ret = vcpu_signal_setup(vm);
+    bool start_paused;
 
-    if (ret == 0)
-        ret = event_loop_start(vm->loop);
+    /* A restored VM may start paused (vm->paused already set): its vCPUs
+     * park at once and vm_resume() starts the device loop.  The lock
+     * orders this with a vm_resume() that came first. */
     pthread_mutex_lock(&vm->lock);
+    start_paused = vm->start_paused;
+    if (start_paused)
+        atomic_store(&vm->pause_requested, 1);
+    else if (ret == 0)
+        ret = event_loop_start(vm->loop);
     for (; ret == 0 && started < vm->nr_vcpus; started++) {
         ret = vcpu_start(&vm->vcpus[started]);
         if (ret == 0)
             vm->nr_running++;
+    }
+    if (ret == 0 && start_paused) {
+        while (vm->nr_parked < vm->nr_running && !vm_exit_requested(vm))
+            pthread_cond_wait(&vm->cond, &vm->lock);
+        vm->start_paused = false;
     }
     pthread_mutex_unlock(&vm->lock);
     if (ret < 0) {
