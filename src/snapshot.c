@@ -227,28 +227,59 @@ static int snap_pwrite_all(int fd, const uint8_t *p, size_t len, off_t off)
     return 0;
 }
 
+/* Which of the pages [first, first + n) of anonymous RAM were ever
+ * populated (present or swapped, /proc/self/pagemap bits 63 and 62): a
+ * page never touched reads as zero and need not even be looked at, which
+ * saves mapping the zero page into every hole of a large, idle guest.
+ * False when pagemap cannot be read; then every page is looked at. */
+static bool snap_populated(int pagemap, const uint8_t *base, uint64_t first,
+                           uint64_t n, uint8_t *out)
+{
+    uint64_t ent[512];
+    off_t off = (off_t)(((uintptr_t)base / GMEM_PAGE + first) * 8);
+
+    if (pagemap < 0 || n > 512 ||
+        pread(pagemap, ent, n * 8, off) != (ssize_t)(n * 8))
+        return false;
+    for (uint64_t i = 0; i < n; i++)
+        out[i] = (ent[i] >> 62) != 0;
+    return true;
+}
+
 /* Every non-zero page; the zero ones stay holes.  Returns bytes written
  * in (*written). */
 static int snap_write_full(struct vm *vm, int fd, uint64_t *written)
 {
-    uint64_t pages = vm->ram_size / GMEM_PAGE, i = 0;
+    uint64_t pages = vm->ram_size / GMEM_PAGE;
+    /* A restored VM's untouched pages are its memory file's: look at all. */
+    int pagemap =
+        vm->mem_fd < 0 ? open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC) : -1;
+    uint8_t pop[512];
     int ret = 0;
 
-    while (i < pages && ret == 0) {
-        uint64_t start;
+    for (uint64_t c = 0; c < pages && ret == 0; c += 512) {
+        uint64_t n = pages - c < 512 ? pages - c : 512, run = 0;
+        bool known = snap_populated(pagemap, vm->ram, c, n, pop);
 
-        while (i < pages && snap_page_zero(vm->ram + i * GMEM_PAGE))
-            i++;
-        start = i;
-        while (i < pages && i - start < SNAP_IO_CHUNK / GMEM_PAGE &&
-               !snap_page_zero(vm->ram + i * GMEM_PAGE))
-            i++;
-        if (i > start) {
-            ret = snap_pwrite_all(fd, vm->ram + start * GMEM_PAGE,
-                                  (i - start) * GMEM_PAGE, start * GMEM_PAGE);
-            *written += (i - start) * GMEM_PAGE;
+        /* Runs of non-zero pages inside this 2 MiB chunk. */
+        for (uint64_t i = 0; i <= n && ret == 0; i++) {
+            const uint8_t *pg = vm->ram + (c + i) * GMEM_PAGE;
+
+            if (i < n && (!known || pop[i]) && !snap_page_zero(pg)) {
+                run++;
+                continue;
+            }
+            if (run) {
+                uint64_t at = (c + i - run) * GMEM_PAGE;
+
+                ret = snap_pwrite_all(fd, vm->ram + at, run * GMEM_PAGE, at);
+                *written += run * GMEM_PAGE;
+            }
+            run = 0;
         }
     }
+    if (pagemap >= 0)
+        close(pagemap);
     return ret;
 }
 
