@@ -291,6 +291,8 @@ static int create_status(int err)
     case -EACCES:
     case -EPERM:
     case -ENOENT:
+    case -EISDIR:
+    case -EROFS:
     case -E2BIG:
         return VMRUN_STATUS_USAGE;
     default:
@@ -323,6 +325,7 @@ static int boot_vm(struct vmrun_vm *vm, struct api_server *srv)
     if (signal_number)
         vmrun_request_stop(vm);
     term_raw(&term);
+    /* A VM from InstanceStart is started already (-EALREADY). */
     ret = vmrun_run(vm, &ex);
     term_restore(&term);
     signal_vm = NULL;
@@ -374,7 +377,7 @@ static int run_api(const struct cli *cli, struct vmrun_config *cfg)
         api_server_close(srv);
         return ret;
     }
-    ret = api_server_start(srv, vm, cli->config_path);
+    ret = api_server_start(srv, vm, cfg, cli->config_path);
     if (ret == 0 && !vm)
         ret = api_server_wait_vm(srv, signal_pipe[0], &vm);
     if (ret < 0)
@@ -420,7 +423,7 @@ static int run_restore(const struct cli *cli)
         api_server_close(srv);
         return restore_status(ret);
     }
-    if (srv && (ret = api_server_start(srv, vm, NULL)) < 0) {
+    if (srv && (ret = api_server_start(srv, vm, NULL, NULL)) < 0) {
         fprintf(stderr, "vmrun: api-sock: %s\n", strerror(-ret));
         api_server_close(srv);
         vmrun_destroy(vm);
