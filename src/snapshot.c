@@ -227,13 +227,21 @@ static int snap_pwrite_all(int fd, const uint8_t *p, size_t len, off_t off)
     return 0;
 }
 
-/* Which of the pages [first, first + n) of anonymous RAM were ever
- * populated (present or swapped, /proc/self/pagemap bits 63 and 62): a
- * page never touched reads as zero and need not even be looked at, which
- * saves mapping the zero page into every hole of a large, idle guest.
- * False when pagemap cannot be read; then every page is looked at. */
-static bool snap_populated(int pagemap, const uint8_t *base, uint64_t first,
-                           uint64_t n, uint8_t *out)
+/* /proc/self/pagemap bits (Documentation/admin-guide/mm/pagemap.rst). */
+#define PM_PRESENT (1ULL << 63)
+#define PM_SWAP (1ULL << 62)
+#define PM_FILE (1ULL << 61) /* file page or shared anonymous */
+
+/* Which of the pages [first, first + n) of RAM may differ from what a
+ * Full snapshot starts from: for anonymous RAM (from_file false) those
+ * ever populated (present or swapped): a page never touched reads as zero
+ * and need not even be looked at, which saves mapping the zero page into
+ * every hole of a large, idle guest.  For a restored VM's RAM, a private
+ * mapping of its memory file, those the guest wrote (now anonymous: present
+ * without PM_FILE, or swapped); every other page is still the file's.
+ * False when pagemap cannot be read. */
+static bool snap_private_pages(int pagemap, const uint8_t *base, bool from_file,
+                               uint64_t first, uint64_t n, uint8_t *out)
 {
     uint64_t ent[512];
     off_t off = (off_t)(((uintptr_t)base / GMEM_PAGE + first) * 8);
@@ -242,41 +250,72 @@ static bool snap_populated(int pagemap, const uint8_t *base, uint64_t first,
         pread(pagemap, ent, n * 8, off) != (ssize_t)(n * 8))
         return false;
     for (uint64_t i = 0; i < n; i++)
-        out[i] = (ent[i] >> 62) != 0;
+        out[i] = (ent[i] & PM_SWAP) ||
+                 ((ent[i] & PM_PRESENT) && (!from_file || !(ent[i] & PM_FILE)));
     return true;
 }
 
-/* Every non-zero page; the zero ones stay holes.  Returns bytes written
- * in (*written). */
+static int merge_data(int in, int out, off_t size, uint8_t *buf);
+
+/* Writes the pages (pop) marks in chunk (c) of (n) pages: with (all), every
+ * marked page as it is (it may replace different data already in the
+ * file); else the marked (or, without (pop), all) non-zero pages. */
+static int snap_write_chunk(struct vm *vm, int fd, uint64_t c, uint64_t n,
+                            const uint8_t *pop, bool all, uint64_t *written)
+{
+    uint64_t run = 0;
+    int ret = 0;
+
+    for (uint64_t i = 0; i <= n && ret == 0; i++) {
+        const uint8_t *pg = vm->ram + (c + i) * GMEM_PAGE;
+
+        if (i < n && (!pop || pop[i]) && (all || !snap_page_zero(pg))) {
+            run++;
+            continue;
+        }
+        if (run) {
+            uint64_t at = (c + i - run) * GMEM_PAGE;
+
+            ret = snap_pwrite_all(fd, vm->ram + at, run * GMEM_PAGE, at);
+            *written += run * GMEM_PAGE;
+        }
+        run = 0;
+    }
+    return ret;
+}
+
+/* A Full memory file.  Anonymous RAM: every non-zero page, zero pages stay
+ * holes.  A restored VM's RAM: the memory file it maps (its data extents,
+ * copied without touching guest RAM) with the pages the guest wrote since
+ * laid over it.  Without pagemap, every page is looked at.  Bytes taken
+ * from RAM in (*written). */
 static int snap_write_full(struct vm *vm, int fd, uint64_t *written)
 {
     uint64_t pages = vm->ram_size / GMEM_PAGE;
-    /* A restored VM's untouched pages are its memory file's: look at all. */
-    int pagemap =
-        vm->mem_fd < 0 ? open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC) : -1;
-    uint8_t pop[512];
+    bool from_file = vm->mem_fd >= 0;
+    int pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    uint8_t pop[512], *buf = NULL;
     int ret = 0;
 
+    if (from_file && pagemap >= 0 &&
+        snap_private_pages(pagemap, vm->ram, true, 0, 1, pop)) {
+        buf = malloc(SNAP_IO_CHUNK);
+        ret = buf ? merge_data(vm->mem_fd, fd, (off_t)vm->ram_size, buf)
+                  : -ENOMEM;
+        free(buf);
+    } else if (from_file && pagemap >= 0) {
+        close(pagemap);
+        pagemap = -1;
+    }
     for (uint64_t c = 0; c < pages && ret == 0; c += 512) {
-        uint64_t n = pages - c < 512 ? pages - c : 512, run = 0;
-        bool known = snap_populated(pagemap, vm->ram, c, n, pop);
+        uint64_t n = pages - c < 512 ? pages - c : 512;
+        bool known = snap_private_pages(pagemap, vm->ram, from_file, c, n, pop);
 
-        /* Runs of non-zero pages inside this 2 MiB chunk. */
-        for (uint64_t i = 0; i <= n && ret == 0; i++) {
-            const uint8_t *pg = vm->ram + (c + i) * GMEM_PAGE;
-
-            if (i < n && (!known || pop[i]) && !snap_page_zero(pg)) {
-                run++;
-                continue;
-            }
-            if (run) {
-                uint64_t at = (c + i - run) * GMEM_PAGE;
-
-                ret = snap_pwrite_all(fd, vm->ram + at, run * GMEM_PAGE, at);
-                *written += run * GMEM_PAGE;
-            }
-            run = 0;
-        }
+        if (from_file && pagemap >= 0 && !known)
+            ret = -EIO; /* pagemap failed halfway: the copy is not whole */
+        else
+            ret = snap_write_chunk(vm, fd, c, n, known ? pop : NULL,
+                                   from_file && known, written);
     }
     if (pagemap >= 0)
         close(pagemap);
