@@ -178,6 +178,7 @@ static bool net_rx_gather(struct virtio_net *net)
         /* Unusable chains are returned at once, so a guest reposting them
          * would keep this loop going: RX_BUDGET a call, then yield. */
         if (ret > 0 && net->nr_rx == held && ++unusable == RX_BUDGET) {
+            net->st.rx_yields++;
             virtio_mmio_notify_again(net->t, RXQ);
             return false;
         }

@@ -80,6 +80,7 @@ struct virtio_net_stats {
     uint64_t tx_packets, tx_bytes; /* frames the tap took */
     uint64_t tx_dropped; /* the tap refused them (down, full, bad GSO) */
     uint64_t tx_errors;  /* malformed chains and unnegotiated offloads */
+    uint64_t rx_yields;  /* receive turns cut short by the per-call budget */
 };
 
 /* Attaches to the existing tap (cfg->host_dev_name) (see tap_open(): a
