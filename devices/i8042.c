@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "i8042.h"
+#include "snapshot_file.h"
 #include "vmdev.h"
 
 #define I8042_PORT_DATA 0x60
@@ -357,4 +358,44 @@ void i8042_destroy(struct i8042 *kbd)
         return;
     pthread_mutex_destroy(&kbd->lock);
     free(kbd);
+}
+
+/* ---- snapshots ---- */
+
+int i8042_save(struct i8042 *k, struct snap_buf *b)
+{
+    pthread_mutex_lock(&k->lock);
+    sb_put_u8(b, k->ctr);
+    sb_put_u8(b, k->last_out);
+    sb_put_u8(b, k->ctl_cmd);
+    sb_put_u8(b, k->kbd_cmd);
+    sb_put_u8(b, k->last_was_cmd);
+    sb_put_u8(b, (uint8_t)k->q_count);
+    for (unsigned int i = 0; i < k->q_count; i++)
+        sb_put_u16(b, k->q[(k->q_head + i) % I8042_QUEUE]);
+    pthread_mutex_unlock(&k->lock);
+    return b->err;
+}
+
+int i8042_load(struct i8042 *k, struct snap_rd *r)
+{
+    uint8_t v[6];
+
+    sr_bytes(r, v, sizeof(v));
+    if (r->err || v[4] > 1 || v[5] > I8042_QUEUE)
+        return -EINVAL;
+    pthread_mutex_lock(&k->lock);
+    k->ctr = v[0];
+    k->last_out = v[1];
+    k->ctl_cmd = v[2];
+    k->kbd_cmd = v[3];
+    k->last_was_cmd = v[4];
+    k->q_head = 0;
+    k->q_count = v[5];
+    for (unsigned int i = 0; i < k->q_count; i++)
+        k->q[i] = sr_u16(r) & (Q_AUX | 0xff);
+    k->line_kbd = k->line_aux = 0;
+    i8042_update_irq(k);
+    pthread_mutex_unlock(&k->lock);
+    return r->err ? -EINVAL : 0;
 }

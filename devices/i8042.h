@@ -4,6 +4,8 @@
 
 struct vm;
 struct i8042;
+struct snap_buf;
+struct snap_rd;
 
 /* Registers ports 0x60 and 0x64 on vm_pio_bus(vm).  A guest writing the
  * pulse-reset command (0xfe to 0x64) ends the VM with VMRUN_EXIT_REBOOT. */
@@ -15,6 +17,13 @@ int i8042_create(struct vm *vm, struct i8042 **out)
  * -EAGAIN when the guest has left earlier bytes unread and they fill the
  * controller's 16-byte queue. */
 int i8042_send_ctrl_alt_del(struct i8042 *kbd)
+    __attribute__((warn_unused_result));
+
+/* Snapshots: controller configuration, pending command and output queue.
+ * Call on a stopped VM. */
+int i8042_save(struct i8042 *kbd, struct snap_buf *b)
+    __attribute__((warn_unused_result));
+int i8042_load(struct i8042 *kbd, struct snap_rd *r)
     __attribute__((warn_unused_result));
 
 void i8042_destroy(struct i8042 *kbd);

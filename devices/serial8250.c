@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "serial8250.h"
+#include "snapshot_file.h"
 #include "vmdev.h"
 
 #define SERIAL_NR_REGS 8
@@ -629,4 +630,67 @@ void serial_destroy(struct serial *s)
         event_loop_del(vm_event_loop(s->vm), &s->input);
     pthread_mutex_destroy(&s->lock);
     free(s);
+}
+
+/* ---- snapshots ---- */
+
+int serial_save(struct serial *s, struct snap_buf *b)
+{
+    pthread_mutex_lock(&s->lock);
+    serial_flush(s);
+    sb_put_u8(b, s->ier);
+    sb_put_u8(b, s->lcr);
+    sb_put_u8(b, s->mcr);
+    sb_put_u8(b, s->lsr_err);
+    sb_put_u8(b, s->msr_delta);
+    sb_put_u8(b, s->scr);
+    sb_put_u8(b, s->dll);
+    sb_put_u8(b, s->dlm);
+    sb_put_u8(b, s->fifo_on);
+    sb_put_u8(b, s->rx_trigger);
+    sb_put_u8(b, s->thre_pending);
+    sb_put_u8(b, (uint8_t)s->line);
+    sb_put_u8(b, (uint8_t)s->rx_count);
+    for (unsigned int i = 0; i < s->rx_count; i++)
+        sb_put_u8(b, s->rx[(s->rx_head + i) % SERIAL_FIFO_SIZE]);
+    pthread_mutex_unlock(&s->lock);
+    return b->err;
+}
+
+static bool serial_trigger_ok(uint8_t t)
+{
+    for (unsigned int i = 0; i < sizeof(serial_triggers); i++)
+        if (serial_triggers[i] == t)
+            return true;
+    return false;
+}
+
+int serial_load(struct serial *s, struct snap_rd *r)
+{
+    uint8_t v[13];
+
+    sr_bytes(r, v, sizeof(v));
+    if (r->err || v[12] > SERIAL_FIFO_SIZE || !serial_trigger_ok(v[9]) ||
+        v[8] > 1 || v[10] > 1 || v[11] > 1)
+        return -EINVAL;
+    pthread_mutex_lock(&s->lock);
+    s->ier = v[0] & IER_MASK;
+    s->lcr = v[1];
+    s->mcr = v[2] & MCR_MASK;
+    s->lsr_err = v[3] & LSR_OE;
+    s->msr_delta = v[4] & 0x0f;
+    s->scr = v[5];
+    s->dll = v[6];
+    s->dlm = v[7];
+    s->fifo_on = v[8];
+    s->rx_trigger = v[9];
+    s->thre_pending = v[10];
+    s->rx_head = 0;
+    s->rx_count = v[12];
+    sr_bytes(r, s->rx, s->rx_count);
+    /* KVM's idea of the line starts low in a new VM: raise it again. */
+    s->line = 0;
+    serial_update_irq(s);
+    pthread_mutex_unlock(&s->lock);
+    return r->err ? -EINVAL : 0;
 }

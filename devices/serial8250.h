@@ -8,6 +8,8 @@
 
 struct vm;
 struct serial;
+struct snap_buf;
+struct snap_rd;
 
 struct serial_config {
     uint16_t port; /* I/O base, e.g. 0x3f8 */
@@ -27,6 +29,15 @@ int serial_create(struct vm *vm, const struct serial_config *cfg,
  * (the rest must be offered again once the guest has read some).  The
  * input path of in_fd uses it; so can tests and embedders.  Thread-safe. */
 int serial_inject(struct serial *s, const uint8_t *buf, size_t len);
+
+/* Snapshots: the guest-visible registers, the receive FIFO and the
+ * interrupt line.  Load re-raises a line that was high (an edge the guest
+ * may see twice; the 8250 driver reads IIR and ignores a spurious one).
+ * Call on a stopped VM. */
+int serial_save(struct serial *s, struct snap_buf *b)
+    __attribute__((warn_unused_result));
+int serial_load(struct serial *s, struct snap_rd *r)
+    __attribute__((warn_unused_result));
 
 /* Flushes buffered output and frees; call after the vCPUs and the event
  * loop have stopped. */

@@ -132,6 +132,51 @@ int vmrun_is_paused(struct vmrun_vm *vm);
 /* Presses Ctrl-Alt-Del on the guest's i8042 keyboard. */
 int vmrun_send_ctrl_alt_del(struct vmrun_vm *vm);
 
+/* ---- snapshots (docs/snapshot.md) ---- */
+
+enum vmrun_snapshot_type {
+    VMRUN_SNAPSHOT_FULL = 0, /* every page of guest RAM */
+    VMRUN_SNAPSHOT_DIFF,     /* pages written since the last snapshot or
+                                restore (needs track_dirty_pages) */
+};
+
+/* Saves a paused VM: its state to (state_path), its RAM to (mem_path)
+ * (both created or truncated, mode 0600).  -EINVAL if the VM is not
+ * paused, or for a Diff without machine-config.track_dirty_pages.  The
+ * VM stays paused; it may be resumed or destroyed afterwards. */
+int vmrun_snapshot_create(struct vmrun_vm *vm, enum vmrun_snapshot_type type,
+                          const char *state_path, const char *mem_path);
+
+/* What vmrun_restore() builds a VM from. */
+struct vmrun_restore {
+    const char *snapshot_path; /* the state file */
+    const char *mem_path;      /* a Full memory file (merge Diffs first) */
+    int track_dirty_pages;     /* 1: on (for later Diffs), 0: off,
+                                  -1: as when the snapshot was taken */
+    int resume;                /* 0: vmrun_run() starts paused */
+    /* Disks and taps are reopened from the saved config; these replace
+     * paths: "DRIVE_ID=PATH" and "IFACE_ID=TAP_NAME". */
+    const char *const *drive_paths;
+    size_t nr_drive_paths;
+    const char *const *taps;
+    size_t nr_taps;
+};
+
+/* Builds a VM from a snapshot; run it with vmrun_run().  The memory file
+ * is mapped copy-on-write (never written; pages load as the guest touches
+ * them).  A bad, corrupted, truncated or incompatible snapshot (other
+ * format version, other host CPU) or a bad override gives -EINVAL,
+ * -ENOENT or -ENOTSUP with one line in (err); other errors also write
+ * (err). */
+int vmrun_restore(const struct vmrun_restore *r,
+                  const struct vmrun_create_opts *opts, struct vmrun_vm **out,
+                  char *err, size_t err_len);
+
+/* Lays the Diff memory files (diffs)[0..n) over the Full memory file
+ * (full), in order, into (out) ((out) may be (full)). */
+int vmrun_snapshot_merge(const char *full, const char *const *diffs, size_t n,
+                         const char *out, char *err, size_t err_len);
+
 /* ---- metrics (docs/api.md: the line's schema) ---- */
 
 /* (*json_out): a new NUL-terminated JSON object, one line, with the VM's

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "i8042.h"
+#include "snapshot.h"
 #include "vm.h"
 #include "vmrun.h"
 
@@ -165,6 +166,45 @@ int vmrun_send_ctrl_alt_del(struct vmrun_vm *v)
     if (!v || !v->vm.arch.kbd)
         return -EINVAL;
     return i8042_send_ctrl_alt_del(v->vm.arch.kbd);
+}
+
+int vmrun_snapshot_create(struct vmrun_vm *v, enum vmrun_snapshot_type type,
+                          const char *state_path, const char *mem_path)
+{
+    if (!v || !state_path || !mem_path ||
+        (type != VMRUN_SNAPSHOT_FULL && type != VMRUN_SNAPSHOT_DIFF))
+        return -EINVAL;
+    return snapshot_create(&v->vm, type == VMRUN_SNAPSHOT_DIFF, state_path,
+                           mem_path);
+}
+
+int vmrun_restore(const struct vmrun_restore *r,
+                  const struct vmrun_create_opts *opts, struct vmrun_vm **out,
+                  char *err, size_t err_len)
+{
+    struct vmrun_vm *v;
+    int ret;
+
+    if (!r || !r->snapshot_path || !r->mem_path || !out)
+        return -EINVAL;
+    v = calloc(1, sizeof(*v));
+    if (!v)
+        return -ENOMEM;
+    ret = snapshot_restore(&v->vm, r, opts, err, err_len);
+    if (ret < 0) {
+        free(v);
+        return ret;
+    }
+    *out = v;
+    return 0;
+}
+
+int vmrun_snapshot_merge(const char *full, const char *const *diffs, size_t n,
+                         const char *out, char *err, size_t err_len)
+{
+    if (!full || (n && !diffs) || !out)
+        return -EINVAL;
+    return snapshot_merge(full, diffs, n, out, err, err_len);
 }
 
 void vmrun_destroy(struct vmrun_vm *v)

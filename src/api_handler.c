@@ -402,6 +402,189 @@ static int patch_vm(struct req *r)
     return reply_none(r);
 }
 
+/* ---- snapshots (docs/snapshot.md) ---- */
+
+/* (key) of the body as a string, or absent (NULL) when optional; 1 after a
+ * fault answer. */
+static int body_str(struct req *r, const cJSON *obj, const char *key,
+                    bool required, const char **out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+    *out = NULL;
+    if ((!v || cJSON_IsNull(v)) && !required)
+        return 0;
+    if (!cJSON_IsString(v) || !v->valuestring[0])
+        return ANSWERED(fault(r, "%s: %s", key,
+                              v ? "expected a non-empty string" : "missing"));
+    *out = v->valuestring;
+    return 0;
+}
+
+static int body_bool(struct req *r, const char *key, int *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->body, key);
+
+    if (!v || cJSON_IsNull(v))
+        return 0;
+    if (!cJSON_IsBool(v))
+        return ANSWERED(fault(r, "%s: expected true or false", key));
+    *out = cJSON_IsTrue(v);
+    return 0;
+}
+
+static int put_snapshot_create(struct req *r)
+{
+    static const char *const keys[] = {"snapshot_type", "snapshot_path",
+                                       "mem_file_path", "version"};
+    static const char *const types[] = {"Full", "Diff"};
+    const char *type = NULL, *state, *mem;
+    char ebuf[128];
+    int rc = body_check_keys(r, keys, 4), t = -1;
+
+    if (rc == 0)
+        rc = body_str(r, r->body, "snapshot_type", false, &type);
+    if (rc == 0)
+        rc = body_str(r, r->body, "snapshot_path", true, &state);
+    if (rc == 0)
+        rc = body_str(r, r->body, "mem_file_path", true, &mem);
+    if (rc)
+        return rc;
+    for (int i = 0; i < 2; i++)
+        if (!type || strcmp(type, types[i]) == 0)
+            t = t < 0 ? i : t;
+    if (t < 0)
+        return fault(r, "snapshot_type: expected Full or Diff");
+    if (!r->h->started)
+        return fault(r, "snapshot/create: the VM is not running");
+    if (!r->h->ops->is_paused(r->h->opaque))
+        return fault(r, "snapshot/create: the VM must be paused first "
+                        "(PATCH /vm {\"state\": \"Paused\"})");
+    rc = r->h->ops->snapshot_create(r->h->opaque, (enum vmrun_snapshot_type)t,
+                                    state, mem);
+    if (rc < 0)
+        return fault(r, "snapshot/create: %s (see the log)",
+                     strerror_r(-rc, ebuf, sizeof(ebuf)));
+    return reply_none(r);
+}
+
+/* network_overrides (Firecracker) and drive_overrides (vmrun): arrays of
+ * {id_key, val_key} objects, as "ID=VALUE" strings in (out). */
+static int body_overrides(struct req *r, const char *key, const char *id_key,
+                          const char *val_key, char ***out, size_t *n)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(r->body, key), *it;
+    int count = cJSON_GetArraySize(arr);
+
+    *out = NULL;
+    *n = 0;
+    if (!arr || cJSON_IsNull(arr))
+        return 0;
+    if (!cJSON_IsArray(arr) || count > 64)
+        return ANSWERED(fault(r, "%s: expected an array of objects", key));
+    *out = calloc(count + 1, sizeof(char *));
+    if (!*out)
+        return -ENOMEM;
+    cJSON_ArrayForEach(it, arr)
+    {
+        const char *id, *val;
+        int rc = body_str(r, it, id_key, true, &id);
+
+        if (rc == 0)
+            rc = body_str(r, it, val_key, true, &val);
+        if (rc)
+            return rc;
+        if (asprintf(&(*out)[(*n)++], "%s=%s", id, val) < 0) {
+            (*out)[--(*n)] = NULL;
+            return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
+static void free_strv(char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+static int snapshot_load_mem(struct req *r, const char **mem)
+{
+    const cJSON *be = cJSON_GetObjectItemCaseSensitive(r->body, "mem_backend");
+    const char *type;
+    int rc;
+
+    if (!be || cJSON_IsNull(be))
+        return body_str(r, r->body, "mem_file_path", true, mem);
+    if (!cJSON_IsObject(be))
+        return ANSWERED(fault(r, "mem_backend: expected an object"));
+    rc = body_str(r, be, "backend_type", true, &type);
+    if (rc == 0 && strcmp(type, "File") != 0)
+        return ANSWERED(fault(r, "mem_backend.backend_type: only \"File\" is "
+                                 "supported"));
+    return rc ? rc : body_str(r, be, "backend_path", true, mem);
+}
+
+static int snapshot_load_call(struct req *r, struct vmrun_restore *ro)
+{
+    char err[FAULT_MAX] = "";
+    int rc;
+
+    rc = r->h->ops->snapshot_load(r->h->opaque, ro, err, sizeof(err));
+    if (rc < 0)
+        return fault(r, "snapshot/load: %s",
+                     err[0] ? err : strerror_r(-rc, err, sizeof(err)));
+    r->h->started = true;
+    return reply_none(r);
+}
+
+static int put_snapshot_load(struct req *r)
+{
+    static const char *const keys[] = {
+        "snapshot_path",     "mem_backend",           "mem_file_path",
+        "track_dirty_pages", "enable_diff_snapshots", "resume_vm",
+        "network_overrides", "drive_overrides"};
+    struct vmrun_restore ro = {.track_dirty_pages = -1};
+    char **taps = NULL, **drives = NULL;
+    int rc = body_check_keys(r, keys, 8);
+
+    if (rc == 0 && (r->h->started || r->h->doc->child))
+        return fault(r, "snapshot/load: only on a fresh vmrun (nothing "
+                        "configured, not started)");
+    if (rc == 0)
+        rc = body_str(r, r->body, "snapshot_path", true, &ro.snapshot_path);
+    if (rc == 0)
+        rc = snapshot_load_mem(r, &ro.mem_path);
+    if (rc == 0)
+        rc = body_bool(r, "enable_diff_snapshots", &ro.track_dirty_pages);
+    if (rc == 0)
+        rc = body_bool(r, "track_dirty_pages", &ro.track_dirty_pages);
+    if (rc == 0)
+        rc = body_bool(r, "resume_vm", &ro.resume);
+    if (rc == 0)
+        rc = body_overrides(r, "network_overrides", "iface_id", "host_dev_name",
+                            &taps, &ro.nr_taps);
+    if (rc == 0)
+        rc = body_overrides(r, "drive_overrides", "drive_id", "path_on_host",
+                            &drives, &ro.nr_drive_paths);
+    ro.taps = (const char *const *)taps;
+    ro.drive_paths = (const char *const *)drives;
+    if (rc == 0)
+        rc = snapshot_load_call(r, &ro);
+    free_strv(taps, ro.nr_taps);
+    free_strv(drives, ro.nr_drive_paths);
+    return rc;
+}
+
+static int put_snapshot(struct req *r)
+{
+    if (!r->h->ops->snapshot_create || !r->h->ops->snapshot_load)
+        return not_supported(r);
+    return strcmp(r->path, "/snapshot/create") == 0 ? put_snapshot_create(r)
+                                                    : put_snapshot_load(r);
+}
+
 /* ---- routing ---- */
 
 static const struct route routes[] = {
@@ -420,6 +603,9 @@ static const struct route routes[] = {
     {"PUT", "/metrics", put_metrics, true},
     {"PUT", "/actions", put_actions, false},
     {"PATCH", "/vm", patch_vm, false},
+    /* Snapshots. */
+    {"PUT", "/snapshot/create", put_snapshot, false},
+    {"PUT", "/snapshot/load", put_snapshot, false},
     /* In the spec, not in vmrun yet. */
     {"PATCH", "/drives/", not_supported, false},
     {"PATCH", "/network-interfaces/", not_supported, false},

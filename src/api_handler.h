@@ -33,6 +33,14 @@ struct api_ops {
     int (*resume)(void *opaque); /* -EALREADY when running */
     int (*is_paused)(void *opaque);
     int (*ctrl_alt_del)(void *opaque);
+    /* Snapshots (docs/snapshot.md); NULL: not offered.  snapshot_create
+     * saves the paused VM; snapshot_load builds and starts the VM from a
+     * snapshot instead of (start) and writes a one-line reason into (err)
+     * on failure. */
+    int (*snapshot_create)(void *opaque, enum vmrun_snapshot_type type,
+                           const char *state_path, const char *mem_path);
+    int (*snapshot_load)(void *opaque, const struct vmrun_restore *r, char *err,
+                         size_t err_len);
     /* Appends a metrics line now; -ENOENT without a "metrics" section. */
     int (*flush_metrics)(void *opaque);
     /* PUT /logger was accepted: the audit trail goes where (cfg)'s

@@ -135,6 +135,40 @@ static int server_ctrl_alt_del(void *opaque)
     return vmrun_send_ctrl_alt_del(server_vm(opaque));
 }
 
+static int server_snapshot_create(void *opaque, enum vmrun_snapshot_type type,
+                                  const char *state_path, const char *mem_path)
+{
+    return vmrun_snapshot_create(server_vm(opaque), type, state_path, mem_path);
+}
+
+/* Like server_start(), with the VM built from a snapshot. */
+static int server_snapshot_load(void *opaque, const struct vmrun_restore *r,
+                                char *err, size_t err_len)
+{
+    struct api_server *s = opaque;
+    struct vmrun_vm *vm;
+    uint64_t one = 1;
+    int rc = vmrun_restore(r, &s->opts, &vm, err, err_len);
+
+    if (rc < 0)
+        return rc;
+    vmrun_set_metrics_extra(vm, api_handler_metrics, &s->handler);
+    rc = vmrun_start(vm);
+    if (rc < 0) {
+        vmrun_destroy(vm);
+        snprintf(err, err_len, "cannot start the restored VM: %s",
+                 strerror(-rc));
+        return rc;
+    }
+    pthread_mutex_lock(&s->lock);
+    s->vm = vm;
+    pthread_mutex_unlock(&s->lock);
+    if (write(s->start_fd, &one, sizeof(one)) != sizeof(one))
+        return -errno;
+    server_log(s, VMRUN_LOG_INFO, "api: snapshot/load: VM restored");
+    return 0;
+}
+
 static int server_flush_metrics(void *opaque)
 {
     return vmrun_flush_metrics(server_vm(opaque));
@@ -168,6 +202,8 @@ static const struct api_ops server_ops = {
     .resume = server_resume,
     .is_paused = server_is_paused,
     .ctrl_alt_del = server_ctrl_alt_del,
+    .snapshot_create = server_snapshot_create,
+    .snapshot_load = server_snapshot_load,
     .flush_metrics = server_flush_metrics,
     .set_logger = server_set_logger,
     .log = server_audit,

@@ -14,12 +14,19 @@
 #include "api_server.h"
 #include "vmrun.h"
 
+#define CLI_MAX_OVERRIDES 32
+
 struct cli {
     const char *config_path; /* NULL: configured through the API */
     const char *api_sock;
     enum vmrun_log_level log_level;
     bool no_seccomp;
     long long uid, gid; /* -1: keep */
+    /* --restore SNAPSHOT --mem MEMFILE [--drive-path ID=PATH]
+     * [--tap ID=NAME] [--track-dirty-pages] */
+    struct vmrun_restore restore;
+    const char *drive_paths[CLI_MAX_OVERRIDES];
+    const char *taps[CLI_MAX_OVERRIDES];
 };
 
 struct term {
@@ -39,6 +46,11 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: vmrun [--log-level error|warn|info|debug] CONFIG.json\n"
             "       vmrun [--log-level LEVEL] --api-sock PATH [CONFIG.json]\n"
+            "       vmrun [--log-level LEVEL] [--api-sock PATH] --restore "
+            "SNAPSHOT --mem MEMFILE\n"
+            "             [--drive-path ID=PATH]... [--tap ID=NAME]... "
+            "[--track-dirty-pages]\n"
+            "       vmrun snapshot-merge FULL_MEM [DIFF_MEM...] -o OUT_MEM\n"
             "       vmrun --version | --help\n"
             "Also: --no-seccomp (no syscall filters, for debugging), "
             "--uid N --gid N (run as\n"
@@ -50,6 +62,8 @@ static void usage(FILE *f)
             "PATH (docs/api.md);\n"
             "without CONFIG.json the VM is configured and started "
             "through it.\n"
+            "--restore resumes a snapshot (docs/snapshot.md); "
+            "snapshot-merge lays Diff memory\nfiles over a Full one.\n"
             "Exit status: the guest's debug-exit byte, 0 on poweroff or "
             "reboot, 1 vmrun error,\n"
             "2 bad arguments or config, 3 guest kernel panic, 4 guest "
@@ -84,14 +98,97 @@ static int parse_id(const char *flag, const char *s, long long *out)
     return 0;
 }
 
+/* The value of option argv[*i] (advancing *i); NULL after a message. */
+static const char *opt_value(int argc, char **argv, int *i, const char *what)
+{
+    if (*i + 1 == argc || !argv[*i + 1][0]) {
+        fprintf(stderr, "vmrun: %s: expected %s\n", argv[*i], what);
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+/* --drive-path and --tap: ID=VALUE, repeatable.  -1 or an exit status. */
+static int opt_override(int argc, char **argv, int *i, const char **list,
+                        size_t *n)
+{
+    const char *v = opt_value(argc, argv, i, "ID=VALUE");
+
+    if (!v)
+        return VMRUN_STATUS_USAGE;
+    if (!strchr(v, '=') || v[0] == '=' || *n == CLI_MAX_OVERRIDES) {
+        fprintf(stderr, "vmrun: %s: expected ID=VALUE (at most %d), got '%s'\n",
+                argv[*i - 1], CLI_MAX_OVERRIDES, v);
+        return VMRUN_STATUS_USAGE;
+    }
+    list[(*n)++] = v;
+    return -1;
+}
+
+/* The snapshot options; 0 when (argv[*i]) is not one, -1 when taken, or
+ * an exit status. */
+static int parse_restore_arg(int argc, char **argv, int *i, struct cli *cli)
+{
+    struct vmrun_restore *r = &cli->restore;
+    const char *a = argv[*i];
+
+    if (strcmp(a, "--restore") == 0)
+        return (r->snapshot_path = opt_value(argc, argv, i, "a snapshot file"))
+                   ? -1
+                   : VMRUN_STATUS_USAGE;
+    if (strcmp(a, "--mem") == 0)
+        return (r->mem_path = opt_value(argc, argv, i, "a memory file"))
+                   ? -1
+                   : VMRUN_STATUS_USAGE;
+    if (strcmp(a, "--drive-path") == 0)
+        return opt_override(argc, argv, i, cli->drive_paths,
+                            &r->nr_drive_paths);
+    if (strcmp(a, "--tap") == 0)
+        return opt_override(argc, argv, i, cli->taps, &r->nr_taps);
+    if (strcmp(a, "--track-dirty-pages") == 0) {
+        r->track_dirty_pages = 1;
+        return -1;
+    }
+    return 0;
+}
+
+/* --restore needs --mem and excludes a config file, and the reverse. */
+static int check_restore_args(struct cli *cli)
+{
+    struct vmrun_restore *r = &cli->restore;
+    bool extras = r->mem_path || r->nr_drive_paths || r->nr_taps ||
+                  r->track_dirty_pages > 0;
+
+    if (!r->snapshot_path && extras) {
+        fprintf(stderr, "vmrun: --mem, --drive-path, --tap and "
+                        "--track-dirty-pages need --restore\n");
+        return VMRUN_STATUS_USAGE;
+    }
+    if (r->snapshot_path && (!r->mem_path || cli->config_path)) {
+        fprintf(stderr, "vmrun: --restore needs --mem MEMFILE and no config "
+                        "file\n");
+        return VMRUN_STATUS_USAGE;
+    }
+    r->drive_paths = cli->drive_paths;
+    r->taps = cli->taps;
+    r->resume = 1;
+    return -1;
+}
+
 /* Returns -1 to continue, or an exit status. */
 static int parse_args(int argc, char **argv, struct cli *cli)
 {
     cli->log_level = VMRUN_LOG_WARN;
     cli->uid = cli->gid = -1;
+    cli->restore.track_dirty_pages = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        int rc = parse_restore_arg(argc, argv, &i, cli);
 
+        if (rc > 0)
+            return rc;
+        if (rc < 0)
+            continue;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             return 0;
@@ -130,11 +227,11 @@ static int parse_args(int argc, char **argv, struct cli *cli)
         fprintf(stderr, "vmrun: --uid and --gid go together\n");
         return VMRUN_STATUS_USAGE;
     }
-    if (!cli->config_path && !cli->api_sock) {
+    if (!cli->config_path && !cli->api_sock && !cli->restore.snapshot_path) {
         usage(stderr);
         return VMRUN_STATUS_USAGE;
     }
-    return -1;
+    return check_restore_args(cli);
 }
 
 static void log_stderr(void *opaque, enum vmrun_log_level level,
@@ -364,12 +461,98 @@ static int run_api(const struct cli *cli, struct vmrun_config *cfg)
     return boot_vm(vm, srv);
 }
 
+/* A snapshot that is not one, is damaged or does not fit this host, and
+ * every resource error of create_status(): the user's to fix. */
+static int restore_status(int err)
+{
+    if (err == -EINVAL || err == -ENOTSUP)
+        return VMRUN_STATUS_USAGE;
+    return create_status(err);
+}
+
+/* --restore: builds the VM from the snapshot, serves the API on it when
+ * --api-sock is given, and runs it. */
+static int run_restore(const struct cli *cli)
+{
+    struct vmrun_create_opts opts = cli_opts(cli);
+    struct api_server *srv = NULL;
+    struct vmrun_vm *vm;
+    char err[512] = "";
+    int ret;
+
+    if (cli->api_sock) {
+        ret = api_server_open(cli->api_sock, &opts, &srv);
+        if (ret < 0)
+            return api_open_status(cli->api_sock, ret);
+    }
+    ret = vmrun_restore(&cli->restore, &opts, &vm, err, sizeof(err));
+    if (ret < 0) {
+        fprintf(stderr, "vmrun: %s\n", err[0] ? err : strerror(-ret));
+        api_server_close(srv);
+        return restore_status(ret);
+    }
+    if ((ret = drop_privileges(cli)) >= 0) {
+        api_server_close(srv);
+        vmrun_destroy(vm);
+        return ret;
+    }
+    if (srv && (ret = api_server_start(srv, vm, NULL, NULL)) < 0) {
+        fprintf(stderr, "vmrun: api-sock: %s\n", strerror(-ret));
+        api_server_close(srv);
+        vmrun_destroy(vm);
+        return VMRUN_STATUS_ERROR;
+    }
+    return boot_vm(vm, srv);
+}
+
+/* vmrun snapshot-merge FULL [DIFF...] -o OUT */
+static int run_merge(int argc, char **argv)
+{
+    const char *out = NULL, *full = NULL;
+    const char **diffs = calloc(argc, sizeof(char *));
+    char err[512] = "";
+    size_t n = 0;
+    int ret;
+
+    if (!diffs)
+        return VMRUN_STATUS_ERROR;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "-o") == 0 && i + 1 < argc && !out)
+            out = argv[++i];
+        else if (argv[i][0] == '-' && argv[i][1])
+            break;
+        else if (!full)
+            full = argv[i];
+        else
+            diffs[n++] = argv[i];
+    }
+    if (!out || !full) {
+        fprintf(stderr, "usage: vmrun snapshot-merge FULL_MEM [DIFF_MEM...] -o "
+                        "OUT_MEM\n");
+        free(diffs);
+        return VMRUN_STATUS_USAGE;
+    }
+    ret = vmrun_snapshot_merge(full, diffs, n, out, err, sizeof(err));
+    free(diffs);
+    if (ret < 0) {
+        fprintf(stderr, "vmrun: snapshot-merge: %s\n",
+                err[0] ? err : strerror(-ret));
+        return ret == -ENOMEM || ret == -EIO ? VMRUN_STATUS_ERROR
+                                             : VMRUN_STATUS_USAGE;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct vmrun_config *cfg = NULL;
     struct cli cli = {0};
     char err[512];
-    int ret = parse_args(argc, argv, &cli);
+    int ret;
+
+    if (argc > 1 && strcmp(argv[1], "snapshot-merge") == 0)
+        return run_merge(argc, argv);
+    ret = parse_args(argc, argv, &cli);
 
     if (ret >= 0)
         return ret;
@@ -379,7 +562,10 @@ int main(int argc, char **argv)
         return VMRUN_STATUS_USAGE;
     }
     install_signals();
-    ret = cli.api_sock ? run_api(&cli, cfg) : run_vm(&cli, cfg);
+    if (cli.restore.snapshot_path)
+        ret = run_restore(&cli);
+    else
+        ret = cli.api_sock ? run_api(&cli, cfg) : run_vm(&cli, cfg);
     vmrun_config_free(cfg);
     return ret;
 }

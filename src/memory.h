@@ -13,7 +13,12 @@ struct mem_region {
     gpa_t gpa;
     uint64_t size;
     uint8_t *host; /* mmap'd, (size) bytes */
+    /* NULL, or one bit per GMEM_PAGE page that vmrun itself may have
+     * written through gmem_ptr() (set atomically; see gmem_dirty_take()). */
+    uint64_t *dirty;
 };
+
+#define GMEM_PAGE 4096ULL
 
 struct guest_mem {
     unsigned int nr;
@@ -28,6 +33,19 @@ void *gmem_ptr(const struct guest_mem *mem, gpa_t gpa, uint64_t len);
  * overflows or overlaps another region, -ENOSPC when full. */
 int gmem_add(struct guest_mem *mem, gpa_t gpa, uint64_t size, void *host)
     __attribute__((warn_unused_result));
+
+/* Dirty tracking of vmrun's own writes (devices write guest RAM through
+ * gmem_ptr(), which KVM's dirty log cannot see).  Every range gmem_ptr()
+ * hands out is counted as written: a superset, never a miss.  Enable
+ * before the VM runs; -ENOMEM. */
+int gmem_dirty_enable(struct guest_mem *mem)
+    __attribute__((warn_unused_result));
+void gmem_dirty_free(struct guest_mem *mem);
+
+/* ORs region (i)'s dirty bits into (bits) (one bit per page, (size) /
+ * GMEM_PAGE bits rounded up to 64) and clears them. */
+void gmem_dirty_take(const struct guest_mem *mem, unsigned int i,
+                     uint64_t *bits);
 
 /* Copies between host and guest; -EFAULT unless the range is one region. */
 int gmem_read(const struct guest_mem *mem, void *dst, gpa_t gpa, size_t len)

@@ -149,6 +149,34 @@ static const struct sc_rule api_rules[] = {
     END,
 };
 
+/* Snapshots (docs/snapshot.md): PUT /snapshot/create on the API thread,
+ * with the VM paused, creates the state and memory files and reads the
+ * VM's state.  openat cannot be narrowed to those files: the API role
+ * may open files. */
+static const struct sc_rule snapshot_rules[] = {
+    ANY(openat),
+    ANY(ftruncate),
+    IOCTL(KVM_GET_REGS),
+    IOCTL(KVM_GET_SREGS),
+    IOCTL(KVM_GET_XCRS),
+    IOCTL(KVM_GET_DEBUGREGS),
+    IOCTL(KVM_GET_LAPIC),
+    IOCTL(KVM_GET_MSRS),
+    IOCTL(KVM_GET_MP_STATE),
+    IOCTL(KVM_GET_VCPU_EVENTS),
+    IOCTL(KVM_GET_XSAVE),
+    IOCTL(KVM_GET_XSAVE2),
+    IOCTL(KVM_GET_CPUID2),
+    IOCTL(KVM_GET_TSC_KHZ),
+    IOCTL(KVM_GET_MSR_INDEX_LIST),
+    IOCTL(KVM_CHECK_EXTENSION),
+    IOCTL(KVM_GET_IRQCHIP),
+    IOCTL(KVM_GET_PIT2),
+    IOCTL(KVM_GET_CLOCK),
+    IOCTL(KVM_GET_DIRTY_LOG),
+    END,
+};
+
 /* Main: waits for the exit request, kicks and joins the other threads,
  * tears the VM down (device_rules: the disks drain their requests, irqfds
  * and ioeventfds are deassigned; then the aio context goes, the terminal
@@ -189,7 +217,8 @@ static const struct sc_rule *const role_groups[SANDBOX_NR_ROLES][8] = {
     [SANDBOX_ROLE_EVENT_LOOP] = {common_rules, device_rules, event_loop_rules,
                                  SANITIZER_GROUP NULL},
     [SANDBOX_ROLE_API] = {common_rules, api_rules, thread_rules, device_rules,
-                          event_loop_rules, SANITIZER_GROUP NULL},
+                          event_loop_rules, snapshot_rules,
+                          SANITIZER_GROUP NULL},
     [SANDBOX_ROLE_MAIN] = {common_rules, main_rules, device_rules,
                            SANITIZER_GROUP NULL},
 };

@@ -143,6 +143,19 @@ static int vcpu_handle_exit(struct vcpu *vcpu, struct kvm_run *run)
     }
 }
 
+/* An MMIO or PIO read that exited to us completes (its data lands in the
+ * guest's register) only when KVM_RUN is entered again: do that with
+ * immediate_exit before parking, so a paused vCPU's state is whole and can
+ * be saved (api.rst, KVM_RUN / immediate_exit). */
+static void vcpu_complete_io(struct vcpu *vcpu)
+{
+    vcpu->run->immediate_exit = 1;
+    if (ioctl(vcpu->fd, KVM_RUN, 0) < 0 && errno != EINTR && errno != EAGAIN)
+        vm_log(vcpu->vm, VMRUN_LOG_DEBUG, "vcpu%u: KVM_RUN to park: %s",
+               vcpu->index, strerror(errno));
+    vcpu->run->immediate_exit = 0;
+}
+
 /* KVM_RUN, timed for the metrics (two vDSO clock reads per exit, which
  * costs far less than the exit itself).  errno is KVM_RUN's. */
 static int vcpu_run(struct vcpu *vcpu)
@@ -170,6 +183,7 @@ static void *vcpu_thread(void *arg)
     }
     while (!vm_exit_requested(vm)) {
         if (atomic_load(&vm->pause_requested)) {
+            vcpu_complete_io(vcpu);
             vm_vcpu_park(vm);
             continue;
         }

@@ -118,6 +118,8 @@ int vm_add_memslot(struct vm *vm, uint32_t slot, gpa_t gpa, uint64_t size,
         .guest_phys_addr = gpa,
         .memory_size = size,
         .userspace_addr = (uint64_t)(uintptr_t)host,
+        /* Diff snapshots write only the pages KVM saw the guest dirty. */
+        .flags = vm->cfg->track_dirty_pages ? KVM_MEM_LOG_DIRTY_PAGES : 0,
     };
     int ret = gmem_add(&vm->mem, gpa, size, host);
 
@@ -172,13 +174,15 @@ static int vm_open_kvm(struct vm *vm)
 
 #define RAM_HUGE_ALIGN (2ULL << 20)
 
-/* An anonymous mapping of (size) bytes whose start is 2 MiB aligned, or
+/* A mapping of (size) bytes of guest RAM whose start is 2 MiB aligned, or
  * MAP_FAILED.  KVM maps guest memory with huge nested pages only where the
  * guest-physical and the host-virtual address agree modulo 2 MiB; Linux
  * before 6.7 does not align large anonymous mappings by itself, and an
  * unaligned RAM gets 4 KiB nested pages throughout (measured in the lab
- * box: 34,000 nested page faults per network test boot instead of 7,900). */
-static void *vm_map_aligned(size_t size)
+ * box: 34,000 nested page faults per network test boot instead of 7,900).
+ * With (fd) >= 0 the RAM is that file mapped copy-on-write over the aligned
+ * reservation (a restored guest's memory file: pages load lazily). */
+static void *vm_map_aligned(size_t size, int fd)
 {
     size_t extra = RAM_HUGE_ALIGN, head;
     uint8_t *p;
@@ -193,13 +197,22 @@ static void *vm_map_aligned(size_t size)
         munmap(p, head);
     if (extra - head)
         munmap(p + head + size, extra - head);
+    if (fd >= 0 &&
+        mmap(p + head, size, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd, 0) == MAP_FAILED) {
+        int err = errno;
+
+        munmap(p + head, size);
+        errno = err;
+        return MAP_FAILED;
+    }
     return p + head;
 }
 
 static int vm_alloc_ram(struct vm *vm)
 {
     vm->ram_size = vm->cfg->mem_size_mib << 20;
-    vm->ram = vm_map_aligned(vm->ram_size);
+    vm->ram = vm_map_aligned(vm->ram_size, vm->mem_fd);
     if (vm->ram == MAP_FAILED) {
         int ret = -errno;
 
@@ -247,7 +260,8 @@ static int vm_event_loop_init(void *opaque)
 
 static void vm_fds_init(struct vm *vm)
 {
-    vm->kvm_fd = vm->vm_fd = vm->exit_fd = vm->metrics_file.fd = -1;
+    vm->kvm_fd = vm->vm_fd = vm->exit_fd = vm->metrics_file.fd = vm->mem_fd =
+        -1;
     vm->statm_fd = -1;
     chardev_init_fds(&vm->arch.serial_cd, -1, -1);
 }
@@ -290,13 +304,14 @@ static int vm_open_outputs(struct vm *vm)
     return 0;
 }
 
-int vm_init(struct vm *vm, const struct vmrun_config *cfg,
-            const struct vmrun_create_opts *opts)
+static int vm_build(struct vm *vm, const struct vmrun_config *cfg,
+                    const struct vmrun_create_opts *opts, int mem_fd)
 {
     int ret;
 
     memset(vm, 0, sizeof(*vm));
     vm_fds_init(vm);
+    vm->mem_fd = mem_fd;
     pthread_mutex_init(&vm->lock, NULL);
     pthread_cond_init(&vm->cond, NULL);
     metrics_extra_init(&vm->metrics_extra);
@@ -333,23 +348,42 @@ int vm_init(struct vm *vm, const struct vmrun_config *cfg,
     ret = arch_vm_init(vm);
     if (ret < 0)
         return ret;
+    if (vm->cfg->track_dirty_pages) {
+        ret = gmem_dirty_enable(&vm->mem);
+        if (ret < 0)
+            return ret;
+    }
     ret = arch_vm_create_devices(vm);
     if (ret < 0)
         return ret;
     ret = vm_create_devices(vm);
     if (ret < 0)
         return ret;
-    ret = arch_load_kernel(vm);
-    if (ret < 0)
-        return ret;
+    if (mem_fd < 0) {
+        ret = arch_load_kernel(vm);
+        if (ret < 0)
+            return ret;
+    }
     ret = vm_create_vcpus(vm);
     if (ret == 0)
         vm_log(vm, VMRUN_LOG_INFO,
                "VM created: %u vCPUs, %llu MiB, %u drives, %u network "
-               "interfaces",
+               "interfaces%s",
                vm->nr_vcpus, (unsigned long long)vm->cfg->mem_size_mib,
-               vm->nr_blk, vm->nr_net);
+               vm->nr_blk, vm->nr_net, mem_fd >= 0 ? " (for a restore)" : "");
     return ret;
+}
+
+int vm_init(struct vm *vm, const struct vmrun_config *cfg,
+            const struct vmrun_create_opts *opts)
+{
+    return vm_build(vm, cfg, opts, -1);
+}
+
+int vm_init_restore(struct vm *vm, const struct vmrun_config *cfg,
+                    const struct vmrun_create_opts *opts, int mem_fd)
+{
+    return vm_build(vm, cfg, opts, mem_fd);
 }
 
 /* Undoes vm_init() in reverse; safe on a partly built VM. */
@@ -369,6 +403,9 @@ void vm_fini(struct vm *vm)
         close(vm->kvm_fd);
     if (vm->ram)
         munmap(vm->ram, vm->ram_size);
+    if (vm->mem_fd >= 0)
+        close(vm->mem_fd);
+    gmem_dirty_free(&vm->mem);
     if (vm->exit_fd >= 0)
         close(vm->exit_fd);
     bus_destroy(&vm->pio);
@@ -445,6 +482,13 @@ int vm_resume(struct vm *vm)
         pthread_mutex_unlock(&vm->lock);
         return -EALREADY;
     }
+    if (vm->start_paused && vm->nr_running == 0) {
+        /* Restored paused, resumed before vm_start(): it runs at once. */
+        vm->start_paused = false;
+        vm->paused = false;
+        pthread_mutex_unlock(&vm->lock);
+        return 0;
+    }
     ret = event_loop_start(vm->loop);
     if (ret == 0) {
         vm->paused = false;
@@ -509,15 +553,27 @@ static void vm_log_exits(struct vm *vm)
 int vm_start(struct vm *vm)
 {
     int ret = vcpu_signal_setup(vm);
+    bool start_paused;
 
     vm_log(vm, VMRUN_LOG_INFO, "VM booting: starting %u vCPUs", vm->nr_vcpus);
-    if (ret == 0)
-        ret = event_loop_start(vm->loop);
+    /* A restored VM may start paused (vm->paused already set): its vCPUs
+     * park at once and vm_resume() starts the device loop.  The lock
+     * orders this with a vm_resume() that came first. */
     pthread_mutex_lock(&vm->lock);
+    start_paused = vm->start_paused;
+    if (start_paused)
+        atomic_store(&vm->pause_requested, 1);
+    else if (ret == 0)
+        ret = event_loop_start(vm->loop);
     for (unsigned int i = 0; ret == 0 && i < vm->nr_vcpus; i++) {
         ret = vcpu_start(&vm->vcpus[i]);
         if (ret == 0)
             vm->nr_running++;
+    }
+    if (ret == 0 && start_paused) {
+        while (vm->nr_parked < vm->nr_running && !vm_exit_requested(vm))
+            pthread_cond_wait(&vm->cond, &vm->lock);
+        vm->start_paused = false;
     }
     pthread_mutex_unlock(&vm->lock);
     if (ret < 0) {
@@ -525,7 +581,7 @@ int vm_start(struct vm *vm)
         vm_request_exit(vm, VMRUN_EXIT_ERROR, VMRUN_STATUS_ERROR);
         return ret;
     }
-    vm_log(vm, VMRUN_LOG_INFO, "VM running");
+    vm_log(vm, VMRUN_LOG_INFO, start_paused ? "VM paused" : "VM running");
     return 0;
 }
 

@@ -38,6 +38,7 @@ struct vm {
     bool host_is_pvm; /* /dev/kvm is kvm_pvm, not VT-x/AMD-V */
 
     uint8_t *ram; /* one mapping for all guest RAM */
+    int mem_fd;   /* restored VMs: the memory file mapped privately; -1 */
     uint64_t ram_size;
     struct guest_mem mem;
     struct bus pio;
@@ -71,6 +72,7 @@ struct vm {
     unsigned int nr_parked;
     unsigned int nr_running; /* vCPU threads started by vm_run() */
     bool paused;
+    bool start_paused; /* vm_run() parks the vCPUs before they run */
 
     /* Metrics ("metrics" section): lines go to (metrics_file) every
      * (cfg->metrics_period_ms) from the thread in vm_wait(), and on
@@ -93,6 +95,14 @@ struct vm {
  * still calls vm_fini(), which undoes whatever was built. */
 int vm_init(struct vm *vm, const struct vmrun_config *cfg,
             const struct vmrun_create_opts *opts)
+    __attribute__((warn_unused_result));
+
+/* vm_init() for a snapshot restore (src/snapshot.c): guest RAM is
+ * (mem_fd) mapped MAP_PRIVATE (pages load lazily; the file is never
+ * written), no kernel is loaded and the vCPUs keep their reset state until
+ * the caller loads the saved state.  (mem_fd) is taken. */
+int vm_init_restore(struct vm *vm, const struct vmrun_config *cfg,
+                    const struct vmrun_create_opts *opts, int mem_fd)
     __attribute__((warn_unused_result));
 
 /* Starts the event loop and the vCPU threads; on return they run (or an

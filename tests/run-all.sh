@@ -8,7 +8,8 @@
 #   5. the lab proof: QEMU boots the guest on the box's /dev/kvm
 #   6. the Linux integration suites under vmrun (plain and ASan+UBSan builds),
 #      in the lab's box when this host has no hardware virtualization: boot,
-#      exits and lifecycle (linux-suite.sh), disks (disk.sh); the network,
+#      exits and lifecycle (linux-suite.sh), disks (disk.sh), snapshots
+#      (snapshot-box.sh); the network,
 #      console and entropy suite (net.sh) is run by hand for now (see below)
 #   7. replays the fuzz corpora and fuzzes each target for 20 s (tests/fuzz)
 # Ends with one line "N passed, M failed" over every step.
@@ -113,6 +114,7 @@ step lab tests/lab/test_lab.sh
 step linux-gcc lab_retry linux "$builds/build-ci"
 step linux-asan lab_retry linux "$builds/build-asan"
 step disk-asan lab_retry tests/integration/disk.sh "$builds/build-asan"
+step snapshot-asan lab_retry tests/integration/snapshot-box.sh "$builds/build-asan"
 # tests/integration/net.sh (network, console, rng: 27 checks) is not in CI
 # yet: in the nested box it has twice ended in a guest triple fault or a
 # stalled transfer (KNOWN ISSUE in the first session's closing note).  Run it

@@ -11,6 +11,7 @@
 #include "metrics.h"
 #include "virtio/blk.h"
 #include "virtio/mmio.h"
+#include "snapshot_file.h"
 #include "vmdev.h"
 
 #define SECTOR 512
@@ -573,4 +574,24 @@ void virtio_blk_destroy(struct virtio_blk *blk)
     free(blk->reqs);
     free(blk->free_slots);
     free(blk);
+}
+
+/* ---- snapshots ---- */
+
+int virtio_blk_save(struct virtio_blk *blk, struct snap_buf *b)
+{
+    /* Requests in flight complete now, into the used ring, so the
+     * snapshot holds none: the guest sees them done. */
+    pthread_mutex_lock(&blk->lock);
+    blk->be->ops->unplug(blk->be);
+    blk->be->ops->drain(blk->be);
+    if (blk->active)
+        blk_irq(blk);
+    pthread_mutex_unlock(&blk->lock);
+    return virtio_mmio_save(blk->t, b);
+}
+
+int virtio_blk_load(struct virtio_blk *blk, struct snap_rd *r)
+{
+    return virtio_mmio_load(blk->t, r);
 }

@@ -26,6 +26,8 @@
 #include "memory.h"
 
 struct vm;
+struct snap_buf;
+struct snap_rd;
 struct virtio_blk;
 struct block_backend;
 
@@ -80,6 +82,13 @@ int virtio_blk_create(struct vm *vm, const struct drive_config *cfg, gpa_t base,
 int virtio_blk_create_backend(struct vm *vm, const struct drive_config *cfg,
                               struct block_backend *be, gpa_t base,
                               uint32_t irq, struct virtio_blk **out)
+    __attribute__((warn_unused_result));
+
+/* Snapshots (see virtio_mmio_save()): saving first waits for every request in
+ * flight and completes it in the used ring.  Call on a stopped VM. */
+int virtio_blk_save(struct virtio_blk *blk, struct snap_buf *b)
+    __attribute__((warn_unused_result));
+int virtio_blk_load(struct virtio_blk *blk, struct snap_rd *r)
     __attribute__((warn_unused_result));
 
 /* Waits for in-flight I/O, closes and unlocks the file, frees.  Call after

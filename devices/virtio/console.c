@@ -15,6 +15,7 @@
 #include "backend/chardev.h"
 #include "virtio/console.h"
 #include "virtio/mmio.h"
+#include "snapshot_file.h"
 #include "vmdev.h"
 
 #define RXQ 0
@@ -451,4 +452,16 @@ void virtio_console_destroy(struct virtio_console *con)
     chardev_close(&con->cd);
     pthread_mutex_destroy(&con->lock);
     free(con);
+}
+
+/* ---- snapshots ---- */
+
+int virtio_console_save(struct virtio_console *con, struct snap_buf *b)
+{
+    return virtio_mmio_save(con->t, b);
+}
+
+int virtio_console_load(struct virtio_console *con, struct snap_rd *r)
+{
+    return virtio_mmio_load(con->t, r);
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "virtio/mmio.h"
+#include "snapshot_file.h"
 #include "vmdev.h"
 
 struct mmio_queue {
@@ -492,4 +493,111 @@ void virtio_mmio_destroy(struct virtio_mmio *t)
         close(t->irq_fd);
     pthread_mutex_destroy(&t->lock);
     free(t);
+}
+
+/* ---- snapshots ---- */
+
+int virtio_mmio_save(struct virtio_mmio *t, struct snap_buf *b)
+{
+    pthread_mutex_lock(&t->lock);
+    sb_put_u32(b, t->ops->device_id);
+    sb_put_u64(b, t->offered);
+    sb_put_u32(b, atomic_load(&t->status));
+    sb_put_u8(b, atomic_load(&t->needs_reset));
+    sb_put_u32(b, atomic_load(&t->isr));
+    sb_put_u32(b, atomic_load(&t->config_gen));
+    sb_put_u32(b, t->dev_features_sel);
+    sb_put_u32(b, t->drv_features_sel);
+    sb_put_u32(b, t->queue_sel);
+    sb_put_u64(b, t->driver_features);
+    sb_put_u16(b, t->ops->num_queues);
+    for (unsigned int i = 0; i < t->ops->num_queues; i++) {
+        struct virtq *vq = &t->q[i].vq;
+
+        sb_put_u8(b, atomic_load(&t->q[i].ready));
+        virtq_save(vq, b);
+        /* Marks the used ring dirty for a Diff snapshot (see mmio.h). */
+        if (vq->enabled)
+            (void)vm_gpa_ptr(t->vm, vq->used_gpa, 6 + 8 * (uint64_t)vq->size);
+    }
+    pthread_mutex_unlock(&t->lock);
+    return b->err;
+}
+
+static int mmio_load_queues(struct virtio_mmio *t, struct snap_rd *r)
+{
+    for (unsigned int i = 0; i < t->ops->num_queues; i++) {
+        struct mmio_queue *mq = &t->q[i];
+        uint8_t ready = sr_u8(r);
+        int ret = virtq_load(&mq->vq, t->vm, r);
+
+        if (ret < 0 || ready > 1 || (ready && !mq->vq.enabled) ||
+            mq->vq.size > t->ops->queue_max ||
+            (mq->vq.size & (mq->vq.size - 1)))
+            return -EINVAL;
+        atomic_store(&mq->ready, ready);
+    }
+    return 0;
+}
+
+static int mmio_load_regs(struct virtio_mmio *t, struct snap_rd *r)
+{
+    uint32_t id = sr_u32(r), status, isr;
+    uint64_t offered = sr_u64(r);
+    uint8_t needs_reset;
+
+    status = sr_u32(r);
+    needs_reset = sr_u8(r);
+    isr = sr_u32(r);
+    atomic_store(&t->config_gen, sr_u32(r));
+    t->dev_features_sel = sr_u32(r);
+    t->drv_features_sel = sr_u32(r);
+    t->queue_sel = sr_u32(r);
+    t->driver_features = sr_u64(r);
+    if (r->err || id != t->ops->device_id || status > 0xff ||
+        (status & VIRTIO_STATUS_NEEDS_RESET) || needs_reset > 1 || isr > 3 ||
+        sr_u16(r) != t->ops->num_queues)
+        return -EINVAL;
+    /* The driver negotiated against the old offer: what it uses must
+     * still be offered (a new host may lack e.g. discard). */
+    if (t->driver_features & ~t->offered) {
+        vm_log(t->vm, VMRUN_LOG_ERROR,
+               "virtio-mmio@0x%llx: the guest uses features 0x%llx this "
+               "host's device does not offer (saved offer 0x%llx)",
+               (unsigned long long)t->base,
+               (unsigned long long)(t->driver_features & ~t->offered),
+               (unsigned long long)offered);
+        return -EINVAL;
+    }
+    atomic_store(&t->status, status);
+    atomic_store(&t->needs_reset, needs_reset);
+    atomic_store(&t->isr, isr);
+    return 0;
+}
+
+int virtio_mmio_load(struct virtio_mmio *t, struct snap_rd *r)
+{
+    uint32_t status;
+    int ret;
+
+    pthread_mutex_lock(&t->lock);
+    ret = mmio_load_regs(t, r);
+    if (ret == 0)
+        ret = mmio_load_queues(t, r);
+    status = atomic_load(&t->status);
+    if (ret == 0 && (status & VIRTIO_STATUS_DRIVER_OK) &&
+        t->ops->activate(t->dev, t->driver_features) < 0)
+        ret = -EIO;
+    pthread_mutex_unlock(&t->lock);
+    if (ret < 0)
+        return ret;
+    /* A spurious interrupt is harmless (the driver reads InterruptStatus);
+     * a lost one would stall the guest's driver. */
+    if (atomic_load(&t->isr))
+        eventfd_signal(t->irq_fd);
+    if (status & VIRTIO_STATUS_DRIVER_OK)
+        for (unsigned int i = 0; i < t->ops->num_queues; i++)
+            if (atomic_load(&t->q[i].ready))
+                eventfd_signal(t->q[i].kick_fd);
+    return 0;
 }

@@ -17,6 +17,8 @@
 
 struct vm;
 struct virtio_mmio;
+struct snap_buf;
+struct snap_rd;
 
 #define VIRTIO_MMIO_SIZE 0x1000
 #define VIRTIO_MMIO_MAX_QUEUES 8
@@ -102,6 +104,21 @@ void virtio_mmio_notify_again(struct virtio_mmio *t, uint16_t q);
  * with DRIVER_OK also raises the configuration-change interrupt.  Any
  * thread, lock-free. */
 void virtio_mmio_set_needs_reset(struct virtio_mmio *t);
+
+/* Snapshots: status, features both ways, selectors, interrupt status,
+ * config generation and every queue.  Call on a stopped VM (vCPUs parked,
+ * event loop stopped) after the device finished its in-flight requests.
+ * Saving also marks each ready queue's used ring dirty (the device writes
+ * it through a pointer taken at enable time, which dirty tracking cannot
+ * see).  virtio_mmio_load() checks everything against this transport's
+ * device (same type, queue count, offered features), re-activates a device
+ * that had DRIVER_OK, and re-signals a pending interrupt and every ready
+ * queue so nothing in flight at save time waits forever.  -EINVAL on a
+ * state that does not fit. */
+int virtio_mmio_save(struct virtio_mmio *t, struct snap_buf *b)
+    __attribute__((warn_unused_result));
+int virtio_mmio_load(struct virtio_mmio *t, struct snap_rd *r)
+    __attribute__((warn_unused_result));
 
 /* The GSI given at creation; for ACPI/DT descriptions. */
 uint32_t virtio_mmio_irq(const struct virtio_mmio *t);

@@ -14,6 +14,7 @@
 #include "backend/tap.h"
 #include "virtio/mmio.h"
 #include "virtio/net.h"
+#include "snapshot_file.h"
 #include "vmdev.h"
 
 #define RXQ 0
@@ -32,6 +33,7 @@ struct rx_chain {
     uint16_t head;
     uint16_t first, niov; /* its segments in rx_iov */
     uint32_t cap;         /* writable bytes */
+    uint16_t avail;       /* the queue's last_avail before it was popped */
 };
 
 struct virtio_net {
@@ -59,6 +61,7 @@ struct virtio_net {
      * at the front of rx_iov, the bounce buffer right after them. */
     struct rx_chain rx[VIRTIO_NET_QUEUE_SIZE];
     unsigned int nr_rx, rx_niov;
+    bool rx_gap; /* a chain was returned unused while others were held */
     uint32_t rx_cap;
     struct iovec rx_iov[RX_IOV_MAX];
     struct iovec tx_iov[CHAIN_IOV + 1];
@@ -136,6 +139,7 @@ static int net_rx_pop(struct virtio_net *net)
     struct virtq *vq = net_vq(net, RXQ);
     struct rx_chain *c = &net->rx[net->nr_rx];
     struct virtq_elem e;
+    uint16_t avail = vq->last_avail;
     int ret = virtq_pop(vq, &e, net->rx_iov + net->rx_niov, CHAIN_IOV);
 
     if (ret <= 0 && ret != -E2BIG)
@@ -144,9 +148,10 @@ static int net_rx_pop(struct virtio_net *net)
      * readable parts or too many segments is returned unused. */
     if (ret == -E2BIG || e.nr_rd || !e.wr_len) {
         virtq_push(vq, e.head, 0);
+        net->rx_gap |= net->nr_rx != 0;
         return 1;
     }
-    *c = (struct rx_chain){e.head, net->rx_niov, e.nr_wr, e.wr_len};
+    *c = (struct rx_chain){e.head, net->rx_niov, e.nr_wr, e.wr_len, avail};
     net->nr_rx++;
     net->rx_niov += e.nr_wr;
     net->rx_cap += e.wr_len;
@@ -173,6 +178,7 @@ static bool net_rx_gather(struct virtio_net *net)
         /* Unusable chains are returned at once, so a guest reposting them
          * would keep this loop going: RX_BUDGET a call, then yield. */
         if (ret > 0 && net->nr_rx == held && ++unusable == RX_BUDGET) {
+            net->st.rx_yields++;
             virtio_mmio_notify_again(net->t, RXQ);
             return false;
         }
@@ -190,6 +196,8 @@ static void net_rx_consume(struct virtio_net *net, unsigned int k)
         net->rx_cap -= net->rx[i].cap;
     memmove(net->rx, net->rx + k, (net->nr_rx - k) * sizeof(net->rx[0]));
     net->nr_rx -= k;
+    if (!net->nr_rx)
+        net->rx_gap = false;
     memmove(net->rx_iov, net->rx_iov + skip,
             (net->rx_niov - skip) * sizeof(net->rx_iov[0]));
     net->rx_niov -= skip;
@@ -482,6 +490,7 @@ static void net_reset(void *dev)
     net->active = false;
     net_tap_watch(net, false);
     net->nr_rx = net->rx_niov = 0;
+    net->rx_gap = false;
     net->rx_cap = 0;
     net->features = 0;
     pthread_mutex_unlock(&net->lock);
@@ -623,4 +632,32 @@ void virtio_net_destroy(struct virtio_net *net)
     pthread_mutex_destroy(&net->lock);
     free(net->bounce);
     free(net);
+}
+
+/* ---- snapshots ---- */
+
+/* The held chains are the last ones popped (net_rx_pop() records where
+ * each came from): moving last_avail back to the first of them returns
+ * them to the ring unused, which is also right if this VM resumes.  With
+ * a chain returned in between (only a driver that posts unusable buffers
+ * does that) they stay held and a restored guest loses them. */
+int virtio_net_save(struct virtio_net *net, struct snap_buf *b)
+{
+    pthread_mutex_lock(&net->lock);
+    if (net->nr_rx && !net->rx_gap) {
+        net_vq(net, RXQ)->last_avail = net->rx[0].avail;
+        net->nr_rx = net->rx_niov = 0;
+        net->rx_cap = 0;
+    } else if (net->nr_rx) {
+        vm_log(net->vm, VMRUN_LOG_WARN,
+               "%s: %u receive buffers are not in the snapshot", net->what,
+               net->nr_rx);
+    }
+    pthread_mutex_unlock(&net->lock);
+    return virtio_mmio_save(net->t, b);
+}
+
+int virtio_net_load(struct virtio_net *net, struct snap_rd *r)
+{
+    return virtio_mmio_load(net->t, r);
 }

@@ -33,6 +33,8 @@
 #include "memory.h"
 
 struct vm;
+struct snap_buf;
+struct snap_rd;
 struct virtio_net;
 
 #define VIRTIO_NET_QUEUE_SIZE 256
@@ -78,6 +80,7 @@ struct virtio_net_stats {
     uint64_t tx_packets, tx_bytes; /* frames the tap took */
     uint64_t tx_dropped; /* the tap refused them (down, full, bad GSO) */
     uint64_t tx_errors;  /* malformed chains and unnegotiated offloads */
+    uint64_t rx_yields;  /* receive turns cut short by the per-call budget */
 };
 
 /* Attaches to the existing tap (cfg->host_dev_name) (see tap_open(): a
@@ -106,6 +109,14 @@ void virtio_net_get_mac(const struct virtio_net *net, uint8_t mac[6]);
 
 /* Closes the tap and frees.  Call after the vCPUs and the event loop have
  * stopped, before guest RAM is unmapped.  NULL is a no-op. */
+/* Snapshots (see virtio_mmio_save()): saving gives the receive chains the
+ * device holds back to the avail ring, so the restored device pops them again.
+ * Call on a stopped VM. */
+int virtio_net_save(struct virtio_net *net, struct snap_buf *b)
+    __attribute__((warn_unused_result));
+int virtio_net_load(struct virtio_net *net, struct snap_rd *r)
+    __attribute__((warn_unused_result));
+
 void virtio_net_destroy(struct virtio_net *net);
 
 #endif

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "virtio/queue.h"
+#include "snapshot_file.h"
 #include "vmdev.h"
 
 /* Byte offsets inside the three areas (§2.7.5, §2.7.6, §2.7.8). */
@@ -298,4 +299,54 @@ bool virtq_enable_notify(struct virtq *vq)
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     avail_idx = shared_load16(&vq->avail[1]);
     return avail_idx != vq->last_avail;
+}
+
+/* ---- snapshots ---- */
+
+void virtq_save(const struct virtq *vq, struct snap_buf *b)
+{
+    sb_put_u16(b, vq->size);
+    sb_put_u64(b, vq->desc_gpa);
+    sb_put_u64(b, vq->avail_gpa);
+    sb_put_u64(b, vq->used_gpa);
+    sb_put_u8(b, vq->event_idx);
+    sb_put_u8(b, vq->indirect);
+    sb_put_u8(b, vq->enabled);
+    sb_put_u8(b, vq->notify_off);
+    sb_put_u8(b, vq->broken);
+    sb_put_u16(b, vq->last_avail);
+    sb_put_u16(b, vq->used_idx);
+    sb_put_u16(b, vq->signalled_used);
+}
+
+int virtq_load(struct virtq *vq, struct vm *vm, struct snap_rd *r)
+{
+    struct virtq q = {0};
+    uint8_t flags[5];
+    int ret;
+
+    q.size = sr_u16(r);
+    q.desc_gpa = sr_u64(r);
+    q.avail_gpa = sr_u64(r);
+    q.used_gpa = sr_u64(r);
+    sr_bytes(r, flags, sizeof(flags));
+    q.event_idx = flags[0];
+    q.indirect = flags[1];
+    if (r->err || flags[0] > 1 || flags[1] > 1 || flags[2] > 1 ||
+        flags[3] > 1 || flags[4] > 1)
+        return -EINVAL;
+    if (flags[2]) {
+        ret = virtq_enable(&q, vm);
+        if (ret < 0)
+            return ret;
+    }
+    q.notify_off = flags[3];
+    q.broken = flags[4];
+    q.last_avail = sr_u16(r);
+    q.used_idx = sr_u16(r);
+    q.signalled_used = sr_u16(r);
+    if (r->err)
+        return -EINVAL;
+    *vq = q;
+    return 0;
 }

@@ -21,6 +21,8 @@
 #include "memory.h"
 
 struct vm;
+struct snap_buf;
+struct snap_rd;
 
 /* The largest queue size virtio allows (§2.7: 32768). */
 #define VIRTQ_SIZE_MAX 32768
@@ -108,6 +110,14 @@ void virtq_disable_notify(struct virtq *vq);
  * caller must then pop again, or a kick could be lost.  The usual loop:
  * do { disable; while (pop) ...; } while (virtq_enable_notify(vq)); */
 bool virtq_enable_notify(struct virtq *vq);
+
+/* Snapshots: the ring addresses, negotiated ring features and the
+ * device's indices.  virtq_load() re-checks the rings with virtq_enable()
+ * when the queue was enabled (-EINVAL if they no longer lie in (vm)'s RAM)
+ * and then takes the saved indices. */
+void virtq_save(const struct virtq *vq, struct snap_buf *b);
+int virtq_load(struct virtq *vq, struct vm *vm, struct snap_rd *r)
+    __attribute__((warn_unused_result));
 
 /* The EVENT_IDX test of §2.7.10: true if moving an index from (old) to
  * (new) passes (event), all modulo 2^16. */

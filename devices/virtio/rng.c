@@ -8,6 +8,7 @@
 
 #include "virtio/mmio.h"
 #include "virtio/rng.h"
+#include "snapshot_file.h"
 #include "vmdev.h"
 
 #define RNG_MAX_IOV 16
@@ -196,4 +197,16 @@ void virtio_rng_destroy(struct virtio_rng *rng)
     virtio_mmio_destroy(rng->t);
     pthread_mutex_destroy(&rng->lock);
     free(rng);
+}
+
+/* ---- snapshots ---- */
+
+int virtio_rng_save(struct virtio_rng *rng, struct snap_buf *b)
+{
+    return virtio_mmio_save(rng->t, b);
+}
+
+int virtio_rng_load(struct virtio_rng *rng, struct snap_rd *r)
+{
+    return virtio_mmio_load(rng->t, r);
 }

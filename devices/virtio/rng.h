@@ -16,6 +16,8 @@
 #include "memory.h"
 
 struct vm;
+struct snap_buf;
+struct snap_rd;
 struct virtio_rng;
 
 #define VIRTIO_RNG_QUEUE_SIZE 64
@@ -33,6 +35,13 @@ int virtio_rng_create(struct vm *vm, gpa_t base, uint32_t irq,
 
 /* Frees.  Call after the vCPUs and the event loop have stopped, before
  * guest RAM is unmapped.  NULL is a no-op. */
+/* Snapshots (see virtio_mmio_save()): the transport and its queues.  Call on a
+ * stopped VM. */
+int virtio_rng_save(struct virtio_rng *rng, struct snap_buf *b)
+    __attribute__((warn_unused_result));
+int virtio_rng_load(struct virtio_rng *rng, struct snap_rd *r)
+    __attribute__((warn_unused_result));
+
 void virtio_rng_destroy(struct virtio_rng *rng);
 
 /* Bytes of entropy handed to the guest so far (for tests and metrics). */

@@ -3,9 +3,12 @@
 #ifndef VMRUN_ARCH_H
 #define VMRUN_ARCH_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct vm;
+struct snap_buf;
+struct snap_rd;
 struct vcpu;
 struct kvm_run;
 
@@ -43,6 +46,25 @@ int arch_vcpu_init(struct vm *vm, struct vcpu *vcpu)
 /* Handles an exit the generic loop does not know (I/O ports on x86).
  * Returns 0 to continue, -errno to stop the VM. */
 int arch_vcpu_handle_exit(struct vcpu *vcpu, struct kvm_run *run);
+
+/* Snapshots (src/snapshot.c).  The host CPU a snapshot must be restored
+ * on: "vendor family F model M" into (buf). */
+void arch_host_cpu(char *buf, size_t len);
+
+/* Appends / loads one vCPU's whole state.  Save on a paused VM; load after
+ * arch_vcpu_init(), before the vCPU first runs. */
+int arch_snapshot_save_vcpu(struct vcpu *vcpu, struct snap_buf *b)
+    __attribute__((warn_unused_result));
+int arch_snapshot_load_vcpu(struct vcpu *vcpu, struct snap_rd *r)
+    __attribute__((warn_unused_result));
+
+/* The VM-wide state: interrupt controllers, timers, clock and the
+ * platform devices of arch_vm_create_devices().  Load after every vCPU's
+ * state. */
+int arch_snapshot_save_vm(struct vm *vm, struct snap_buf *b)
+    __attribute__((warn_unused_result));
+int arch_snapshot_load_vm(struct vm *vm, struct snap_rd *r)
+    __attribute__((warn_unused_result));
 
 /* Logs the registers and, when (with_code), the bytes at the instruction
  * pointer: the post-mortem of a crashed guest. */

@@ -1,0 +1,932 @@
+/* snapshot.c - Full and Diff snapshots of a paused VM, restore into a new
+ * VM, and merging memory files (see snapshot.h, docs/snapshot.md). */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arch/arch.h"
+#include "snapshot.h"
+#include "snapshot_file.h"
+#include "virtio/blk.h"
+#include "virtio/console.h"
+#include "virtio/net.h"
+#include "virtio/rng.h"
+#include "vm.h"
+
+#define SNAP_STR_MAX 4096 /* longest string in the config section */
+#define SNAP_IO_CHUNK (1u << 20)
+
+static double snap_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* ---- the config section ---- */
+
+static void snap_put_console(struct snap_buf *b, const struct console_config *c)
+{
+    sb_put_u8(b, (uint8_t)c->kind);
+    sb_put_str(b, c->path);
+    sb_put_u8(b, c->want_input);
+}
+
+static void snap_put_config(struct snap_buf *b, const struct vmrun_config *c)
+{
+    sb_put_u32(b, c->vcpu_count);
+    sb_put_u64(b, c->mem_size_mib);
+    sb_put_u8(b, c->smt);
+    sb_put_u8(b, c->track_dirty_pages);
+    sb_put_u32(b, (uint32_t)c->nr_drives);
+    for (size_t i = 0; i < c->nr_drives; i++) {
+        const struct drive_config *d = &c->drives[i];
+
+        sb_put_str(b, d->drive_id);
+        sb_put_str(b, d->path_on_host);
+        sb_put_u8(b, d->is_root_device);
+        sb_put_u8(b, d->is_read_only);
+        sb_put_str(b, d->partuuid);
+        sb_put_u8(b, (uint8_t)d->cache_type);
+        sb_put_u8(b, (uint8_t)d->io_engine);
+    }
+    sb_put_u32(b, (uint32_t)c->nr_nics);
+    for (size_t i = 0; i < c->nr_nics; i++) {
+        const struct net_config *n = &c->nics[i];
+
+        sb_put_str(b, n->iface_id);
+        sb_put_str(b, n->host_dev_name);
+        sb_put_u8(b, n->has_mac);
+        sb_put_bytes(b, n->guest_mac, 6);
+        sb_put_u16(b, n->mtu);
+    }
+    sb_put_u8(b, c->has_entropy);
+    snap_put_console(b, &c->serial);
+    sb_put_u8(b, c->has_virtio_console);
+    snap_put_console(b, &c->vconsole);
+    sb_put_u8(b, c->virtio_mmio_cmdline);
+}
+
+static bool snap_bool(struct snap_rd *r, bool *out)
+{
+    uint8_t v = sr_u8(r);
+
+    *out = v == 1;
+    return !r->err && v <= 1;
+}
+
+static int snap_get_console(struct snap_rd *r, struct console_config *c)
+{
+    uint8_t kind = sr_u8(r);
+    int ret = sr_str(r, SNAP_STR_MAX, &c->path);
+
+    if (ret < 0)
+        return ret;
+    c->kind = (enum console_kind)kind;
+    if (kind > CONSOLE_NONE || !snap_bool(r, &c->want_input) ||
+        (kind == CONSOLE_FILE) != (c->path != NULL))
+        return -EINVAL;
+    return 0;
+}
+
+static int snap_get_drive(struct snap_rd *r, struct drive_config *d)
+{
+    uint8_t cache, engine;
+    int ret = sr_str(r, SNAP_STR_MAX, &d->drive_id);
+
+    if (ret == 0)
+        ret = sr_str(r, SNAP_STR_MAX, &d->path_on_host);
+    if (ret == 0 &&
+        (!snap_bool(r, &d->is_root_device) || !snap_bool(r, &d->is_read_only)))
+        ret = -EINVAL;
+    if (ret == 0)
+        ret = sr_str(r, SNAP_STR_MAX, &d->partuuid);
+    cache = sr_u8(r);
+    engine = sr_u8(r);
+    if (ret == 0 && (!d->drive_id || !d->drive_id[0] ||
+                     strlen(d->drive_id) > 20 || !d->path_on_host ||
+                     cache > CACHE_WRITEBACK || engine > IO_ENGINE_ASYNC))
+        ret = -EINVAL;
+    d->cache_type = (enum cache_type)cache;
+    d->io_engine = (enum io_engine)engine;
+    return ret;
+}
+
+static int snap_get_nic(struct snap_rd *r, struct net_config *n)
+{
+    int ret = sr_str(r, SNAP_STR_MAX, &n->iface_id);
+
+    if (ret == 0)
+        ret = sr_str(r, SNAP_STR_MAX, &n->host_dev_name);
+    if (ret == 0 && !snap_bool(r, &n->has_mac))
+        ret = -EINVAL;
+    sr_bytes(r, n->guest_mac, 6);
+    n->mtu = sr_u16(r);
+    /* IFNAMSIZ is 16: a tap name has at most 15 bytes. */
+    if (ret == 0 &&
+        (!n->iface_id || !n->host_dev_name || !n->host_dev_name[0] ||
+         strlen(n->host_dev_name) > 15 || (n->mtu && n->mtu < 68)))
+        ret = -EINVAL;
+    return ret;
+}
+
+static int snap_get_devices(struct snap_rd *r, struct vmrun_config *c)
+{
+    int ret = 0;
+
+    c->nr_drives = sr_u32(r);
+    if (r->err || c->nr_drives > CONFIG_MAX_DRIVES)
+        return -EINVAL;
+    for (size_t i = 0; i < c->nr_drives && ret == 0; i++)
+        ret = snap_get_drive(r, &c->drives[i]);
+    if (ret < 0)
+        return ret;
+    c->nr_nics = sr_u32(r);
+    if (r->err || c->nr_nics > CONFIG_MAX_NICS)
+        return -EINVAL;
+    for (size_t i = 0; i < c->nr_nics && ret == 0; i++)
+        ret = snap_get_nic(r, &c->nics[i]);
+    return ret;
+}
+
+/* The saved config, checked as strictly as the JSON parser would. */
+static int snap_get_config(struct snap_rd *r, struct vmrun_config **out)
+{
+    struct vmrun_config *c = calloc(1, sizeof(*c));
+    int ret;
+
+    if (!c || !(c->source = strdup("<snapshot>"))) {
+        free(c);
+        return -ENOMEM;
+    }
+    c->vcpu_count = sr_u32(r);
+    c->mem_size_mib = sr_u64(r);
+    ret = snap_bool(r, &c->smt) && snap_bool(r, &c->track_dirty_pages)
+              ? 0
+              : -EINVAL;
+    if (ret == 0 && (c->vcpu_count < 1 || c->vcpu_count > CONFIG_MAX_VCPUS ||
+                     c->mem_size_mib < 16 || c->mem_size_mib > (1 << 20)))
+        ret = -EINVAL;
+    if (ret == 0)
+        ret = snap_get_devices(r, c);
+    if (ret == 0 && !snap_bool(r, &c->has_entropy))
+        ret = -EINVAL;
+    if (ret == 0)
+        ret = snap_get_console(r, &c->serial);
+    if (ret == 0 && !snap_bool(r, &c->has_virtio_console))
+        ret = -EINVAL;
+    if (ret == 0)
+        ret = snap_get_console(r, &c->vconsole);
+    if (ret == 0 && !snap_bool(r, &c->virtio_mmio_cmdline))
+        ret = -EINVAL;
+    if (ret == 0)
+        ret = sr_done(r);
+    if (ret < 0) {
+        vmrun_config_free(c);
+        return ret;
+    }
+    *out = c;
+    return 0;
+}
+
+/* ---- guest RAM ---- */
+
+static bool snap_page_zero(const uint8_t *p)
+{
+    const uint64_t *w = (const uint64_t *)p;
+
+    for (size_t i = 0; i < GMEM_PAGE / 8; i++)
+        if (w[i])
+            return false;
+    return true;
+}
+
+static int snap_pwrite_all(int fd, const uint8_t *p, size_t len, off_t off)
+{
+    while (len) {
+        ssize_t n =
+            pwrite(fd, p, len < SNAP_IO_CHUNK ? len : SNAP_IO_CHUNK, off);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? -errno : -EIO;
+        p += n;
+        len -= (size_t)n;
+        off += n;
+    }
+    return 0;
+}
+
+/* /proc/self/pagemap bits (Documentation/admin-guide/mm/pagemap.rst). */
+#define PM_PRESENT (1ULL << 63)
+#define PM_SWAP (1ULL << 62)
+#define PM_FILE (1ULL << 61) /* file page or shared anonymous */
+
+/* Which of the pages [first, first + n) of RAM may differ from what a
+ * Full snapshot starts from: for anonymous RAM (from_file false) those
+ * ever populated (present or swapped): a page never touched reads as zero
+ * and need not even be looked at, which saves mapping the zero page into
+ * every hole of a large, idle guest.  For a restored VM's RAM, a private
+ * mapping of its memory file, those the guest wrote (now anonymous: present
+ * without PM_FILE, or swapped); every other page is still the file's.
+ * False when pagemap cannot be read. */
+static bool snap_private_pages(int pagemap, const uint8_t *base, bool from_file,
+                               uint64_t first, uint64_t n, uint8_t *out)
+{
+    uint64_t ent[512];
+    off_t off = (off_t)(((uintptr_t)base / GMEM_PAGE + first) * 8);
+
+    if (pagemap < 0 || n > 512 ||
+        pread(pagemap, ent, n * 8, off) != (ssize_t)(n * 8))
+        return false;
+    for (uint64_t i = 0; i < n; i++)
+        out[i] = (ent[i] & PM_SWAP) ||
+                 ((ent[i] & PM_PRESENT) && (!from_file || !(ent[i] & PM_FILE)));
+    return true;
+}
+
+static int merge_data(int in, int out, off_t size, uint8_t *buf);
+
+/* Writes the pages (pop) marks in chunk (c) of (n) pages: with (all), every
+ * marked page as it is (it may replace different data already in the
+ * file); else the marked (or, without (pop), all) non-zero pages. */
+static int snap_write_chunk(struct vm *vm, int fd, uint64_t c, uint64_t n,
+                            const uint8_t *pop, bool all, uint64_t *written)
+{
+    uint64_t run = 0;
+    int ret = 0;
+
+    for (uint64_t i = 0; i <= n && ret == 0; i++) {
+        const uint8_t *pg = vm->ram + (c + i) * GMEM_PAGE;
+
+        if (i < n && (!pop || pop[i]) && (all || !snap_page_zero(pg))) {
+            run++;
+            continue;
+        }
+        if (run) {
+            uint64_t at = (c + i - run) * GMEM_PAGE;
+
+            ret = snap_pwrite_all(fd, vm->ram + at, run * GMEM_PAGE, at);
+            *written += run * GMEM_PAGE;
+        }
+        run = 0;
+    }
+    return ret;
+}
+
+/* A Full memory file.  Anonymous RAM: every non-zero page, zero pages stay
+ * holes.  A restored VM's RAM: the memory file it maps (its data extents,
+ * copied without touching guest RAM) with the pages the guest wrote since
+ * laid over it.  Without pagemap, every page is looked at.  Bytes taken
+ * from RAM in (*written). */
+static int snap_write_full(struct vm *vm, int fd, uint64_t *written)
+{
+    uint64_t pages = vm->ram_size / GMEM_PAGE;
+    bool from_file = vm->mem_fd >= 0;
+    int pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    uint8_t pop[512], *buf = NULL;
+    int ret = 0;
+
+    if (from_file && pagemap >= 0 &&
+        snap_private_pages(pagemap, vm->ram, true, 0, 1, pop)) {
+        buf = malloc(SNAP_IO_CHUNK);
+        ret = buf ? merge_data(vm->mem_fd, fd, (off_t)vm->ram_size, buf)
+                  : -ENOMEM;
+        free(buf);
+    } else if (from_file && pagemap >= 0) {
+        close(pagemap);
+        pagemap = -1;
+    }
+    for (uint64_t c = 0; c < pages && ret == 0; c += 512) {
+        uint64_t n = pages - c < 512 ? pages - c : 512;
+        bool known = snap_private_pages(pagemap, vm->ram, from_file, c, n, pop);
+
+        if (from_file && pagemap >= 0 && !known)
+            ret = -EIO; /* pagemap failed halfway: the copy is not whole */
+        else
+            ret = snap_write_chunk(vm, fd, c, n, known ? pop : NULL,
+                                   from_file && known, written);
+    }
+    if (pagemap >= 0)
+        close(pagemap);
+    return ret;
+}
+
+/* Region (i)'s pages written since the last call: KVM's dirty log (the
+ * guest's writes; slot i is region i, see vm_add_memslot() callers) and
+ * vmrun's own (gmem_dirty_take()).  (bits) holds one bit per page. */
+static int snap_dirty_bits(struct vm *vm, unsigned int i, uint64_t *bits)
+{
+    struct kvm_dirty_log log = {.slot = i, .dirty_bitmap = bits};
+
+    if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0)
+        return -errno;
+    gmem_dirty_take(&vm->mem, i, bits);
+    return 0;
+}
+
+/* Writes the dirty pages of every region at their offsets in (fd), or
+ * with (fd) < 0 only clears the logs (after a Full snapshot). */
+static int snap_write_dirty(struct vm *vm, int fd, uint64_t *written)
+{
+    int ret = 0;
+
+    for (unsigned int i = 0; i < vm->mem.nr && ret == 0; i++) {
+        const struct mem_region *r = &vm->mem.r[i];
+        uint64_t pages = r->size / GMEM_PAGE, base = r->host - vm->ram;
+        uint64_t *bits = calloc((pages + 63) / 64 + 1, sizeof(uint64_t));
+
+        if (!bits)
+            return -ENOMEM;
+        ret = snap_dirty_bits(vm, i, bits);
+        for (uint64_t p = 0; p < pages && ret == 0 && fd >= 0; p++) {
+            uint64_t start = p;
+
+            if (!(bits[p / 64] & (1ULL << (p % 64))))
+                continue;
+            while (p + 1 < pages &&
+                   (bits[(p + 1) / 64] & (1ULL << ((p + 1) % 64))))
+                p++;
+            ret = snap_pwrite_all(fd, r->host + start * GMEM_PAGE,
+                                  (p + 1 - start) * GMEM_PAGE,
+                                  base + start * GMEM_PAGE);
+            *written += (p + 1 - start) * GMEM_PAGE;
+        }
+        free(bits);
+    }
+    return ret;
+}
+
+static int snap_write_memory(struct vm *vm, bool diff, const char *path,
+                             uint64_t *written)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int ret = 0;
+
+    if (fd < 0) {
+        ret = -errno;
+        vm_log(vm, VMRUN_LOG_ERROR, "snapshot: cannot create '%s': %s", path,
+               strerror(-ret));
+        return ret;
+    }
+    if (ftruncate(fd, (off_t)vm->ram_size) < 0)
+        ret = -errno;
+    if (ret == 0 && diff)
+        ret = snap_write_dirty(vm, fd, written);
+    else if (ret == 0) {
+        ret = snap_write_full(vm, fd, written);
+        /* The next Diff starts from here. */
+        if (ret == 0 && vm->cfg->track_dirty_pages)
+            ret = snap_write_dirty(vm, -1, written);
+    }
+    if (close(fd) < 0 && ret == 0)
+        ret = -errno;
+    if (ret < 0)
+        vm_log(vm, VMRUN_LOG_ERROR, "snapshot: writing guest RAM to '%s': %s",
+               path, strerror(-ret));
+    return ret;
+}
+
+/* ---- devices, in slot order (vm_create_devices()) ---- */
+
+struct snap_dev {
+    void *dev;
+    int (*save)(void *dev, struct snap_buf *b);
+    int (*load)(void *dev, struct snap_rd *r);
+};
+
+static int save_blk(void *d, struct snap_buf *b)
+{
+    return virtio_blk_save(d, b);
+}
+
+static int load_blk(void *d, struct snap_rd *r)
+{
+    return virtio_blk_load(d, r);
+}
+
+static int save_net(void *d, struct snap_buf *b)
+{
+    return virtio_net_save(d, b);
+}
+
+static int load_net(void *d, struct snap_rd *r)
+{
+    return virtio_net_load(d, r);
+}
+
+static int save_con(void *d, struct snap_buf *b)
+{
+    return virtio_console_save(d, b);
+}
+
+static int load_con(void *d, struct snap_rd *r)
+{
+    return virtio_console_load(d, r);
+}
+
+static int save_rng(void *d, struct snap_buf *b)
+{
+    return virtio_rng_save(d, b);
+}
+
+static int load_rng(void *d, struct snap_rd *r)
+{
+    return virtio_rng_load(d, r);
+}
+
+/* The virtio devices in slot order: drives, NICs, console, rng. */
+static unsigned int snap_devices(struct vm *vm, struct snap_dev *d)
+{
+    unsigned int n = 0;
+
+    for (unsigned int i = 0; i < vm->nr_blk; i++)
+        d[n++] = (struct snap_dev){vm->blk[i], save_blk, load_blk};
+    for (unsigned int i = 0; i < vm->nr_net; i++)
+        d[n++] = (struct snap_dev){vm->net[i], save_net, load_net};
+    if (vm->console)
+        d[n++] = (struct snap_dev){vm->console, save_con, load_con};
+    if (vm->rng)
+        d[n++] = (struct snap_dev){vm->rng, save_rng, load_rng};
+    return n;
+}
+
+#define SNAP_MAX_DEVS (CONFIG_MAX_DRIVES + CONFIG_MAX_NICS + 2)
+
+static int snap_save_devices(struct vm *vm, struct snap_writer *w)
+{
+    struct snap_dev d[SNAP_MAX_DEVS];
+    unsigned int n = snap_devices(vm, d);
+    int ret = 0;
+
+    for (unsigned int i = 0; i < n && ret == 0; i++) {
+        ret = snap_writer_begin(w, SNAP_SEC_DEVICE, i);
+        if (ret == 0) {
+            ret = d[i].save(d[i].dev, &w->data);
+            snap_writer_end(w);
+        }
+        if (ret < 0)
+            vm_log(vm, VMRUN_LOG_ERROR, "snapshot: device %u: %s", i,
+                   strerror(-ret));
+    }
+    return ret;
+}
+
+static int snap_load_devices(struct vm *vm, const struct snap_file *f)
+{
+    struct snap_dev d[SNAP_MAX_DEVS];
+    unsigned int n = snap_devices(vm, d);
+    struct snap_rd r;
+
+    for (unsigned int i = 0; i < n; i++) {
+        int ret = -EINVAL;
+
+        if (snap_file_section(f, SNAP_SEC_DEVICE, i, &r))
+            ret = d[i].load(d[i].dev, &r);
+        if (ret == 0)
+            ret = sr_done(&r);
+        if (ret < 0) {
+            vm_log(vm, VMRUN_LOG_ERROR,
+                   "snapshot: virtio device %u: the saved state is missing "
+                   "or does not fit the device",
+                   i);
+            return ret;
+        }
+    }
+    return 0;
+}
+
+/* ---- create ---- */
+
+static int snap_save_state(struct vm *vm, struct snap_writer *w, bool diff)
+{
+    int ret = snap_save_devices(vm, w);
+
+    for (unsigned int i = 0; i < vm->nr_vcpus && ret == 0; i++) {
+        ret = snap_writer_begin(w, SNAP_SEC_ARCH_VCPU, i);
+        if (ret == 0) {
+            ret = arch_snapshot_save_vcpu(&vm->vcpus[i], &w->data);
+            snap_writer_end(w);
+        }
+        if (ret < 0)
+            vm_log(vm, VMRUN_LOG_ERROR, "snapshot: vcpu%u: %s", i,
+                   strerror(-ret));
+    }
+    if (ret == 0 && (ret = snap_writer_begin(w, SNAP_SEC_ARCH_VM, 0)) == 0) {
+        ret = arch_snapshot_save_vm(vm, &w->data);
+        snap_writer_end(w);
+        if (ret < 0)
+            vm_log(vm, VMRUN_LOG_ERROR, "snapshot: irqchip, timers, clock: %s",
+                   strerror(-ret));
+    }
+    if (ret == 0 && (ret = snap_writer_begin(w, SNAP_SEC_CONFIG, 0)) == 0) {
+        snap_put_config(&w->data, vm->cfg);
+        snap_writer_end(w);
+    }
+    if (ret == 0 && (ret = snap_writer_begin(w, SNAP_SEC_MEMORY, 0)) == 0) {
+        sb_put_u64(&w->data, vm->ram_size);
+        sb_put_u32(&w->data, GMEM_PAGE);
+        sb_put_u8(&w->data, diff);
+        snap_writer_end(w);
+    }
+    return ret;
+}
+
+static int snap_write_file(struct vm *vm, const char *path,
+                           const struct snap_buf *b)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int ret;
+
+    if (fd < 0) {
+        ret = -errno;
+        vm_log(vm, VMRUN_LOG_ERROR, "snapshot: cannot create '%s': %s", path,
+               strerror(-ret));
+        return ret;
+    }
+    ret = snap_pwrite_all(fd, b->data, b->len, 0);
+    if (close(fd) < 0 && ret == 0)
+        ret = -errno;
+    if (ret < 0)
+        vm_log(vm, VMRUN_LOG_ERROR, "snapshot: writing '%s': %s", path,
+               strerror(-ret));
+    return ret;
+}
+
+static bool snap_vm_paused(struct vm *vm)
+{
+    bool paused;
+
+    pthread_mutex_lock(&vm->lock);
+    paused = vm->paused;
+    pthread_mutex_unlock(&vm->lock);
+    return paused;
+}
+
+int snapshot_create(struct vm *vm, bool diff, const char *state_path,
+                    const char *mem_path)
+{
+    struct snap_writer *w;
+    struct snap_buf file = {0};
+    char cpu[SNAP_CPU_LEN + 1];
+    double t0 = snap_now_ms();
+    uint64_t written = 0;
+    int ret;
+
+    if (!snap_vm_paused(vm)) {
+        vm_log(vm, VMRUN_LOG_ERROR, "snapshot: the VM must be paused first");
+        return -EINVAL;
+    }
+    if (diff && !vm->cfg->track_dirty_pages) {
+        vm_log(vm, VMRUN_LOG_ERROR,
+               "snapshot: a Diff snapshot needs "
+               "machine-config.track_dirty_pages (or track_dirty_pages at "
+               "load)");
+        return -EINVAL;
+    }
+    w = calloc(1, sizeof(*w));
+    if (!w)
+        return -ENOMEM;
+    /* Devices first: blk completes its requests in flight into guest RAM
+     * and the used rings are marked dirty before RAM is written. */
+    ret = snap_save_state(vm, w, diff);
+    arch_host_cpu(cpu, sizeof(cpu));
+    if (ret == 0)
+        ret = snap_writer_finish(w, diff ? SNAP_FLAG_DIFF : 0, VMRUN_VERSION,
+                                 cpu, &file);
+    sb_free(&w->data);
+    free(w);
+    if (ret == 0)
+        ret = snap_write_memory(vm, diff, mem_path, &written);
+    if (ret == 0)
+        ret = snap_write_file(vm, state_path, &file);
+    if (ret == 0)
+        vm_log(vm, VMRUN_LOG_INFO,
+               "snapshot: %s to '%s' (%zu bytes) and '%s' (%llu MiB of "
+               "RAM written) in %.1f ms",
+               diff ? "Diff" : "Full", state_path, file.len, mem_path,
+               (unsigned long long)(written >> 20), snap_now_ms() - t0);
+    sb_free(&file);
+    return ret;
+}
+
+/* ---- restore ---- */
+
+__attribute__((format(printf, 3, 4))) static int
+snap_err(char *err, size_t err_len, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(err, err_len, fmt, ap);
+    va_end(ap);
+    return -EINVAL;
+}
+
+/* "ID=VALUE": replaces the string (field) of the entry named ID. */
+static int snap_override(struct vmrun_config *c, const char *spec, bool drive,
+                         char *err, size_t err_len)
+{
+    const char *eq = strchr(spec, '=');
+    size_t n = eq ? (size_t)(eq - spec) : 0;
+    size_t count = drive ? c->nr_drives : c->nr_nics;
+    const char *what = drive ? "drive path" : "tap";
+
+    if (!eq || !n || !eq[1] || (!drive && strlen(eq + 1) > 15))
+        return snap_err(err, err_len, "%s override '%s': expected ID=%s", what,
+                        spec, drive ? "PATH" : "TAP_NAME (< 16 bytes)");
+    for (size_t i = 0; i < count; i++) {
+        char **id = drive ? &c->drives[i].drive_id : &c->nics[i].iface_id;
+        char **val =
+            drive ? &c->drives[i].path_on_host : &c->nics[i].host_dev_name;
+        char *copy;
+
+        if (strlen(*id) != n || strncmp(*id, spec, n) != 0)
+            continue;
+        if (!(copy = strdup(eq + 1)))
+            return -ENOMEM;
+        free(*val);
+        *val = copy;
+        return 0;
+    }
+    return snap_err(err, err_len,
+                    "%s override '%s': the snapshot has no %s "
+                    "'%.*s'",
+                    what, spec, drive ? "drive" : "network interface", (int)n,
+                    spec);
+}
+
+static int snap_apply(struct vmrun_config *c, const struct vmrun_restore *ro,
+                      char *err, size_t err_len)
+{
+    int ret = 0;
+
+    for (size_t i = 0; i < ro->nr_drive_paths && ret == 0; i++)
+        ret = snap_override(c, ro->drive_paths[i], true, err, err_len);
+    for (size_t i = 0; i < ro->nr_taps && ret == 0; i++)
+        ret = snap_override(c, ro->taps[i], false, err, err_len);
+    if (ro->track_dirty_pages >= 0)
+        c->track_dirty_pages = ro->track_dirty_pages;
+    return ret;
+}
+
+/* The header, the host CPU and the config: everything checked before a
+ * VM exists. */
+static int snap_open(const struct vmrun_restore *ro, struct snap_file *f,
+                     struct vmrun_config **cfg, char *err, size_t err_len)
+{
+    const char *path = ro->snapshot_path;
+    char msg[256], cpu[SNAP_CPU_LEN + 1];
+    struct snap_rd r;
+    int ret = snap_file_load(f, path, msg, sizeof(msg));
+
+    if (ret < 0) {
+        snprintf(err, err_len, "%s: %s", path, msg);
+        return ret;
+    }
+    arch_host_cpu(cpu, sizeof(cpu));
+    if (strcmp(cpu, f->host_cpu) != 0)
+        return snap_err(err, err_len,
+                        "%s: taken on a '%s' host; this host is '%s'", path,
+                        f->host_cpu, cpu);
+    if (!snap_file_section(f, SNAP_SEC_CONFIG, 0, &r))
+        return snap_err(err, err_len, "%s: no configuration section", path);
+    ret = snap_get_config(&r, cfg);
+    if (ret == -EINVAL)
+        return snap_err(err, err_len, "%s: bad configuration section", path);
+    if (ret == 0)
+        ret = snap_apply(*cfg, ro, err, err_len);
+    return ret;
+}
+
+/* The memory section must match the config, the file its size. */
+static int snap_open_mem(const struct snap_file *f,
+                         const struct vmrun_config *c,
+                         const struct vmrun_restore *ro, char *err,
+                         size_t err_len)
+{
+    uint64_t want = c->mem_size_mib << 20, ram;
+    struct snap_rd r;
+    struct stat st;
+    int fd;
+
+    if (!snap_file_section(f, SNAP_SEC_MEMORY, 0, &r))
+        return snap_err(err, err_len, "%s: no memory section",
+                        ro->snapshot_path);
+    ram = sr_u64(&r);
+    if (sr_u32(&r) != GMEM_PAGE || ram != want)
+        return snap_err(err, err_len, "%s: bad memory section",
+                        ro->snapshot_path);
+    fd = open(ro->mem_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+
+        snprintf(err, err_len, "%s: cannot open: %s", ro->mem_path,
+                 strerror(e));
+        return e == ENOENT ? -ENOENT : -EINVAL;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+        (uint64_t)st.st_size != want) {
+        close(fd);
+        return snap_err(err, err_len,
+                        "%s: not a memory file of %llu bytes (the snapshot's "
+                        "RAM size)",
+                        ro->mem_path, (unsigned long long)want);
+    }
+    return fd;
+}
+
+static int snap_load_state(struct vm *vm, const struct snap_file *f)
+{
+    struct snap_rd r;
+    int ret = 0;
+
+    for (unsigned int i = 0; i < vm->nr_vcpus && ret == 0; i++) {
+        ret = -EINVAL;
+        if (snap_file_section(f, SNAP_SEC_ARCH_VCPU, i, &r))
+            ret = arch_snapshot_load_vcpu(&vm->vcpus[i], &r);
+        if (ret < 0)
+            vm_log(vm, VMRUN_LOG_ERROR,
+                   "snapshot: vcpu%u: state missing or refused", i);
+    }
+    if (ret == 0) {
+        ret = -EINVAL;
+        if (snap_file_section(f, SNAP_SEC_ARCH_VM, 0, &r))
+            ret = arch_snapshot_load_vm(vm, &r);
+    }
+    if (ret == 0)
+        ret = snap_load_devices(vm, f);
+    return ret;
+}
+
+int snapshot_restore(struct vm *vm, const struct vmrun_restore *ro,
+                     const struct vmrun_create_opts *opts, char *err,
+                     size_t err_len)
+{
+    struct snap_file *f = calloc(1, sizeof(*f));
+    struct vmrun_config *cfg = NULL;
+    double t0 = snap_now_ms();
+    int ret, fd;
+
+    if (!f)
+        return -ENOMEM;
+    ret = snap_open(ro, f, &cfg, err, err_len);
+    fd = ret == 0 ? snap_open_mem(f, cfg, ro, err, err_len) : -1;
+    if (ret == 0 && fd < 0)
+        ret = fd;
+    if (ret == 0) {
+        ret = vm_init_restore(vm, cfg, opts, fd);
+        if (ret < 0)
+            snprintf(err, err_len, "cannot create the VM: %s", strerror(-ret));
+        else if ((ret = snap_load_state(vm, f)) < 0)
+            snap_err(err, err_len,
+                     "%s: the saved state cannot be loaded here (see the "
+                     "log)",
+                     ro->snapshot_path);
+        if (ret < 0)
+            vm_fini(vm);
+    }
+    if (ret == 0) {
+        vm->start_paused = !ro->resume;
+        vm->paused = vm->start_paused; /* vmrun_resume() may come first */
+        vm_log(vm, VMRUN_LOG_INFO,
+               "snapshot: restored '%s' (vmrun %s%s) in %.1f ms",
+               ro->snapshot_path, f->vmrun_version,
+               f->flags & SNAP_FLAG_DIFF ? ", Diff" : "", snap_now_ms() - t0);
+    }
+    snap_file_free(f);
+    free(f);
+    vmrun_config_free(cfg);
+    return ret;
+}
+
+/* ---- merge ---- */
+
+static int merge_range(int in, int out, off_t from, off_t to, uint8_t *buf)
+{
+    while (from < to) {
+        size_t want =
+            to - from < SNAP_IO_CHUNK ? (size_t)(to - from) : SNAP_IO_CHUNK;
+        ssize_t n = pread(in, buf, want, from);
+        int ret;
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? -errno : -EIO;
+        ret = snap_pwrite_all(out, buf, (size_t)n, from);
+        if (ret < 0)
+            return ret;
+        from += n;
+    }
+    return 0;
+}
+
+/* Copies the data extents of (in) (SEEK_DATA/SEEK_HOLE) to the same
+ * offsets of (out). */
+static int merge_data(int in, int out, off_t size, uint8_t *buf)
+{
+    off_t pos = 0;
+
+    while (pos < size) {
+        off_t data = lseek(in, pos, SEEK_DATA), hole;
+        int ret;
+
+        if (data < 0)
+            return errno == ENXIO ? 0 : -errno;
+        hole = lseek(in, data, SEEK_HOLE);
+        if (hole < 0)
+            return -errno;
+        ret = merge_range(in, out, data, hole < size ? hole : size, buf);
+        if (ret < 0)
+            return ret;
+        pos = hole;
+    }
+    return 0;
+}
+
+static int merge_open(const char *path, off_t *size, char *err, size_t len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        int e = fd < 0 ? errno : EINVAL;
+
+        snprintf(err, len, "%s: cannot open a memory file: %s", path,
+                 strerror(e));
+        if (fd >= 0)
+            close(fd);
+        return -e;
+    }
+    if (*size >= 0 && st.st_size != *size) {
+        close(fd);
+        return snap_err(err, len, "%s: %lld bytes; the Full file has %lld",
+                        path, (long long)st.st_size, (long long)*size);
+    }
+    *size = st.st_size;
+    return fd;
+}
+
+static bool same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
+int snapshot_merge(const char *full, const char *const *diffs, size_t n,
+                   const char *out, char *err, size_t err_len)
+{
+    uint8_t *buf = malloc(SNAP_IO_CHUNK);
+    off_t size = -1;
+    int in = -1, o = -1, ret = 0;
+
+    if (!buf)
+        return -ENOMEM;
+    in = merge_open(full, &size, err, err_len);
+    if (in < 0) {
+        free(buf);
+        return in;
+    }
+    if (same_file(full, out)) {
+        o = open(out, O_WRONLY | O_CLOEXEC);
+    } else {
+        o = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (o >= 0 && ftruncate(o, size) < 0)
+            ret = -errno;
+        if (o >= 0 && ret == 0)
+            ret = merge_data(in, o, size, buf);
+    }
+    close(in);
+    if (o < 0)
+        ret = -errno;
+    for (size_t i = 0; i < n && ret == 0; i++) {
+        in = merge_open(diffs[i], &size, err, err_len);
+        if (in < 0) {
+            ret = in;
+            break;
+        }
+        ret = merge_data(in, o, size, buf);
+        close(in);
+        if (ret < 0)
+            snprintf(err, err_len, "%s: %s", diffs[i], strerror(-ret));
+    }
+    if (o >= 0 && close(o) < 0 && ret == 0)
+        ret = -errno;
+    if (ret < 0 && !err[0])
+        snprintf(err, err_len, "%s: %s", out, strerror(-ret));
+    free(buf);
+    return ret;
+}

@@ -1,0 +1,50 @@
+/* snapshot.h - saving a paused VM to a state file and a memory file, and
+ * building a VM from them (docs/snapshot.md).
+ *
+ * The state file (snapshot_file.h) holds the configuration, every vCPU's
+ * state (arch_snapshot_save_vcpu()), the VM's interrupt controllers,
+ * timers, clock and platform devices (arch_snapshot_save_vm()) and each
+ * virtio device's transport and queues.  The memory file is guest RAM as
+ * one flat image (file offset = offset in vm->ram): a Full snapshot
+ * writes every non-zero page (a sparse file), a Diff snapshot only the
+ * pages written since the last snapshot, at their offsets; merging a Full
+ * file and its Diffs (snapshot_merge()) gives a Full file again.
+ *
+ * All calls run on the caller's thread (the API thread or main thread):
+ * never on a vCPU or the event loop. */
+#ifndef VMRUN_SNAPSHOT_H
+#define VMRUN_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "vmrun.h"
+
+struct vm;
+
+/* Writes the snapshot of (vm), which must be paused (-EINVAL otherwise),
+ * to (state_path) and (mem_path) (both created or truncated, mode 0600).
+ * (diff): only pages dirtied since the last snapshot or the restore;
+ * needs machine-config.track_dirty_pages (-EINVAL otherwise).  Errors are
+ * logged; -errno. */
+int snapshot_create(struct vm *vm, bool diff, const char *state_path,
+                    const char *mem_path) __attribute__((warn_unused_result));
+
+/* Builds (vm) from the snapshot (r).  A file that is not a snapshot,
+ * corrupted, truncated, of another format version or from another host
+ * CPU, a memory file of the wrong size or an override naming no device
+ * gives -EINVAL (or -ENOENT, -ENOTSUP) with one line in (err).  Other
+ * failures are logged and (err) names them too.  On failure (vm) holds
+ * nothing (vm_fini() has been called where needed). */
+int snapshot_restore(struct vm *vm, const struct vmrun_restore *r,
+                     const struct vmrun_create_opts *opts, char *err,
+                     size_t err_len) __attribute__((warn_unused_result));
+
+/* Copies (full) to (out) (which may be (full) itself) and lays the data
+ * of each of (diffs)[0..n) over it, in order.  Every file must have the
+ * same size.  -errno with one line in (err). */
+int snapshot_merge(const char *full, const char *const *diffs, size_t n,
+                   const char *out, char *err, size_t err_len)
+    __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,443 @@
+/* snapshot_file.c - the state file container: header, section table,
+ * CRC-32, and the checked byte writer/reader (see snapshot_file.h). */
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "snapshot_file.h"
+
+/* ---- writer ---- */
+
+static bool sb_reserve(struct snap_buf *b, size_t n)
+{
+    size_t cap = b->cap ? b->cap : 4096;
+    uint8_t *p;
+
+    if (b->err)
+        return false;
+    if (n > SIZE_MAX - b->len) {
+        b->err = -ENOMEM;
+        return false;
+    }
+    while (cap < b->len + n)
+        cap *= 2;
+    if (cap == b->cap)
+        return true;
+    p = realloc(b->data, cap);
+    if (!p) {
+        b->err = -ENOMEM;
+        return false;
+    }
+    b->data = p;
+    b->cap = cap;
+    return true;
+}
+
+void sb_put_bytes(struct snap_buf *b, const void *p, size_t n)
+{
+    if (!n || !sb_reserve(b, n))
+        return;
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+}
+
+void sb_put_u8(struct snap_buf *b, uint8_t v)
+{
+    sb_put_bytes(b, &v, 1);
+}
+
+void sb_put_u16(struct snap_buf *b, uint16_t v)
+{
+    v = htole16(v);
+    sb_put_bytes(b, &v, 2);
+}
+
+void sb_put_u32(struct snap_buf *b, uint32_t v)
+{
+    v = htole32(v);
+    sb_put_bytes(b, &v, 4);
+}
+
+void sb_put_u64(struct snap_buf *b, uint64_t v)
+{
+    v = htole64(v);
+    sb_put_bytes(b, &v, 8);
+}
+
+void sb_put_str(struct snap_buf *b, const char *s)
+{
+    if (!s) {
+        sb_put_u32(b, UINT32_MAX);
+        return;
+    }
+    sb_put_blob(b, s, strlen(s));
+}
+
+void sb_put_blob(struct snap_buf *b, const void *p, size_t n)
+{
+    if (n >= UINT32_MAX) {
+        b->err = -E2BIG;
+        return;
+    }
+    sb_put_u32(b, (uint32_t)n);
+    sb_put_bytes(b, p, n);
+}
+
+void sb_free(struct snap_buf *b)
+{
+    free(b->data);
+    memset(b, 0, sizeof(*b));
+}
+
+/* ---- reader ---- */
+
+void sr_init(struct snap_rd *r, const void *p, size_t len)
+{
+    *r = (struct snap_rd){.p = p, .len = len};
+}
+
+void sr_bytes(struct snap_rd *r, void *dst, size_t n)
+{
+    if (r->err || n > r->len - r->off) {
+        r->err = true;
+        memset(dst, 0, n);
+        return;
+    }
+    memcpy(dst, r->p + r->off, n);
+    r->off += n;
+}
+
+uint8_t sr_u8(struct snap_rd *r)
+{
+    uint8_t v;
+
+    sr_bytes(r, &v, 1);
+    return v;
+}
+
+uint16_t sr_u16(struct snap_rd *r)
+{
+    uint16_t v;
+
+    sr_bytes(r, &v, 2);
+    return le16toh(v);
+}
+
+uint32_t sr_u32(struct snap_rd *r)
+{
+    uint32_t v;
+
+    sr_bytes(r, &v, 4);
+    return le32toh(v);
+}
+
+uint64_t sr_u64(struct snap_rd *r)
+{
+    uint64_t v;
+
+    sr_bytes(r, &v, 8);
+    return le64toh(v);
+}
+
+const void *sr_blob(struct snap_rd *r, size_t *n)
+{
+    uint32_t len = sr_u32(r);
+    const void *p;
+
+    *n = 0;
+    if (r->err || len > r->len - r->off) {
+        r->err = true;
+        return NULL;
+    }
+    p = r->p + r->off;
+    r->off += len;
+    *n = len;
+    return p;
+}
+
+int sr_str(struct snap_rd *r, size_t max, char **out)
+{
+    uint32_t len;
+    char *s;
+
+    *out = NULL;
+    len = sr_u32(r);
+    if (r->err)
+        return -EINVAL;
+    if (len == UINT32_MAX)
+        return 0;
+    if (len > max || len > r->len - r->off) {
+        r->err = true;
+        return -EINVAL;
+    }
+    if (memchr(r->p + r->off, '\0', len)) {
+        r->err = true;
+        return -EINVAL;
+    }
+    s = malloc((size_t)len + 1);
+    if (!s)
+        return -ENOMEM;
+    memcpy(s, r->p + r->off, len);
+    s[len] = '\0';
+    r->off += len;
+    *out = s;
+    return 0;
+}
+
+int sr_done(const struct snap_rd *r)
+{
+    return r->err || r->off != r->len ? -EINVAL : 0;
+}
+
+/* ---- CRC-32 ---- */
+
+uint32_t snap_crc32(uint32_t crc, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+
+    /* Bitwise: a state file is small (kilobytes per vCPU), RAM is not
+     * checksummed, so a table buys nothing measurable. */
+    crc = ~crc;
+    for (size_t i = 0; i < n; i++) {
+        crc ^= b[i];
+        for (int k = 0; k < 8; k++)
+            crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1)));
+    }
+    return ~crc;
+}
+
+/* ---- the container ---- */
+
+int snap_writer_begin(struct snap_writer *w, uint32_t type, uint32_t index)
+{
+    if (w->nr >= SNAP_MAX_SECTIONS)
+        return -ENOSPC;
+    w->sec[w->nr] = (struct snap_entry){type, index, w->data.len, 0};
+    w->open_at = w->data.len;
+    return 0;
+}
+
+void snap_writer_end(struct snap_writer *w)
+{
+    w->sec[w->nr].length = w->data.len - w->open_at;
+    w->nr++;
+}
+
+static void put_fixed_str(struct snap_buf *b, const char *s, size_t n)
+{
+    char field[SNAP_CPU_LEN] = {0};
+
+    strncpy(field, s ? s : "", n);
+    sb_put_bytes(b, field, n);
+}
+
+int snap_writer_finish(struct snap_writer *w, uint32_t flags,
+                       const char *vmrun_version, const char *host_cpu,
+                       struct snap_buf *out)
+{
+    uint64_t data_at = SNAP_HEADER_SIZE + (uint64_t)w->nr * SNAP_ENTRY_SIZE;
+    uint64_t total = data_at + w->data.len + 4;
+
+    memset(out, 0, sizeof(*out));
+    if (w->data.err)
+        return w->data.err;
+    sb_put_bytes(out, SNAP_MAGIC, 8);
+    sb_put_u32(out, SNAP_FORMAT_VERSION);
+    sb_put_u32(out, SNAP_HEADER_SIZE);
+    sb_put_u64(out, total);
+    sb_put_u32(out, w->nr);
+    sb_put_u32(out, flags);
+    put_fixed_str(out, vmrun_version, SNAP_VERSION_LEN);
+    put_fixed_str(out, host_cpu, SNAP_CPU_LEN);
+    for (unsigned int i = 0; i < w->nr; i++) {
+        sb_put_u32(out, w->sec[i].type);
+        sb_put_u32(out, w->sec[i].index);
+        sb_put_u64(out, data_at + w->sec[i].offset);
+        sb_put_u64(out, w->sec[i].length);
+    }
+    sb_put_bytes(out, w->data.data, w->data.len);
+    if (!out->err)
+        sb_put_u32(out, snap_crc32(0, out->data, out->len));
+    if (out->err) {
+        int ret = out->err;
+
+        sb_free(out);
+        return ret;
+    }
+    return 0;
+}
+
+__attribute__((format(printf, 3, 4))) static int
+snap_fail(char *err, size_t err_len, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(err, err_len, fmt, ap);
+    va_end(ap);
+    return -EINVAL;
+}
+
+static void get_fixed_str(struct snap_rd *r, char *dst, size_t n)
+{
+    sr_bytes(r, dst, n);
+    dst[n] = '\0';
+    /* Shown in messages: keep it printable. */
+    for (size_t i = 0; i < n && dst[i]; i++)
+        if ((unsigned char)dst[i] < 0x20 || (unsigned char)dst[i] > 0x7e)
+            dst[i] = '?';
+}
+
+static int snap_parse_table(struct snap_file *f, struct snap_rd *r, char *err,
+                            size_t err_len)
+{
+    uint64_t data_at = SNAP_HEADER_SIZE + (uint64_t)f->nr * SNAP_ENTRY_SIZE;
+    uint64_t data_end = f->len - 4;
+
+    if (data_at > data_end)
+        return snap_fail(err, err_len,
+                         "the section table (%u entries) does not fit in the "
+                         "file",
+                         f->nr);
+    for (uint32_t i = 0; i < f->nr; i++) {
+        struct snap_entry *e = &f->sec[i];
+        uint64_t end;
+
+        e->type = sr_u32(r);
+        e->index = sr_u32(r);
+        e->offset = sr_u64(r);
+        e->length = sr_u64(r);
+        if (r->err || e->offset < data_at ||
+            __builtin_add_overflow(e->offset, e->length, &end) ||
+            end > data_end)
+            return snap_fail(err, err_len,
+                             "section %u lies outside the file (offset %llu, "
+                             "length %llu)",
+                             i, (unsigned long long)e->offset,
+                             (unsigned long long)e->length);
+    }
+    return 0;
+}
+
+static int snap_parse(struct snap_file *f, char *err, size_t err_len)
+{
+    struct snap_rd r;
+    uint32_t hdr_size, crc, want;
+    uint64_t total;
+    char magic[8];
+
+    sr_init(&r, f->buf, f->len);
+    sr_bytes(&r, magic, 8);
+    if (r.err || memcmp(magic, SNAP_MAGIC, 8) != 0)
+        return snap_fail(err, err_len, "not a vmrun snapshot (bad magic)");
+    f->version = sr_u32(&r);
+    if (r.err)
+        return snap_fail(err, err_len, "truncated: %zu bytes", f->len);
+    if (f->version != SNAP_FORMAT_VERSION) {
+        snap_fail(err, err_len,
+                  "snapshot format version %u; this vmrun reads version %u",
+                  f->version, SNAP_FORMAT_VERSION);
+        return -ENOTSUP;
+    }
+    hdr_size = sr_u32(&r);
+    total = sr_u64(&r);
+    f->nr = sr_u32(&r);
+    f->flags = sr_u32(&r);
+    get_fixed_str(&r, f->vmrun_version, SNAP_VERSION_LEN);
+    get_fixed_str(&r, f->host_cpu, SNAP_CPU_LEN);
+    if (r.err || f->len < SNAP_HEADER_SIZE + 4)
+        return snap_fail(err, err_len, "truncated: %zu bytes", f->len);
+    if (hdr_size != SNAP_HEADER_SIZE)
+        return snap_fail(err, err_len, "bad header size %u", hdr_size);
+    if (total != f->len)
+        return snap_fail(err, err_len,
+                         "truncated or extended: %zu bytes, the header says "
+                         "%llu",
+                         f->len, (unsigned long long)total);
+    memcpy(&want, f->buf + f->len - 4, 4);
+    crc = snap_crc32(0, f->buf, f->len - 4);
+    if (crc != le32toh(want))
+        return snap_fail(err, err_len,
+                         "checksum mismatch (the file is corrupted)");
+    if (f->nr > SNAP_MAX_SECTIONS)
+        return snap_fail(err, err_len, "too many sections (%u)", f->nr);
+    return snap_parse_table(f, &r, err, err_len);
+}
+
+int snap_file_parse(struct snap_file *f, uint8_t *buf, size_t len, char *err,
+                    size_t err_len)
+{
+    int ret;
+
+    memset(f, 0, sizeof(*f));
+    f->buf = buf;
+    f->len = len;
+    ret = snap_parse(f, err, err_len);
+    if (ret < 0)
+        snap_file_free(f);
+    return ret;
+}
+
+int snap_file_load(struct snap_file *f, const char *path, char *err,
+                   size_t err_len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    uint8_t *buf = NULL;
+    struct stat st;
+    size_t got = 0;
+
+    memset(f, 0, sizeof(*f));
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        int e = errno;
+
+        snprintf(err, err_len, "cannot open: %s", strerror(e));
+        if (fd >= 0)
+            close(fd);
+        return e == ENOENT ? -ENOENT : -EINVAL;
+    }
+    if (!S_ISREG(st.st_mode) || st.st_size > (off_t)SNAP_MAX_FILE) {
+        close(fd);
+        return snap_fail(err, err_len, "not a regular file of at most %u MiB",
+                         SNAP_MAX_FILE >> 20);
+    }
+    buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+    while (buf && got < (size_t)st.st_size) {
+        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    close(fd);
+    if (!buf)
+        return -ENOMEM;
+    return snap_file_parse(f, buf, got, err, err_len);
+}
+
+void snap_file_free(struct snap_file *f)
+{
+    free(f->buf);
+    f->buf = NULL;
+    f->len = 0;
+    f->nr = 0;
+}
+
+bool snap_file_section(const struct snap_file *f, uint32_t type, uint32_t index,
+                       struct snap_rd *r)
+{
+    for (uint32_t i = 0; i < f->nr; i++) {
+        if (f->sec[i].type == type && f->sec[i].index == index) {
+            sr_init(r, f->buf + f->sec[i].offset, f->sec[i].length);
+            return true;
+        }
+    }
+    return false;
+}

@@ -1,0 +1,399 @@
+/* test_snapshot.c - the snapshot state file: writer/reader round trip,
+ * and every kind of bad file (truncated at each length, each byte
+ * corrupted, wrong magic or version, sections outside the file) ending in
+ * an error, never a crash; the checked readers; device state loaders fed
+ * hostile bytes; dirty-page tracking of vmrun's own writes. */
+#include <endian.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check_main.h"
+#include "fake_vm.h"
+#include "i8042.h"
+#include "serial8250.h"
+#include "snapshot_file.h"
+#include "virtio/queue.h"
+
+/* A file with three sections: "config", 4 KiB of pattern, an empty one. */
+static void build(struct snap_buf *out)
+{
+    struct snap_writer *w = calloc(1, sizeof(*w));
+
+    ck_assert_ptr_nonnull(w);
+    ck_assert_int_eq(snap_writer_begin(w, SNAP_SEC_CONFIG, 0), 0);
+    sb_put_u32(&w->data, 0x11223344);
+    sb_put_u64(&w->data, 0x5566778899aabbccULL);
+    sb_put_str(&w->data, "disk.img");
+    sb_put_str(&w->data, NULL);
+    snap_writer_end(w);
+    ck_assert_int_eq(snap_writer_begin(w, SNAP_SEC_ARCH_VCPU, 3), 0);
+    for (int i = 0; i < 4096; i++)
+        sb_put_u8(&w->data, (uint8_t)(i * 7));
+    snap_writer_end(w);
+    ck_assert_int_eq(snap_writer_begin(w, SNAP_SEC_DEVICE, 1), 0);
+    snap_writer_end(w);
+    ck_assert_int_eq(
+        snap_writer_finish(w, SNAP_FLAG_DIFF, "0.1.0", "TestCPU 6/1", out), 0);
+    sb_free(&w->data);
+    free(w);
+}
+
+/* Parses a copy of (p, len); returns the parser's result. */
+static int parse_copy(const uint8_t *p, size_t len, struct snap_file *f,
+                      char *err, size_t err_len)
+{
+    uint8_t *copy = malloc(len ? len : 1);
+
+    ck_assert_ptr_nonnull(copy);
+    memcpy(copy, p, len);
+    return snap_file_parse(f, copy, len, err, err_len);
+}
+
+/* Rewrites the trailing CRC after a deliberate change. */
+static void reseal(struct snap_buf *b)
+{
+    uint32_t crc = htole32(snap_crc32(0, b->data, b->len - 4));
+
+    memcpy(b->data + b->len - 4, &crc, 4);
+}
+
+START_TEST(test_round_trip)
+{
+    struct snap_file *f = calloc(1, sizeof(*f));
+    struct snap_buf b;
+    struct snap_rd r;
+    char err[256], *s;
+    size_t n;
+    const uint8_t *blob;
+
+    build(&b);
+    ck_assert_int_eq(parse_copy(b.data, b.len, f, err, sizeof(err)), 0);
+    ck_assert_uint_eq(f->nr, 3);
+    ck_assert_uint_eq(f->flags, SNAP_FLAG_DIFF);
+    ck_assert_str_eq(f->vmrun_version, "0.1.0");
+    ck_assert_str_eq(f->host_cpu, "TestCPU 6/1");
+    ck_assert(snap_file_section(f, SNAP_SEC_CONFIG, 0, &r));
+    ck_assert_uint_eq(sr_u32(&r), 0x11223344);
+    ck_assert_uint_eq(sr_u64(&r), 0x5566778899aabbccULL);
+    ck_assert_int_eq(sr_str(&r, 64, &s), 0);
+    ck_assert_str_eq(s, "disk.img");
+    free(s);
+    ck_assert_int_eq(sr_str(&r, 64, &s), 0);
+    ck_assert_ptr_null(s);
+    ck_assert_int_eq(sr_done(&r), 0);
+    ck_assert(snap_file_section(f, SNAP_SEC_ARCH_VCPU, 3, &r));
+    ck_assert_uint_eq(r.len, 4096);
+    blob = r.p;
+    for (int i = 0; i < 4096; i++)
+        ck_assert_uint_eq(blob[i], (uint8_t)(i * 7));
+    ck_assert(snap_file_section(f, SNAP_SEC_DEVICE, 1, &r));
+    ck_assert_uint_eq(r.len, 0);
+    ck_assert(!snap_file_section(f, SNAP_SEC_DEVICE, 0, &r));
+    ck_assert(!snap_file_section(f, SNAP_SEC_MEMORY, 0, &r));
+    (void)n;
+    snap_file_free(f);
+    free(f);
+    sb_free(&b);
+}
+END_TEST
+
+START_TEST(test_truncated_every_length)
+{
+    struct snap_file *f = calloc(1, sizeof(*f));
+    struct snap_buf b;
+    char err[256];
+
+    build(&b);
+    for (size_t len = 0; len < b.len; len++) {
+        err[0] = '\0';
+        ck_assert_int_lt(parse_copy(b.data, len, f, err, sizeof(err)), 0);
+        ck_assert_msg(err[0], "no message at length %zu", len);
+        ck_assert_ptr_null(f->buf);
+    }
+    /* One byte too many is refused too. */
+    b.data = realloc(b.data, b.len + 1);
+    b.data[b.len] = 0;
+    ck_assert_int_eq(parse_copy(b.data, b.len + 1, f, err, sizeof(err)),
+                     -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "truncated or extended"));
+    free(f);
+    sb_free(&b);
+}
+END_TEST
+
+START_TEST(test_corrupted_every_byte)
+{
+    struct snap_file *f = calloc(1, sizeof(*f));
+    struct snap_buf b;
+    char err[256];
+
+    build(&b);
+    for (size_t i = 0; i < b.len; i++) {
+        b.data[i] ^= 0x20;
+        ck_assert_msg(parse_copy(b.data, b.len, f, err, sizeof(err)) < 0,
+                      "byte %zu flipped but accepted", i);
+        b.data[i] ^= 0x20;
+    }
+    b.data[SNAP_HEADER_SIZE + 3 * SNAP_ENTRY_SIZE + 2] ^= 1;
+    ck_assert_int_eq(parse_copy(b.data, b.len, f, err, sizeof(err)), -EINVAL);
+    ck_assert_str_eq(err, "checksum mismatch (the file is corrupted)");
+    free(f);
+    sb_free(&b);
+}
+END_TEST
+
+START_TEST(test_wrong_magic_and_version)
+{
+    struct snap_file *f = calloc(1, sizeof(*f));
+    struct snap_buf b;
+    uint32_t v = htole32(SNAP_FORMAT_VERSION + 1);
+    char err[256];
+
+    build(&b);
+    memcpy(b.data, "QEMUSNAP", 8);
+    reseal(&b);
+    ck_assert_int_eq(parse_copy(b.data, b.len, f, err, sizeof(err)), -EINVAL);
+    ck_assert_str_eq(err, "not a vmrun snapshot (bad magic)");
+    memcpy(b.data, SNAP_MAGIC, 8);
+    memcpy(b.data + 8, &v, 4);
+    reseal(&b);
+    ck_assert_int_eq(parse_copy(b.data, b.len, f, err, sizeof(err)), -ENOTSUP);
+    ck_assert_ptr_nonnull(strstr(err, "snapshot format version 2"));
+    ck_assert_ptr_nonnull(strstr(err, "reads version 1"));
+    free(f);
+    sb_free(&b);
+}
+END_TEST
+
+static void put_le64(uint8_t *p, uint64_t v)
+{
+    v = htole64(v);
+    memcpy(p, &v, 8);
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+    v = htole32(v);
+    memcpy(p, &v, 4);
+}
+
+/* Valid checksums around a hostile table: sections outside the file,
+ * offsets that wrap, a section count the file cannot hold. */
+START_TEST(test_hostile_table)
+{
+    struct snap_file *f = calloc(1, sizeof(*f));
+    uint8_t *entry1;
+    struct snap_buf b;
+    char err[256];
+
+    build(&b);
+    entry1 = b.data + SNAP_HEADER_SIZE + SNAP_ENTRY_SIZE;
+    put_le64(entry1 + 16, b.len); /* length past the end */
+    reseal(&b);
+    ck_assert_int_eq(parse_copy(b.data, b.len, f, err, sizeof(err)), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "section 1 lies outside the file"));
+    put_le64(entry1 + 8, UINT64_MAX - 2); /* offset + length wraps */
+    put_le64(entry1 + 16, 16);
+    reseal(&b);
+    ck_assert_int_eq(parse_copy(b.data, b.len, f, err, sizeof(err)), -EINVAL);
+    put_le64(entry1 + 8, 0); /* points at the header */
+    reseal(&b);
+    ck_assert_int_eq(parse_copy(b.data, b.len, f, err, sizeof(err)), -EINVAL);
+    sb_free(&b);
+
+    build(&b);
+    put_le32(b.data + 24, 100000); /* section count */
+    reseal(&b);
+    ck_assert_int_eq(parse_copy(b.data, b.len, f, err, sizeof(err)), -EINVAL);
+    put_le32(b.data + 24, 1000); /* allowed, but the table is too long */
+    reseal(&b);
+    ck_assert_int_eq(parse_copy(b.data, b.len, f, err, sizeof(err)), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "does not fit"));
+    put_le32(b.data + 12, 64); /* header size */
+    reseal(&b);
+    ck_assert_int_eq(parse_copy(b.data, b.len, f, err, sizeof(err)), -EINVAL);
+    free(f);
+    sb_free(&b);
+}
+END_TEST
+
+START_TEST(test_reader_bounds)
+{
+    uint8_t buf[16] = {5,   0,    0,    0,    'a',  'b', 'c', 'd',
+                       'e', 0xff, 0xff, 0xff, 0xff, 9,   0,   0};
+    uint8_t nul[8] = {3, 0, 0, 0, 'a', 0, 'c', 0};
+    struct snap_rd r;
+    char *s;
+    size_t n;
+
+    sr_init(&r, buf, sizeof(buf));
+    ck_assert_int_eq(sr_str(&r, 4, &s), -EINVAL); /* longer than allowed */
+    ck_assert(r.err);
+    sr_init(&r, buf, 6);
+    ck_assert_int_eq(sr_str(&r, 64, &s), -EINVAL); /* past the end */
+    sr_init(&r, nul, sizeof(nul));
+    ck_assert_int_eq(sr_str(&r, 64, &s), -EINVAL); /* embedded NUL */
+    sr_init(&r, buf + 9, 7);
+    ck_assert_ptr_null(sr_blob(&r, &n)); /* a 4 GiB blob in 3 bytes */
+    ck_assert(r.err);
+    sr_init(&r, buf, 3);
+    ck_assert_uint_eq(sr_u32(&r), 0); /* short: zero and sticky error */
+    ck_assert(r.err);
+    ck_assert_uint_eq(sr_u8(&r), 0);
+    ck_assert_int_eq(sr_done(&r), -EINVAL);
+    sr_init(&r, buf, 4);
+    ck_assert_uint_eq(sr_u32(&r), 5);
+    ck_assert_int_eq(sr_done(&r), 0);
+    sr_init(&r, buf, 5);
+    (void)sr_u32(&r);
+    ck_assert_int_eq(sr_done(&r), -EINVAL); /* a byte left over */
+}
+END_TEST
+
+START_TEST(test_crc32_known_value)
+{
+    /* The standard check value of CRC-32/IEEE. */
+    ck_assert_uint_eq(snap_crc32(0, "123456789", 9), 0xcbf43926);
+    ck_assert_uint_eq(snap_crc32(snap_crc32(0, "1234", 4), "56789", 5),
+                      0xcbf43926);
+}
+END_TEST
+
+START_TEST(test_load_errors)
+{
+    struct snap_file *f = calloc(1, sizeof(*f));
+    char err[256];
+
+    ck_assert_int_eq(
+        snap_file_load(f, "/nonexistent/snapshot", err, sizeof(err)), -ENOENT);
+    ck_assert_ptr_nonnull(strstr(err, "cannot open"));
+    ck_assert_int_eq(snap_file_load(f, "/", err, sizeof(err)), -EINVAL);
+    ck_assert_int_eq(snap_file_load(f, "/dev/null", err, sizeof(err)), -EINVAL);
+    free(f);
+}
+END_TEST
+
+/* Device loaders take whatever bytes a file holds: out-of-range values
+ * are refused, nothing is read past the record. */
+START_TEST(test_serial_i8042_hostile_state)
+{
+    struct vm *vm = fake_vm_create(0, 4096);
+    struct serial_config cfg = {
+        .port = 0x3f8, .irq = 4, .out_fd = -1, .in_fd = -1};
+    struct serial *s;
+    struct i8042 *k;
+    struct snap_buf b = {0};
+    struct snap_rd r;
+    uint8_t bad_fifo[13] = {0, 0, 0, 0, 0, 0, 1, 0, 1, 1, 0, 0, 200};
+    uint8_t bad_trigger[13] = {0, 0, 0, 0, 0, 0, 1, 0, 1, 3, 0, 0, 0};
+    uint8_t bad_queue[6] = {0, 0, 0, 0, 0, 17};
+
+    ck_assert_int_eq(serial_create(vm, &cfg, &s), 0);
+    ck_assert_int_eq(i8042_create(vm, &k), 0);
+    ck_assert_int_eq(serial_save(s, &b), 0);
+    sr_init(&r, b.data, b.len);
+    ck_assert_int_eq(serial_load(s, &r), 0);
+    ck_assert_int_eq(sr_done(&r), 0);
+    sr_init(&r, bad_fifo, sizeof(bad_fifo));
+    ck_assert_int_eq(serial_load(s, &r), -EINVAL);
+    sr_init(&r, bad_trigger, sizeof(bad_trigger));
+    ck_assert_int_eq(serial_load(s, &r), -EINVAL);
+    sr_init(&r, b.data, b.len - 1);
+    ck_assert_int_eq(serial_load(s, &r), -EINVAL);
+    sb_free(&b);
+    ck_assert_int_eq(i8042_send_ctrl_alt_del(k), 0);
+    ck_assert_int_eq(i8042_save(k, &b), 0);
+    sr_init(&r, b.data, b.len);
+    ck_assert_int_eq(i8042_load(k, &r), 0);
+    ck_assert_int_eq(sr_done(&r), 0);
+    sr_init(&r, bad_queue, sizeof(bad_queue));
+    ck_assert_int_eq(i8042_load(k, &r), -EINVAL);
+    sb_free(&b);
+    i8042_destroy(k);
+    serial_destroy(s);
+    fake_vm_destroy(vm);
+}
+END_TEST
+
+/* A saved queue is re-checked against RAM: rings outside it, misaligned
+ * or of a bad size are refused; a good one comes back with its indices. */
+START_TEST(test_virtq_load_checks_rings)
+{
+    struct vm *vm = fake_vm_create(0, 0x10000);
+    struct virtq q = {.size = 16,
+                      .desc_gpa = 0x1000,
+                      .avail_gpa = 0x2000,
+                      .used_gpa = 0x3000},
+                 back;
+    struct snap_buf b = {0};
+    struct snap_rd r;
+
+    ck_assert_int_eq(virtq_enable(&q, vm), 0);
+    q.last_avail = 7;
+    q.used_idx = 5;
+    virtq_save(&q, &b);
+    sr_init(&r, b.data, b.len);
+    ck_assert_int_eq(virtq_load(&back, vm, &r), 0);
+    ck_assert_int_eq(sr_done(&r), 0);
+    ck_assert(back.enabled);
+    ck_assert_uint_eq(back.last_avail, 7);
+    ck_assert_uint_eq(back.used_idx, 5);
+    ck_assert(back.used == q.used);
+    sb_free(&b);
+    q.used_gpa = 0xfff0; /* the used ring runs past RAM */
+    virtq_save(&q, &b);
+    sr_init(&r, b.data, b.len);
+    ck_assert_int_eq(virtq_load(&back, vm, &r), -EINVAL);
+    sb_free(&b);
+    q.used_gpa = 0x3000;
+    q.size = 12; /* not a power of two */
+    virtq_save(&q, &b);
+    sr_init(&r, b.data, b.len);
+    ck_assert_int_eq(virtq_load(&back, vm, &r), -EINVAL);
+    sb_free(&b);
+    fake_vm_destroy(vm);
+}
+END_TEST
+
+START_TEST(test_dirty_tracking)
+{
+    static uint8_t ram[64 * 4096];
+    struct guest_mem m = {0};
+    uint64_t bits[2] = {0};
+
+    ck_assert_int_eq(gmem_add(&m, 0x100000, sizeof(ram), ram), 0);
+    ck_assert_ptr_nonnull(gmem_ptr(&m, 0x100000, 8)); /* not tracked yet */
+    ck_assert_int_eq(gmem_dirty_enable(&m), 0);
+    ck_assert_ptr_nonnull(gmem_ptr(&m, 0x100000 + 4096 * 3 + 4000, 200));
+    ck_assert_ptr_nonnull(gmem_ptr(&m, 0x100000 + 4096 * 63, 1));
+    ck_assert_ptr_null(gmem_ptr(&m, 0x100000 + 4096 * 64, 1));
+    gmem_dirty_take(&m, 0, bits);
+    ck_assert_uint_eq(bits[0], (1ULL << 3) | (1ULL << 4) | (1ULL << 63));
+    bits[0] = 0;
+    gmem_dirty_take(&m, 0, bits); /* taking clears */
+    ck_assert_uint_eq(bits[0], 0);
+    gmem_dirty_free(&m);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("snapshot");
+    TCase *tc = tcase_create("snapshot");
+
+    tcase_add_test(tc, test_round_trip);
+    tcase_add_test(tc, test_truncated_every_length);
+    tcase_add_test(tc, test_corrupted_every_byte);
+    tcase_add_test(tc, test_wrong_magic_and_version);
+    tcase_add_test(tc, test_hostile_table);
+    tcase_add_test(tc, test_reader_bounds);
+    tcase_add_test(tc, test_crc32_known_value);
+    tcase_add_test(tc, test_load_errors);
+    tcase_add_test(tc, test_serial_i8042_hostile_state);
+    tcase_add_test(tc, test_virtq_load_checks_rings);
+    tcase_add_test(tc, test_dirty_tracking);
+    suite_add_tcase(s, tc);
+    return check_run_suite(s);
+}
