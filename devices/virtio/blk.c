@@ -291,8 +291,9 @@ static void blk_irq(struct virtio_blk *blk)
         virtio_mmio_signal_used(blk->t);
 }
 
-/* Pops until the ring is empty or every slot is in flight. */
-static void blk_process(struct virtio_blk *blk)
+/* Pops until the ring is empty or every slot is in flight; returns false
+ * when the ring is malformed (the device then needs a reset). */
+static bool blk_pop_all(struct virtio_blk *blk)
 {
     struct virtq *vq = blk_vq(blk);
     struct blk_req *req;
@@ -310,7 +311,7 @@ static void blk_process(struct virtio_blk *blk)
                 break;
             if (ret == -EPROTO) {
                 virtio_mmio_set_needs_reset(blk->t);
-                goto out;
+                return false;
             }
             if (ret == -E2BIG) /* more segments than SEG_MAX promised */
                 virtq_push(vq, req->elem.head, 0);
@@ -322,8 +323,20 @@ static void blk_process(struct virtio_blk *blk)
             break;
         }
     } while (virtq_enable_notify(vq));
-out:
-    blk->be->ops->unplug(blk->be);
+    return true;
+}
+
+/* Pops and submits; the engine may complete requests while it sends them
+ * (unplug), freeing slots that a starved ring is waiting for: then pop
+ * again, as no later completion may come to resume it. */
+static void blk_process(struct virtio_blk *blk)
+{
+    bool ok;
+
+    do {
+        ok = blk_pop_all(blk);
+        blk->be->ops->unplug(blk->be);
+    } while (ok && blk->starved && blk->nfree);
     blk_irq(blk);
 }
 

@@ -83,8 +83,7 @@ static long rollup_kb(pid_t pid, const char *key)
     if (!f)
         return 0;
     while (fgets(line, sizeof(line), f))
-        if (strncmp(line, key, strlen(key)) == 0 &&
-            line[strlen(key)] == ':' &&
+        if (strncmp(line, key, strlen(key)) == 0 && line[strlen(key)] == ':' &&
             sscanf(line + strlen(key) + 1, "%ld", &v) == 1)
             sum += v;
     fclose(f);
@@ -165,17 +164,30 @@ int main(int argc, char **argv)
 
     while ((c = getopt(argc, argv, "n:m:w:t:o:")) != -1) {
         switch (c) {
-        case 'n': n = atoi(optarg); break;
-        case 'm': mark = optarg; break;
-        case 'w': wait_s = atof(optarg); break;
-        case 't': timeout_s = atof(optarg); break;
-        case 'o': dir = optarg; break;
-        default: n = -1;
+        case 'n':
+            n = atoi(optarg);
+            break;
+        case 'm':
+            mark = optarg;
+            break;
+        case 'w':
+            wait_s = atof(optarg);
+            break;
+        case 't':
+            timeout_s = atof(optarg);
+            break;
+        case 'o':
+            dir = optarg;
+            break;
+        default:
+            n = -1;
         }
     }
     if (n < 1 || n > MAX_N || optind >= argc) {
-        fprintf(stderr, "usage: fleet -n N(1-%d) [-m MARK] [-w SEC] [-t SEC] "
-                        "[-o DIR] -- VMM ARGS...\n", MAX_N);
+        fprintf(stderr,
+                "usage: fleet -n N(1-%d) [-m MARK] [-w SEC] [-t SEC] "
+                "[-o DIR] -- VMM ARGS...\n",
+                MAX_N);
         return 125;
     }
     avail0 = meminfo_kb("MemAvailable");
@@ -233,7 +245,7 @@ int main(int argc, char **argv)
     printf("n=%d reached=%d first_ms=%.0f median_ms=%.0f all_ms=%.0f "
            "pss_kb=%ld rss_kb=%ld memavail_kb=%ld cpu_ms=%.0f\n",
            n, reached, reached ? marks[0] : -1,
-           reached ? marks[reached / 2] : -1,
-           reached == n ? marks[n - 1] : -1, pss, rss, avail0 - avail1, cpu);
+           reached ? marks[reached / 2] : -1, reached == n ? marks[n - 1] : -1,
+           pss, rss, avail0 - avail1, cpu);
     return 0;
 }
