@@ -300,14 +300,16 @@ blk_rounds() {
 # --- net: iperf3 between the guest and a tap in a namespace -----------------
 
 NS=vmrunbench
-ns() { ip netns exec "$NS" "$@"; }
+# iproute2's ip by its path: busybox sh would run its own applet for "ip".
+IP=${VMRUN_BENCH_IP:-ip}
+ns() { "$IP" netns exec "$NS" "$@"; }
 
 net_setup() {
 	[ -d /run ] || mkdir -p /run
-	ip netns del "$NS" 2>/dev/null
-	ip netns add "$NS" && ns ip link set lo up &&
-		ns ip tuntap add dev vmtap0 mode tap &&
-		ns ip addr add 10.0.2.1/24 dev vmtap0 && ns ip link set vmtap0 up || return 1
+	"$IP" netns del "$NS" 2>/dev/null
+	"$IP" netns add "$NS" && ns "$IP" link set lo up &&
+		ns "$IP" tuntap add dev vmtap0 mode tap &&
+		ns "$IP" addr add 10.0.2.1/24 dev vmtap0 && ns "$IP" link set vmtap0 up || return 1
 	ns iperf3 -s >"$WORK/iperf-server.log" 2>&1 &
 	IPERF_PID=$!
 }
@@ -315,7 +317,7 @@ net_setup() {
 net_teardown() {
 	kill "$IPERF_PID" 2>/dev/null
 	wait "$IPERF_PID" 2>/dev/null
-	ip netns del "$NS" 2>/dev/null
+	"$IP" netns del "$NS" 2>/dev/null
 	return 0
 }
 
@@ -343,7 +345,7 @@ net_once() {
 }
 
 net_rounds() {
-	command -v iperf3 >/dev/null && command -v ip >/dev/null ||
+	command -v iperf3 >/dev/null && [ -x "$IP" ] ||
 		{ info net=no-iperf3-or-ip; return 0; }
 	[ -r "${VMRUN_BENCH_INITRD:-}" ] || { info net=no-bench-initramfs; return 0; }
 	net_setup || { info net=no-namespace; net_teardown; return 0; }

@@ -168,6 +168,8 @@ run_box() {
 	wants blk && payload+=(--payload "$(command -v fio)" --payload "$INITRD" --payload "$brd")
 	wants net && payload+=(--payload "$(command -v iperf3)" --payload "$(command -v ip)" --payload "$INITRD")
 	export VMRUN_BENCH_BRD=$brd VMRUN_BENCH_INITRD=$INITRD
+	VMRUN_BENCH_IP=$(readlink -f "$(command -v ip)")
+	export VMRUN_BENCH_IP
 	# Density: up to 50 guests of 128 MiB (about 60 MiB touched each).
 	"$REPO_DIR/tests/lab/box.sh" --timeout "$1" --out "$RES" --mem "$BOX_MEM" \
 		"${payload[@]}" -- sh "$BENCH_DIR/inner.sh" \
@@ -279,8 +281,32 @@ main() {
 		fi
 	} >"$RES/table.md"
 	cat "$RES/table.md"
+	plot_boots
 	[ "$UPDATE_DOCS" = 1 ] && update_docs
 	log "results, raw log and first consoles of each row: $RES"
+}
+
+# plot_boots: $RES/boot.png, the boot times to the userspace marker as box
+# plots (min, quartiles, max; the median in red) with every boot as a dot.
+plot_boots() {
+	"$BENCH_DIR/summary.awk" -v part=plot "$RES/raw.log" >"$RES/boots.dat"
+	[ -s "$RES/boots.dat" ] || return 0
+	command -v gnuplot >/dev/null || { log "no gnuplot: no chart"; return 0; }
+	awk '{ k = $1; lab[k] = $2; n[k]++; v[k, n[k]] = $3 }
+	END { for (k in n) { c = n[k]
+		for (i = 1; i <= c; i++) a[i] = v[k, i]
+		for (i = 2; i <= c; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+		m = c % 2 ? a[(c + 1) / 2] : (a[c / 2] + a[c / 2 + 1]) / 2
+		print k, lab[k], a[1], a[int((c + 3) / 4)], m, a[int((3 * c + 3) / 4)], a[c] } }' \
+		"$RES/boots.dat" | sort -n >"$RES/boots-stats.dat"
+	gnuplot -e "set terminal pngcairo size 900,500; set output '$RES/boot.png';
+		set title 'Boot: start to the guest userspace marker ($(box_mode | cut -d: -f1))';
+		set ylabel 'ms'; unset key; set style fill solid 0.25; set boxwidth 0.5;
+		set xrange [0.4:6.6]; set yrange [0:*];
+		plot '$RES/boots-stats.dat' using 1:4:3:7:6:xtic(2) with candlesticks whiskerbars lc rgb '#4477aa',
+		'' using 1:5:5:5:5 with candlesticks lw 2 lc rgb '#aa3333',
+		'$RES/boots.dat' using 1:3 with points pt 7 ps 0.5 lc rgb 'black'" ||
+		log "gnuplot failed: no chart"
 }
 
 # update_docs: the table replaces what is between the two markers in DOC.
@@ -292,6 +318,10 @@ update_docs() {
 		/<!-- bench:begin -->/ { skip = 1 }' "$DOC" >"$DOC.new"
 	mv "$DOC.new" "$DOC"
 	log "table written into $DOC"
+	if [ -s "$RES/boot.png" ]; then
+		cp "$RES/boot.png" "$REPO_DIR/docs/bench-boot.png"
+		log "chart written to docs/bench-boot.png"
+	fi
 }
 
 main "$@"

@@ -415,8 +415,10 @@ BEGIN {
 		eq = index($i, "=")
 		pk[substr($i, 1, eq - 1)] = substr($i, eq + 1)
 	}
+	# x position, name, ms: vmrun, microvm, q35 with 1 vCPU, then with 2
 	if (pk["test"] == "boot" && pk["marker_ms"] >= 0 && pk["status"] == 0)
-		print pk["vmm"] "-" pk["vcpus"], pk["marker_ms"]
+		print (pk["vmm"] == "vmrun" ? 1 : pk["vmm"] == "microvm" ? 2 : 3) + 3 * (pk["vcpus"] - 1),
+			pk["vmm"] "-" pk["vcpus"] "vCPU", pk["marker_ms"]
 	split("", pk)
 	next
 }
