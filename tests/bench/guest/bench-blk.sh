@@ -12,7 +12,7 @@
 # Every job is O_DIRECT libaio on the whole disk and prints one marker:
 #   fio_JOB=READ_KIBS/READ_IOPS/WRITE_KIBS/WRITE_IOPS   (fio's terse v3)
 
-export LD_LIBRARY_PATH=/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu/ceph
+export PATH=/usr/bin:$PATH LD_LIBRARY_PATH=/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu/ceph
 
 bench_fio_args() {
 	case $1 in

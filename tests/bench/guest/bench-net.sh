@@ -9,7 +9,7 @@
 # Markers: iperf_g2h=MBITS (guest sends), iperf_h2g=MBITS (-R: host sends),
 # the receiver's average in Mbit/s.
 
-export LD_LIBRARY_PATH=/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu
+export PATH=/usr/bin:$PATH LD_LIBRARY_PATH=/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu
 
 bench_iperf() {
 	iperf3 -c "$1" -t "$2" -f m $3 >/tmp/iperf.out 2>&1
