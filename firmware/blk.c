@@ -5,7 +5,9 @@
  * check.
  *
  * Command line: id=DRIVE_ID (the GET_ID answer to expect), mode=bench,
- * count=N (64 KiB requests per bench phase), count4k=N, depth=N. */
+ * count=N (64 KiB requests per bench phase), count4k=N, depth=N, hold=1
+ * (after the last line, spin instead of exiting: the host reads the VM's
+ * metrics, knowing exactly what I/O the guest did, then stops it). */
 #include "blk.h"
 #include "fw.h"
 
@@ -542,6 +544,9 @@ void fw_main(const uint8_t *boot_params)
     fw_puts("vmrun-firmware: blk: exit status=");
     fw_put_dec(b.first_failed ? 10u + (unsigned)b.first_failed : 0);
     fw_putc('\n');
+    if (cmdline_is(&b, "hold", "1"))
+        for (;;)
+            __asm__ volatile("pause");
     /* The MMIO debug-exit register, written from CPL3; the port is the
      * fallback should the write not end the VM. */
     fw_mmio_write8(DEBUG_EXIT,

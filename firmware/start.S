@@ -73,7 +73,8 @@ set_gate:
     ret
 
 /* #UD handler = port-I/O gate: a ud2 (0f 0b) at CPL3 with edi = 0 outb /
- * 1 inb / 2 outl / 3 inl, esi = port, edx = value; the result in eax.  Any
+ * 1 inb / 2 outl / 3 inl / 6 outw / 7 inw, esi = port, edx = value; the
+ * result in eax (inw: ax, the rest of eax is the value passed).  Any
  * other #UD is a real fault.  Two more operations let tests crash the guest
  * on purpose: 4 = triple fault (no IDT, then int3), 5 = lock cmpxchg16b at
  * CPL0 (an instruction kvm_pvm's emulator cannot run: a KVM internal
@@ -95,7 +96,15 @@ gate_io:
     je      4f
     cmp     $5, %edi
     je      5f
+    cmp     $6, %edi
+    je      6f
+    cmp     $7, %edi
+    je      7f
     outb    %al, %dx
+    iretq
+6:  outw    %ax, %dx
+    iretq
+7:  inw     %dx, %ax
     iretq
 1:  inb     %dx, %al
     iretq

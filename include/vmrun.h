@@ -56,7 +56,11 @@ struct vmrun_create_opts {
 };
 
 /* Builds the VM described by (cfg): memory, vCPUs, devices, loaded kernel.
- * (cfg) is copied; the caller may free it afterwards.  Nothing runs yet. */
+ * (cfg) is copied; the caller may free it afterwards.  Nothing runs yet.
+ * A "logger" section in (cfg) overrides (opts): its level replaces
+ * log_level, and with a log_path the VM's messages go to that file instead
+ * of log_fn.  A "metrics" section opens metrics_path (-errno if it cannot
+ * be opened, logged naming metrics.metrics_path). */
 int vmrun_create(const struct vmrun_config *cfg,
                  const struct vmrun_create_opts *opts, struct vmrun_vm **out);
 
@@ -81,7 +85,19 @@ struct vmrun_exit {
     int status; /* suggested exit status: 0, the debug-exit byte, ... */
 };
 
-/* Starts the vCPUs and blocks until the VM stops; fills (out).  Call once. */
+/* Starts the device event loop and the vCPU threads and returns once
+ * they run: from then on vmrun_pause() works.  Call once, from any thread;
+ * -EALREADY the second time.  A failure to start is also reported by
+ * vmrun_wait() (VMRUN_EXIT_ERROR), which must still be called. */
+int vmrun_start(struct vmrun_vm *vm);
+
+/* Blocks until the VM stops (the guest ends it, vmrun_request_stop(), an
+ * error), stops its threads and fills (out).  Call once, after
+ * vmrun_start(), on one thread; that thread also writes the periodic
+ * metrics lines ("metrics" config section) while it waits. */
+int vmrun_wait(struct vmrun_vm *vm, struct vmrun_exit *out);
+
+/* vmrun_start() then vmrun_wait(). */
 int vmrun_run(struct vmrun_vm *vm, struct vmrun_exit *out);
 
 /* Asks a running VM to stop (reason VMRUN_EXIT_STOPPED).  Safe from any
@@ -94,7 +110,8 @@ void vmrun_request_stop(struct vmrun_vm *vm);
  * if it is paused, -EINVAL if it is not running.  Thread-safe. */
 int vmrun_pause(struct vmrun_vm *vm);
 
-/* Continues a paused VM where it stopped.  -EALREADY if it is running. */
+/* Continues a paused VM where it stopped; returns once every vCPU is back
+ * in its run loop.  -EALREADY if it is running.  Thread-safe. */
 int vmrun_resume(struct vmrun_vm *vm);
 
 /* Nonzero while the VM is paused. */
@@ -103,7 +120,50 @@ int vmrun_is_paused(struct vmrun_vm *vm);
 /* Presses Ctrl-Alt-Del on the guest's i8042 keyboard. */
 int vmrun_send_ctrl_alt_del(struct vmrun_vm *vm);
 
-/* Frees everything; the VM must not be running. */
+/* ---- metrics (docs/api.md: the line's schema) ---- */
+
+/* (*json_out): a new NUL-terminated JSON object, one line, with the VM's
+ * counters now (vCPU exits and KVM_RUN time, drives, network interfaces,
+ * VMM RSS, UTC timestamp) and the extra members (see below); the caller
+ * frees it with free().  Any thread, any time between vmrun_create() and
+ * vmrun_destroy(); counters are read without stopping the VM. */
+int vmrun_metrics_json(struct vmrun_vm *vm, char **json_out);
+
+/* Appends that line to the config's metrics.metrics_path now (Firecracker's
+ * FlushMetrics); -ENOENT when the config has no "metrics" section, or the
+ * -errno of the write.  Any thread.  Lines are also written every
+ * metrics.period_s (60 s) by the vmrun_wait() thread and once when the VM
+ * stops. */
+int vmrun_flush_metrics(struct vmrun_vm *vm);
+
+/* Returns a JSON object text, allocated with malloc() and freed by the
+ * caller, whose members are added to every metrics line (the vmrun
+ * command adds "api_server"), or NULL.  Called from the thread writing
+ * the line; must be thread-safe. */
+typedef char *(*vmrun_metrics_extra_fn)(void *opaque);
+
+/* Installs (fn) (NULL removes it).  Thread-safe; (opaque) must stay valid
+ * until vmrun_destroy() or the next call. */
+void vmrun_set_metrics_extra(struct vmrun_vm *vm, vmrun_metrics_extra_fn fn,
+                             void *opaque);
+
+/* ---- logging for the embedder's own messages ---- */
+
+/* Applies (cfg)'s "logger" section to (opts): its level and, with a
+ * log_path, a log_fn that appends to that file (opened 0600, O_APPEND |
+ * O_CLOEXEC, one line per message).  vmrun_create() does the same for the
+ * VM's own messages; this is for an embedder's (the vmrun command's API
+ * audit trail).  0 (and (opts) unchanged without the section) or -errno of
+ * the open.  Undo with vmrun_log_close(). */
+int vmrun_log_open(const struct vmrun_config *cfg,
+                   struct vmrun_create_opts *opts);
+
+/* Closes the file vmrun_log_open() put into (opts), if any, and clears
+ * log_fn; (opts) must no longer be in use by another thread. */
+void vmrun_log_close(struct vmrun_create_opts *opts);
+
+/* Frees everything.  A VM started and not waited for is stopped and
+ * waited for first. */
 void vmrun_destroy(struct vmrun_vm *vm);
 
 const char *vmrun_exit_reason_name(enum vmrun_exit_reason reason);

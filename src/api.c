@@ -8,7 +8,6 @@
 
 struct vmrun_vm {
     struct vm vm;
-    bool ran;
 };
 
 int vmrun_create(const struct vmrun_config *cfg,
@@ -32,14 +31,110 @@ int vmrun_create(const struct vmrun_config *cfg,
     return 0;
 }
 
-int vmrun_run(struct vmrun_vm *v, struct vmrun_exit *out)
+/* Sets (*flag) under the VM's lock; false when it was set already. */
+static bool vm_claim(struct vm *vm, bool *flag)
 {
+    bool was;
+
+    pthread_mutex_lock(&vm->lock);
+    was = *flag;
+    *flag = true;
+    pthread_mutex_unlock(&vm->lock);
+    return !was;
+}
+
+int vmrun_start(struct vmrun_vm *v)
+{
+    if (!v)
+        return -EINVAL;
+    if (!vm_claim(&v->vm, &v->vm.started))
+        return -EALREADY;
+    return vm_start(&v->vm);
+}
+
+int vmrun_wait(struct vmrun_vm *v, struct vmrun_exit *out)
+{
+    bool started;
+
     if (!v || !out)
         return -EINVAL;
-    if (v->ran)
+    pthread_mutex_lock(&v->vm.lock);
+    started = v->vm.started;
+    pthread_mutex_unlock(&v->vm.lock);
+    if (!started)
+        return -EINVAL;
+    if (!vm_claim(&v->vm, &v->vm.waited))
         return -EALREADY;
-    v->ran = true;
-    return vm_run(&v->vm, out);
+    return vm_wait(&v->vm, out);
+}
+
+int vmrun_run(struct vmrun_vm *v, struct vmrun_exit *out)
+{
+    int ret;
+
+    if (!v || !out)
+        return -EINVAL;
+    ret = vmrun_start(v);
+    if (ret < 0 && ret != -EALREADY && !vm_exit_requested(&v->vm))
+        return ret;
+    /* A failed start left an exit request: vmrun_wait() reports it. */
+    return vmrun_wait(v, out);
+}
+
+int vmrun_metrics_json(struct vmrun_vm *v, char **json_out)
+{
+    cJSON *root;
+
+    if (!v || !json_out)
+        return -EINVAL;
+    root = vm_metrics(&v->vm);
+    *json_out = root ? cJSON_PrintUnformatted(root) : NULL;
+    cJSON_Delete(root);
+    return *json_out ? 0 : -ENOMEM;
+}
+
+int vmrun_flush_metrics(struct vmrun_vm *v)
+{
+    return v ? vm_flush_metrics(&v->vm) : -EINVAL;
+}
+
+void vmrun_set_metrics_extra(struct vmrun_vm *v, vmrun_metrics_extra_fn fn,
+                             void *opaque)
+{
+    pthread_mutex_lock(&v->vm.lock);
+    v->vm.metrics_extra = fn;
+    v->vm.metrics_extra_opaque = opaque;
+    pthread_mutex_unlock(&v->vm.lock);
+}
+
+int vmrun_log_open(const struct vmrun_config *cfg,
+                   struct vmrun_create_opts *opts)
+{
+    struct log_file *f;
+    int ret;
+
+    if (!cfg || !opts)
+        return -EINVAL;
+    if (!cfg->has_logger)
+        return 0;
+    opts->log_level = cfg->log_level;
+    if (!cfg->log_path)
+        return 0;
+    ret = log_file_open(cfg->log_path, cfg->log_show_level, &f);
+    if (ret < 0)
+        return ret;
+    opts->log_fn = log_file_write;
+    opts->log_opaque = f;
+    return 0;
+}
+
+void vmrun_log_close(struct vmrun_create_opts *opts)
+{
+    if (!opts || opts->log_fn != log_file_write)
+        return;
+    log_file_close(opts->log_opaque);
+    opts->log_fn = NULL;
+    opts->log_opaque = NULL;
 }
 
 void vmrun_request_stop(struct vmrun_vm *v)
@@ -76,8 +171,14 @@ int vmrun_send_ctrl_alt_del(struct vmrun_vm *v)
 
 void vmrun_destroy(struct vmrun_vm *v)
 {
+    struct vmrun_exit ex;
+
     if (!v)
         return;
+    if (v->vm.started && !v->vm.waited) {
+        vmrun_request_stop(v);
+        vmrun_wait(v, &ex);
+    }
     vm_fini(&v->vm);
     free(v);
 }

@@ -52,6 +52,15 @@ static int reply_none(struct req *r)
     return 0;
 }
 
+/* Request text (a path, a method, a body's key) echoed into a message or
+ * the log must not start a new line there: control bytes become '?'. */
+static void text_printable(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
+}
+
 /* HTTP 400 with {"fault_message": ...}; the message is kept for the log. */
 __attribute__((format(printf, 2, 3))) static int fault(struct req *r,
                                                        const char *fmt, ...)
@@ -62,6 +71,7 @@ __attribute__((format(printf, 2, 3))) static int fault(struct req *r,
     va_start(ap, fmt);
     vsnprintf(r->fault, sizeof(r->fault), fmt, ap);
     va_end(ap);
+    text_printable(r->fault);
     if (!obj || !cJSON_AddStringToObject(obj, "fault_message", r->fault)) {
         cJSON_Delete(obj);
         return -ENOMEM;
@@ -287,6 +297,39 @@ static int put_serial(struct req *r)
     return doc_commit(r, doc);
 }
 
+static int put_metrics(struct req *r)
+{
+    return put_section(r, "metrics");
+}
+
+/* Validated like any section, then applied at once to the API server's
+ * own messages (the VM opens the log itself at InstanceStart); if the
+ * file cannot be opened after all, the old document stays. */
+static int put_logger(struct req *r)
+{
+    struct vmrun_config *cfg = NULL;
+    char err[FAULT_MAX], ebuf[128];
+    cJSON *old = cJSON_Duplicate(r->h->doc, 1);
+    int rc = old ? put_section(r, "logger") : -ENOMEM;
+
+    if (rc < 0 || r->out->status != 204 || !r->h->ops->set_logger) {
+        cJSON_Delete(old);
+        return rc;
+    }
+    rc = api_doc_parse(r->h->doc, true, &cfg, err, sizeof(err));
+    if (rc == 0)
+        rc = r->h->ops->set_logger(r->h->opaque, cfg);
+    vmrun_config_free(cfg);
+    if (rc == 0) {
+        cJSON_Delete(old);
+        return 0;
+    }
+    cJSON_Delete(r->h->doc);
+    r->h->doc = old;
+    return fault(r, "logger.log_path: cannot open: %s",
+                 strerror_r(-rc, ebuf, sizeof(ebuf)));
+}
+
 static int not_supported(struct req *r)
 {
     return fault(r, "%s %s: not supported by vmrun yet", r->method, r->path);
@@ -324,14 +367,16 @@ static int put_actions(struct req *r)
         return rc;
     if (i == 0)
         return action_start(r);
-    if (i == 2)
-        return fault(r, "FlushMetrics: metrics are not supported by vmrun yet");
     if (!r->h->started)
-        return fault(r, "SendCtrlAltDel: the VM is not running "
-                        "(InstanceStart first)");
-    rc = r->h->ops->ctrl_alt_del(r->h->opaque);
+        return fault(r, "%s: the VM is not running (InstanceStart first)",
+                     names[i]);
+    rc = i == 1 ? r->h->ops->ctrl_alt_del(r->h->opaque)
+                : r->h->ops->flush_metrics(r->h->opaque);
+    if (rc == -ENOENT && i == 2)
+        return fault(r, "FlushMetrics: metrics: not configured (PUT /metrics "
+                        "before InstanceStart)");
     if (rc < 0)
-        return fault(r, "SendCtrlAltDel: %s",
+        return fault(r, "%s: %s", names[i],
                      strerror_r(-rc, ebuf, sizeof(ebuf)));
     return reply_none(r);
 }
@@ -371,20 +416,20 @@ static const struct route routes[] = {
     {"PUT", "/network-interfaces/", put_iface, true},
     {"PUT", "/entropy", put_entropy, true},
     {"PUT", "/serial", put_serial, true},
+    {"PUT", "/logger", put_logger, true},
+    {"PUT", "/metrics", put_metrics, true},
     {"PUT", "/actions", put_actions, false},
     {"PATCH", "/vm", patch_vm, false},
     /* In the spec, not in vmrun yet. */
     {"PATCH", "/drives/", not_supported, false},
     {"PATCH", "/network-interfaces/", not_supported, false},
-    {"PUT", "/logger", not_supported, false},
-    {"PUT", "/metrics", not_supported, false},
 };
 
 /* Resources of the spec vmrun does not implement, any method, any
  * sub-path. */
 static const char *const unsupported[] = {
-    "/balloon", "/vsock",   "/mmds",   "/snapshot", "/cpu-config",
-    "/pmem",    "/hotplug", "/logger", "/metrics",
+    "/balloon",    "/vsock", "/mmds",    "/snapshot",
+    "/cpu-config", "/pmem",  "/hotplug",
 };
 
 /* (path) is (prefix), or (prefix) ends in '/' and a non-empty id without
@@ -462,16 +507,32 @@ static int body_parse(struct req *r, const char *body, size_t len)
     return 0;
 }
 
-/* The audit trail: every request that may change state, with its answer. */
+static enum api_method method_index(const char *m)
+{
+    if (strcmp(m, "GET") == 0)
+        return API_GET;
+    if (strcmp(m, "PUT") == 0)
+        return API_PUT;
+    return strcmp(m, "PATCH") == 0 ? API_PATCH : API_OTHER;
+}
+
+/* The audit trail: every request that may change state, with its answer;
+ * and the request counts of the metrics line. */
 static void audit(struct req *r)
 {
+    atomic_uint_fast64_t *n =
+        &r->h->requests[method_index(r->method)][r->out->status >= 400];
     char line[FAULT_MAX + 96];
 
+    /* One writer (the handler's thread): no locked add needed. */
+    atomic_store_explicit(n, atomic_load_explicit(n, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
     if (strcmp(r->method, "GET") == 0 || !r->h->ops->log)
         return;
     snprintf(line, sizeof(line), "api: %s %s: %u%s%s", r->method, r->path,
              r->out->status, r->out->status >= 400 ? " " : "",
              r->out->status >= 400 ? r->fault : "");
+    text_printable(line);
     r->h->ops->log(r->h->opaque, VMRUN_LOG_INFO, line);
 }
 
@@ -525,4 +586,29 @@ int api_handler_set_booted(struct api_handler *h, const char *json)
     cJSON_Delete(h->doc);
     h->doc = doc;
     return 0;
+}
+
+char *api_handler_metrics(void *opaque)
+{
+    static const char *const names[API_NR_METHODS] = {"GET", "PUT", "PATCH",
+                                                      "other"};
+    struct api_handler *h = opaque;
+    cJSON *root = cJSON_CreateObject();
+    cJSON *api = root ? cJSON_AddObjectToObject(root, "api_server") : NULL;
+    char *text = NULL;
+    bool ok = api != NULL;
+
+    for (int i = 0; ok && i < API_NR_METHODS; i++) {
+        cJSON *m = cJSON_AddObjectToObject(api, names[i]);
+
+        ok = m &&
+             cJSON_AddNumberToObject(m, "ok",
+                                     (double)atomic_load(&h->requests[i][0])) &&
+             cJSON_AddNumberToObject(m, "failed",
+                                     (double)atomic_load(&h->requests[i][1]));
+    }
+    if (ok)
+        text = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    return text;
 }

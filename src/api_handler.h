@@ -18,6 +18,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <stdatomic.h>
+
 #include <cjson/cJSON.h>
 
 #include "vmrun.h"
@@ -31,15 +33,26 @@ struct api_ops {
     int (*resume)(void *opaque); /* -EALREADY when running */
     int (*is_paused)(void *opaque);
     int (*ctrl_alt_del)(void *opaque);
+    /* Appends a metrics line now; -ENOENT without a "metrics" section. */
+    int (*flush_metrics)(void *opaque);
+    /* PUT /logger was accepted: the audit trail goes where (cfg)'s
+     * "logger" section says from now on. */
+    int (*set_logger)(void *opaque, const struct vmrun_config *cfg);
     /* The audit trail: one line per state-changing request. */
     void (*log)(void *opaque, enum vmrun_log_level level, const char *msg);
 };
+
+/* Requests counted for the metrics line, by method and outcome. */
+enum api_method { API_GET, API_PUT, API_PATCH, API_OTHER, API_NR_METHODS };
 
 struct api_handler {
     const struct api_ops *ops;
     void *opaque;
     cJSON *doc;   /* the config sections received, config-file schema */
     bool started; /* InstanceStart succeeded, or booted from a file */
+    /* [method][0: 2xx, 1: 4xx]; written by the handler's thread, read by
+     * api_handler_metrics() from any. */
+    atomic_uint_fast64_t requests[API_NR_METHODS][2];
 };
 
 /* One answer: an HTTP status and a JSON body (NULL for 204).  The caller
@@ -68,5 +81,10 @@ int api_handler_request(struct api_handler *h, const char *method,
                         const char *path, const char *body, size_t len,
                         struct api_response *out)
     __attribute__((warn_unused_result));
+
+/* {"api_server": {"GET": {"ok": N, "failed": N}, "PUT": ..., "PATCH":
+ * ..., "other": ...}} as a new string (a vmrun_metrics_extra_fn), NULL on
+ * ENOMEM.  Any thread. */
+char *api_handler_metrics(void *h);
 
 #endif

@@ -21,14 +21,14 @@
 #include "api_server.h"
 
 #define CONFIG_TEXT_MAX (1 << 20) /* docs/config.md: a config is <= 1 MiB */
-#define START_WAIT_TRIES 100      /* x 10 ms, see server_pause() */
 #define CONNECTION_IDLE_S 60      /* an idle client is dropped after this */
 
 struct api_server {
     char *path;
     int listen_fd;
-    int start_fd; /* eventfd: InstanceStart created (vm) */
-    struct vmrun_create_opts opts;
+    int start_fd;                  /* eventfd: InstanceStart created (vm) */
+    struct vmrun_create_opts opts; /* for vmrun_create() */
+    struct vmrun_create_opts log;  /* the server's own messages */
     struct MHD_Daemon *mhd;
     struct api_handler handler; /* used by the MHD thread only */
     pthread_mutex_t lock;       /* guards (vm) */
@@ -44,8 +44,8 @@ struct upload {
 static void server_log(struct api_server *s, enum vmrun_log_level level,
                        const char *msg)
 {
-    if (s->opts.log_fn && level <= s->opts.log_level)
-        s->opts.log_fn(s->opts.log_opaque, level, msg);
+    if (s->log.log_fn && level <= s->log.log_level)
+        s->log.log_fn(s->log.log_opaque, level, msg);
 }
 
 /* ---- what the handler asks of the VM ---- */
@@ -60,6 +60,9 @@ static struct vmrun_vm *server_vm(struct api_server *s)
     return vm;
 }
 
+/* InstanceStart: the VM is created and its vCPUs started here, so it is
+ * running (and a PATCH /vm can pause it) before the 204 goes out; the
+ * main thread then only waits for its exit (vmrun_wait()). */
 static int server_start(void *opaque, const struct vmrun_config *cfg)
 {
     struct api_server *s = opaque;
@@ -69,6 +72,12 @@ static int server_start(void *opaque, const struct vmrun_config *cfg)
 
     if (rc < 0)
         return rc;
+    vmrun_set_metrics_extra(vm, api_handler_metrics, &s->handler);
+    rc = vmrun_start(vm);
+    if (rc < 0) {
+        vmrun_destroy(vm);
+        return rc;
+    }
     pthread_mutex_lock(&s->lock);
     s->vm = vm;
     pthread_mutex_unlock(&s->lock);
@@ -78,20 +87,9 @@ static int server_start(void *opaque, const struct vmrun_config *cfg)
     return 0;
 }
 
-/* InstanceStart answers once the VM exists; vmrun_run() on the main thread
- * starts its vCPUs a moment later, and until then vmrun_pause() says
- * -EINVAL (not running).  Wait for that moment, briefly. */
 static int server_pause(void *opaque)
 {
-    struct vmrun_vm *vm = server_vm(opaque);
-    int rc = -EINVAL;
-
-    for (int i = 0; i < START_WAIT_TRIES && rc == -EINVAL; i++) {
-        rc = vmrun_pause(vm);
-        if (rc == -EINVAL)
-            usleep(10000);
-    }
-    return rc;
+    return vmrun_pause(server_vm(opaque));
 }
 
 static int server_resume(void *opaque)
@@ -109,6 +107,27 @@ static int server_ctrl_alt_del(void *opaque)
     return vmrun_send_ctrl_alt_del(server_vm(opaque));
 }
 
+static int server_flush_metrics(void *opaque)
+{
+    return vmrun_flush_metrics(server_vm(opaque));
+}
+
+/* The server's messages follow (cfg)'s "logger" section.  Called on the
+ * MHD thread (PUT /logger) or before it starts: server_log() runs on
+ * those threads only. */
+static int server_set_logger(void *opaque, const struct vmrun_config *cfg)
+{
+    struct api_server *s = opaque;
+    struct vmrun_create_opts log = s->opts;
+    int rc = vmrun_log_open(cfg, &log);
+
+    if (rc < 0)
+        return rc;
+    vmrun_log_close(&s->log);
+    s->log = log;
+    return 0;
+}
+
 static void server_audit(void *opaque, enum vmrun_log_level level,
                          const char *msg)
 {
@@ -121,6 +140,8 @@ static const struct api_ops server_ops = {
     .resume = server_resume,
     .is_paused = server_is_paused,
     .ctrl_alt_del = server_ctrl_alt_del,
+    .flush_metrics = server_flush_metrics,
+    .set_logger = server_set_logger,
     .log = server_audit,
 };
 
@@ -263,7 +284,7 @@ int api_server_open(const char *path, const struct vmrun_create_opts *opts,
     if (!s)
         return -ENOMEM;
     s->listen_fd = s->start_fd = -1;
-    s->opts = *opts;
+    s->opts = s->log = *opts;
     pthread_mutex_init(&s->lock, NULL);
     if (!(s->path = strdup(path)))
         goto err;
@@ -325,16 +346,19 @@ static struct MHD_Daemon *mhd_start(struct api_server *s)
 }
 
 int api_server_start(struct api_server *s, struct vmrun_vm *vm,
-                     const char *config_path)
+                     const struct vmrun_config *cfg, const char *config_path)
 {
     if (vm) {
         char *text = config_text(config_path);
         int rc = api_handler_set_booted(&s->handler, text);
 
         free(text);
+        if (rc == 0 && cfg)
+            rc = server_set_logger(s, cfg);
         if (rc < 0)
             return rc;
         s->vm = vm; /* no other thread yet */
+        vmrun_set_metrics_extra(vm, api_handler_metrics, &s->handler);
     }
     s->mhd = mhd_start(s);
     if (!s->mhd)
@@ -355,11 +379,11 @@ int api_server_wait_vm(struct api_server *s, int wake_fd, struct vmrun_vm **vm)
     for (;;) {
         if (poll(fds, 2, -1) < 0 && errno != EINTR)
             return -errno;
-        if (fds[1].revents)
-            return 0;
-        if (fds[0].revents) {
+        /* A VM that InstanceStart started just as the signal came is
+         * returned anyway: its vCPUs run, and the caller stops it. */
+        if (fds[0].revents || fds[1].revents) {
             *vm = server_vm(s);
-            return 1;
+            return *vm ? 1 : 0;
         }
     }
 }
@@ -370,6 +394,8 @@ void api_server_close(struct api_server *s)
         return;
     if (s->mhd)
         MHD_stop_daemon(s->mhd);
+    if (s->vm) /* it may outlive (s): no more counts from here */
+        vmrun_set_metrics_extra(s->vm, NULL, NULL);
     if (s->listen_fd >= 0) {
         close(s->listen_fd);
         unlink(s->path);
@@ -379,6 +405,7 @@ void api_server_close(struct api_server *s)
     if (s->start_fd >= 0)
         close(s->start_fd);
     api_handler_fini(&s->handler);
+    vmrun_log_close(&s->log);
     pthread_mutex_destroy(&s->lock);
     free(s->path);
     free(s);

@@ -4,8 +4,10 @@
  *
  * Order: api_server_open(), then api_server_start() with the VM booted
  * from a config file or NULL; with NULL, api_server_wait_vm() returns the
- * VM InstanceStart created.  The caller runs the VM (vmrun_run()) on its
- * own thread and calls api_server_close() before vmrun_destroy(). */
+ * VM InstanceStart created and started (vmrun_start() on the server's
+ * thread).  The caller runs the VM (vmrun_run(), or vmrun_wait() for one
+ * already started) on its own thread and calls api_server_close() before
+ * vmrun_destroy(): the metrics lines read the server's request counts. */
 #ifndef VMRUN_API_SERVER_H
 #define VMRUN_API_SERVER_H
 
@@ -21,15 +23,17 @@ int api_server_open(const char *path, const struct vmrun_create_opts *opts,
                     struct api_server **out)
     __attribute__((warn_unused_result));
 
-/* Starts serving.  (vm): the VM already created from the config file
- * (config_path), whose sections GET /vm/config returns; NULL: the server
- * waits for its configuration and InstanceStart. */
+/* Starts serving.  (vm): the VM already created from (cfg), read from the
+ * file (config_path), whose sections GET /vm/config returns and whose
+ * "logger" section the audit trail follows; NULL: the server waits for
+ * its configuration and InstanceStart. */
 int api_server_start(struct api_server *s, struct vmrun_vm *vm,
-                     const char *config_path)
+                     const struct vmrun_config *cfg, const char *config_path)
     __attribute__((warn_unused_result));
 
-/* Blocks until InstanceStart has created the VM (returns 1, (*vm) set; the
- * caller runs and destroys it) or (wake_fd) is readable (returns 0). */
+/* Blocks until InstanceStart has created and started the VM (returns 1,
+ * (*vm) set; the caller waits for it and destroys it) or (wake_fd) is
+ * readable (returns 0, or 1 if a VM exists by then: it must be stopped). */
 int api_server_wait_vm(struct api_server *s, int wake_fd, struct vmrun_vm **vm)
     __attribute__((warn_unused_result));
 

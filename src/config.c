@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "config_json.h"
@@ -14,7 +15,9 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define MEM_MIN_MIB 16
 #define MEM_MAX_MIB (1u << 20) /* 1 TiB */
-#define CONFIG_MAX_STRINGS (6 + 3 * CONFIG_MAX_DRIVES + 2 * CONFIG_MAX_NICS)
+#define CONFIG_MAX_STRINGS (8 + 3 * CONFIG_MAX_DRIVES + 2 * CONFIG_MAX_NICS)
+#define METRICS_PERIOD_DEFAULT_S 60 /* Firecracker's */
+#define METRICS_PERIOD_MAX_S 86400
 
 /* One string, split per parameter so each can say why it is there; the
  * reasons are spelled out in docs/config.md. */
@@ -478,6 +481,119 @@ static int parse_vmrun(struct cj_parser *p, const cJSON *json)
     return 0;
 }
 
+/* A file vmrun appends to: its folder must exist, and the file (or the
+ * folder, for a new file) must be writable. */
+static int parse_out_file(struct cj_parser *p, const struct cj_obj *o, size_t i,
+                          char **out)
+{
+    const char *given = NULL;
+    char key[CJ_KEY_MAX], ebuf[64], *slash;
+    int rc;
+
+    cj_obj_key(o, i, key);
+    if ((rc = cj_obj_str(o, i, true, 1, PATH_MAX - 1, &given)) ||
+        (rc = cj_path_new_file(p, key, given, out)))
+        return rc;
+    if (access(*out, F_OK) == 0) {
+        rc = access(*out, W_OK);
+    } else {
+        slash = strrchr(*out, '/');
+        *slash = '\0';
+        rc = access(slash == *out ? "/" : *out, W_OK | X_OK);
+        *slash = '/';
+    }
+    if (rc == 0)
+        return 0;
+    rc = cj_fail(p, key, "cannot write '%s': %s", given,
+                 cj_strerror(errno, ebuf, sizeof(ebuf)));
+    free(*out);
+    *out = NULL;
+    return rc;
+}
+
+enum {
+    LOG_PATH,
+    LOG_LEVEL,
+    LOG_SHOW_LEVEL,
+    LOG_SHOW_ORIGIN,
+    LOG_MODULE,
+    LOG_NKEYS
+};
+static const struct cj_key logger_keys[LOG_NKEYS] = {
+    [LOG_PATH] = {.name = "log_path"},
+    [LOG_LEVEL] = {.name = "level"},
+    [LOG_SHOW_LEVEL] = {.name = "show_level"},
+    [LOG_SHOW_ORIGIN] = {.name = "show_log_origin"},
+    [LOG_MODULE] = {"module", CJ_KEY_UNSUPPORTED},
+};
+
+/* Firecracker's level names, compared without case; "Warn" and "Trace"
+ * (= Debug) are accepted too. */
+static int parse_log_level(const struct cj_obj *o, enum vmrun_log_level *out)
+{
+    static const struct {
+        const char *name;
+        enum vmrun_log_level level;
+    } levels[] = {{"error", VMRUN_LOG_ERROR}, {"warning", VMRUN_LOG_WARN},
+                  {"warn", VMRUN_LOG_WARN},   {"info", VMRUN_LOG_INFO},
+                  {"debug", VMRUN_LOG_DEBUG}, {"trace", VMRUN_LOG_DEBUG}};
+    const cJSON *v = o->val[LOG_LEVEL];
+    char key[CJ_KEY_MAX];
+
+    if (!v)
+        return 0;
+    for (size_t k = 0; cJSON_IsString(v) && k < ARRAY_SIZE(levels); k++)
+        if (!strcasecmp(v->valuestring, levels[k].name)) {
+            *out = levels[k].level;
+            return 0;
+        }
+    cj_obj_key(o, LOG_LEVEL, key);
+    return cj_fail_type(
+        o->p, key, "one of \"Error\", \"Warning\", \"Info\", \"Debug\"", v);
+}
+
+static int parse_logger(struct cj_parser *p, const cJSON *json)
+{
+    struct vmrun_config *cfg = p->cfg;
+    struct cj_obj o;
+    int rc;
+
+    if (!json)
+        return 0;
+    cfg->has_logger = true;
+    cfg->log_level = VMRUN_LOG_INFO; /* Firecracker's default */
+    if ((rc = cj_obj_open(p, &o, json, "logger", logger_keys, LOG_NKEYS)) ||
+        (rc = parse_log_level(&o, &cfg->log_level)) ||
+        (rc = cj_obj_bool(&o, LOG_SHOW_LEVEL, &cfg->log_show_level)) ||
+        (rc = cj_obj_bool(&o, LOG_SHOW_ORIGIN, &cfg->log_show_origin)))
+        return rc;
+    return o.val[LOG_PATH] ? parse_out_file(p, &o, LOG_PATH, &cfg->log_path)
+                           : 0;
+}
+
+enum { MET_PATH, MET_PERIOD, MET_NKEYS };
+static const struct cj_key metrics_keys[MET_NKEYS] = {
+    [MET_PATH] = {.name = "metrics_path"},
+    [MET_PERIOD] = {.name = "period_s"}, /* vmrun's, docs/api.md */
+};
+
+static int parse_metrics(struct cj_parser *p, const cJSON *json)
+{
+    uint64_t period = METRICS_PERIOD_DEFAULT_S;
+    struct cj_obj o;
+    int rc;
+
+    if (!json)
+        return 0;
+    if ((rc = cj_obj_open(p, &o, json, "metrics", metrics_keys, MET_NKEYS)) ||
+        (rc = cj_obj_uint(&o, MET_PERIOD, false, 1, METRICS_PERIOD_MAX_S,
+                          &period)) ||
+        (rc = parse_out_file(p, &o, MET_PATH, &p->cfg->metrics_path)))
+        return rc;
+    p->cfg->metrics_period_ms = (uint32_t)(period * 1000);
+    return 0;
+}
+
 enum {
     TOP_BOOT,
     TOP_MACHINE,
@@ -485,6 +601,8 @@ enum {
     TOP_NICS,
     TOP_ENTROPY,
     TOP_VMRUN,
+    TOP_LOGGER,
+    TOP_METRICS,
     TOP_NKEYS = 14
 };
 static const struct cj_key top_keys[TOP_NKEYS] = {
@@ -494,10 +612,10 @@ static const struct cj_key top_keys[TOP_NKEYS] = {
     [TOP_NICS] = {.name = "network-interfaces"},
     [TOP_ENTROPY] = {.name = "entropy"},
     [TOP_VMRUN] = {.name = "vmrun"},
+    [TOP_LOGGER] = {.name = "logger"},
+    [TOP_METRICS] = {.name = "metrics"},
     {"vsock", CJ_KEY_UNSUPPORTED},
     {"balloon", CJ_KEY_UNSUPPORTED},
-    {"logger", CJ_KEY_UNSUPPORTED},
-    {"metrics", CJ_KEY_UNSUPPORTED},
     {"mmds-config", CJ_KEY_UNSUPPORTED},
     {"cpu-config", CJ_KEY_UNSUPPORTED},
     {"memory-hotplug", CJ_KEY_UNSUPPORTED},
@@ -518,7 +636,9 @@ static int parse_root(struct cj_parser *p, const cJSON *json)
         (rc = parse_array(p, o.val[TOP_NICS], "network-interfaces",
                           CONFIG_MAX_NICS, &cfg->nr_nics, parse_nic)) ||
         (rc = parse_entropy(p, o.val[TOP_ENTROPY])) ||
-        (rc = parse_vmrun(p, o.val[TOP_VMRUN])))
+        (rc = parse_vmrun(p, o.val[TOP_VMRUN])) ||
+        (rc = parse_logger(p, o.val[TOP_LOGGER])) ||
+        (rc = parse_metrics(p, o.val[TOP_METRICS])))
         return rc;
     drives_root_first(cfg);
     return 0;
@@ -535,6 +655,8 @@ static size_t config_string_slots(struct vmrun_config *c, char **slots[])
     slots[n++] = &c->boot_args;
     slots[n++] = &c->serial.path;
     slots[n++] = &c->vconsole.path;
+    slots[n++] = &c->log_path;
+    slots[n++] = &c->metrics_path;
     for (size_t i = 0; i < CONFIG_MAX_DRIVES; i++) {
         slots[n++] = &c->drives[i].drive_id;
         slots[n++] = &c->drives[i].path_on_host;

@@ -70,6 +70,17 @@ struct vmrun_config {
     struct net_config nics[CONFIG_MAX_NICS];
     bool has_entropy;
 
+    /* "logger" (has_logger: the section is present) */
+    bool has_logger;
+    char *log_path; /* NULL: the embedder's callback (stderr for vmrun) */
+    enum vmrun_log_level log_level;
+    bool log_show_level;  /* "show_level": the level name on each line */
+    bool log_show_origin; /* "show_log_origin": file:line of each line */
+
+    /* "metrics" */
+    char *metrics_path;         /* NULL: no metrics lines */
+    uint32_t metrics_period_ms; /* "period_s" (vmrun's): default 60 s */
+
     /* "vmrun" section */
     struct console_config serial;   /* "vmrun.serial"; default stdio */
     bool has_virtio_console;        /* "vmrun.virtio-console" present */

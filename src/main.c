@@ -193,6 +193,8 @@ static int create_status(int err)
     case -EACCES:
     case -EPERM:
     case -ENOENT:
+    case -EISDIR:
+    case -EROFS:
     case -E2BIG:
         return VMRUN_STATUS_USAGE;
     default:
@@ -225,6 +227,7 @@ static int boot_vm(struct vmrun_vm *vm, struct api_server *srv)
     if (signal_number)
         vmrun_request_stop(vm);
     term_raw(&term);
+    /* A VM from InstanceStart is started already (-EALREADY). */
     ret = vmrun_run(vm, &ex);
     term_restore(&term);
     signal_vm = NULL;
@@ -276,7 +279,7 @@ static int run_api(const struct cli *cli, struct vmrun_config *cfg)
         api_server_close(srv);
         return ret;
     }
-    ret = api_server_start(srv, vm, cli->config_path);
+    ret = api_server_start(srv, vm, cfg, cli->config_path);
     if (ret == 0 && !vm)
         ret = api_server_wait_vm(srv, signal_pipe[0], &vm);
     if (ret < 0)

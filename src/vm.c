@@ -227,8 +227,43 @@ static int vm_create_vcpus(struct vm *vm)
 
 static void vm_fds_init(struct vm *vm)
 {
-    vm->kvm_fd = vm->vm_fd = vm->exit_fd = -1;
+    vm->kvm_fd = vm->vm_fd = vm->exit_fd = vm->metrics_file.fd = -1;
     chardev_init_fds(&vm->arch.serial_cd, -1, -1);
+}
+
+/* The "logger" and "metrics" sections: the log file replaces the
+ * embedder's callback; both files open before anything else is built, so
+ * a bad path fails early and the rest of the build is logged there. */
+static int vm_open_outputs(struct vm *vm)
+{
+    const struct vmrun_config *c = vm->cfg;
+    int ret;
+
+    if (c->has_logger) {
+        vm->log.level = c->log_level;
+        vm->log.show_origin = c->log_show_origin;
+    }
+    if (c->log_path) {
+        ret = log_file_open(c->log_path, c->log_show_level, &vm->log_file);
+        if (ret < 0) {
+            vm_log(vm, VMRUN_LOG_ERROR, "logger.log_path: cannot open '%s': %s",
+                   c->log_path, strerror(-ret));
+            return ret;
+        }
+        vm->log.fn = log_file_write;
+        vm->log.opaque = vm->log_file;
+    }
+    if (!c->metrics_path)
+        return 0;
+    ret = metrics_file_open(&vm->metrics_file, c->metrics_path);
+    if (ret < 0) {
+        vm_log(vm, VMRUN_LOG_ERROR,
+               "metrics.metrics_path: cannot open '%s': %s", c->metrics_path,
+               strerror(-ret));
+        return ret;
+    }
+    vm->has_metrics = true;
+    return 0;
 }
 
 int vm_init(struct vm *vm, const struct vmrun_config *cfg,
@@ -240,14 +275,18 @@ int vm_init(struct vm *vm, const struct vmrun_config *cfg,
     vm_fds_init(vm);
     pthread_mutex_init(&vm->lock, NULL);
     pthread_cond_init(&vm->cond, NULL);
+    vm->created_ns = metrics_now_ns();
     if (opts)
-        vm->log =
-            (struct logger){opts->log_fn, opts->log_opaque, opts->log_level};
+        vm->log = (struct logger){opts->log_fn, opts->log_opaque,
+                                  opts->log_level, false};
     bus_init(&vm->pio, "pio", &vm->log);
     bus_init(&vm->mmio, "mmio", &vm->log);
     vm->cfg = config_dup(cfg);
     if (!vm->cfg)
         return -ENOMEM;
+    ret = vm_open_outputs(vm);
+    if (ret < 0)
+        return ret;
     vm->exit_fd = eventfd(0, EFD_CLOEXEC);
     if (vm->exit_fd < 0)
         return -errno;
@@ -272,7 +311,14 @@ int vm_init(struct vm *vm, const struct vmrun_config *cfg,
     ret = arch_load_kernel(vm);
     if (ret < 0)
         return ret;
-    return vm_create_vcpus(vm);
+    ret = vm_create_vcpus(vm);
+    if (ret == 0)
+        vm_log(vm, VMRUN_LOG_INFO,
+               "VM created: %u vCPUs, %llu MiB, %u drives, %u network "
+               "interfaces",
+               vm->nr_vcpus, (unsigned long long)vm->cfg->mem_size_mib,
+               vm->nr_blk, vm->nr_net);
+    return ret;
 }
 
 /* Undoes vm_init() in reverse; safe on a partly built VM. */
@@ -296,6 +342,8 @@ void vm_fini(struct vm *vm)
         close(vm->exit_fd);
     bus_destroy(&vm->pio);
     bus_destroy(&vm->mmio);
+    metrics_file_close(&vm->metrics_file);
+    log_file_close(vm->log_file);
     vmrun_config_free(vm->cfg);
     pthread_cond_destroy(&vm->cond);
     pthread_mutex_destroy(&vm->lock);
@@ -310,6 +358,7 @@ void vm_vcpu_park(struct vm *vm)
     while (atomic_load(&vm->pause_requested) && !vm_exit_requested(vm))
         pthread_cond_wait(&vm->cond, &vm->lock);
     vm->nr_parked--;
+    pthread_cond_broadcast(&vm->cond); /* vm_resume() waits for 0 */
     pthread_mutex_unlock(&vm->lock);
 }
 
@@ -326,6 +375,8 @@ static void vm_kvmclock_paused(struct vm *vm)
 
 int vm_pause(struct vm *vm)
 {
+    uint64_t t0 = metrics_now_ns();
+
     pthread_mutex_lock(&vm->lock);
     if (vm->paused || vm->nr_running == 0 || vm_exit_requested(vm)) {
         int ret = vm->paused ? -EALREADY : -EINVAL;
@@ -343,12 +394,16 @@ int vm_pause(struct vm *vm)
     /* Devices stop too: no completions or interrupts while paused. */
     event_loop_stop(vm->loop);
     vm_kvmclock_paused(vm);
-    vm_log(vm, VMRUN_LOG_INFO, "VM paused");
+    vm_log(vm, VMRUN_LOG_INFO, "VM paused: %u vCPUs stopped in %llu us",
+           vm->nr_running, (unsigned long long)(metrics_now_ns() - t0) / 1000);
     return 0;
 }
 
+/* Returns once every vCPU has left vm_vcpu_park() (is back in its KVM_RUN
+ * loop), so the time logged is the whole way from call to running. */
 int vm_resume(struct vm *vm)
 {
+    uint64_t t0 = metrics_now_ns();
     int ret;
 
     pthread_mutex_lock(&vm->lock);
@@ -361,19 +416,35 @@ int vm_resume(struct vm *vm)
         vm->paused = false;
         atomic_store(&vm->pause_requested, 0);
         pthread_cond_broadcast(&vm->cond);
+        while (vm->nr_parked > 0 && !atomic_load(&vm->pause_requested))
+            pthread_cond_wait(&vm->cond, &vm->lock);
     }
     pthread_mutex_unlock(&vm->lock);
     if (ret == 0)
-        vm_log(vm, VMRUN_LOG_INFO, "VM resumed");
+        vm_log(vm, VMRUN_LOG_INFO,
+               "VM resumed: %u vCPUs running again in %llu us", vm->nr_running,
+               (unsigned long long)(metrics_now_ns() - t0) / 1000);
     return ret;
 }
 
+/* The metrics period is the poll timeout of the thread in vm_wait(): no
+ * timer thread, and it runs while the VM is paused too. */
 static void vm_wait_exit(struct vm *vm)
 {
     struct pollfd pfd = {.fd = vm->exit_fd, .events = POLLIN};
+    uint64_t period = vm->has_metrics ? vm->cfg->metrics_period_ms : 0;
+    uint64_t next = metrics_now_ns() / 1000000 + period;
 
-    while (atomic_load_explicit(&vm->exit_state, memory_order_acquire) != 2)
-        poll(&pfd, 1, 1000);
+    while (atomic_load_explicit(&vm->exit_state, memory_order_acquire) != 2) {
+        uint64_t now = metrics_now_ns() / 1000000;
+
+        if (period && now >= next) {
+            if (vm_flush_metrics(vm) < 0)
+                vm_log(vm, VMRUN_LOG_WARN, "metrics: cannot write a line");
+            next = now + period;
+        }
+        poll(&pfd, 1, period && next - now < 1000 ? (int)(next - now) : 1000);
+    }
 }
 
 static void vm_stop_vcpus(struct vm *vm, unsigned int started)
@@ -395,21 +466,22 @@ static void vm_log_exits(struct vm *vm)
     uint64_t total = 0;
 
     for (unsigned int i = 0; i < vm->nr_vcpus; i++)
-        total += vm->vcpus[i].exits;
+        for (int k = 0; k < METRICS_EXIT_NR; k++)
+            total += metrics_read(&vm->vcpus[i].metrics.exits[k]);
     vm_log(vm, VMRUN_LOG_INFO, "%llu exits to userspace over %u vCPUs",
            (unsigned long long)total, vm->nr_vcpus);
 }
 
-int vm_run(struct vm *vm, struct vmrun_exit *out)
+int vm_start(struct vm *vm)
 {
-    unsigned int started = 0;
     int ret = vcpu_signal_setup(vm);
 
+    vm_log(vm, VMRUN_LOG_INFO, "VM booting: starting %u vCPUs", vm->nr_vcpus);
     if (ret == 0)
         ret = event_loop_start(vm->loop);
     pthread_mutex_lock(&vm->lock);
-    for (; ret == 0 && started < vm->nr_vcpus; started++) {
-        ret = vcpu_start(&vm->vcpus[started]);
+    for (unsigned int i = 0; ret == 0 && i < vm->nr_vcpus; i++) {
+        ret = vcpu_start(&vm->vcpus[i]);
         if (ret == 0)
             vm->nr_running++;
     }
@@ -417,8 +489,17 @@ int vm_run(struct vm *vm, struct vmrun_exit *out)
     if (ret < 0) {
         vm_log(vm, VMRUN_LOG_ERROR, "cannot start the VM: %s", strerror(-ret));
         vm_request_exit(vm, VMRUN_EXIT_ERROR, VMRUN_STATUS_ERROR);
+        return ret;
     }
+    vm_log(vm, VMRUN_LOG_INFO, "VM running");
+    return 0;
+}
+
+int vm_wait(struct vm *vm, struct vmrun_exit *out)
+{
     vm_wait_exit(vm);
+    vm_log(vm, VMRUN_LOG_INFO, "VM stopping: %s",
+           vmrun_exit_reason_name(vm->exit_reason));
     vm_stop_vcpus(vm, vm->nr_running);
     pthread_mutex_lock(&vm->lock);
     vm->nr_running = 0;
@@ -426,6 +507,12 @@ int vm_run(struct vm *vm, struct vmrun_exit *out)
     pthread_mutex_unlock(&vm->lock);
     event_loop_stop(vm->loop);
     vm_log_exits(vm);
+    /* The last line covers the whole run (Firecracker writes one at exit
+     * too). */
+    if (vm->has_metrics && vm_flush_metrics(vm) < 0)
+        vm_log(vm, VMRUN_LOG_WARN, "metrics: cannot write the last line");
+    vm_log(vm, VMRUN_LOG_INFO, "VM exited: %s, status %d",
+           vmrun_exit_reason_name(vm->exit_reason), vm->exit_status);
     out->reason = vm->exit_reason;
     out->status = vm->exit_status;
     return 0;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "metrics.h"
 #include "vmdev.h"
 #include "x86_state.h"
 
@@ -25,7 +26,7 @@ struct vcpu {
     struct kvm_run *run; /* mmap'd, vm->run_size bytes */
     pthread_t thread;
     bool started;
-    uint64_t exits; /* exits to userspace, owned by the vCPU thread */
+    struct vcpu_metrics metrics; /* written by the vCPU thread only */
 };
 
 struct vm {
@@ -70,6 +71,17 @@ struct vm {
     unsigned int nr_running; /* vCPU threads started by vm_run() */
     bool paused;
 
+    /* Metrics ("metrics" section): lines go to (metrics_file) every
+     * (cfg->metrics_period_ms) from the thread in vm_wait(), and on
+     * vmrun_flush_metrics() from the caller's thread. */
+    bool has_metrics;
+    struct metrics_file metrics_file;
+    vmrun_metrics_extra_fn metrics_extra; /* under (lock) */
+    void *metrics_extra_opaque;
+    uint64_t created_ns;
+    struct log_file *log_file; /* logger.log_path, NULL: the callback */
+
+    bool started, waited; /* vm_start() and vm_wait() ran (vmrun_ API) */
     atomic_int exit_state;
     enum vmrun_exit_reason exit_reason;
     int exit_status;
@@ -82,8 +94,20 @@ int vm_init(struct vm *vm, const struct vmrun_config *cfg,
             const struct vmrun_create_opts *opts)
     __attribute__((warn_unused_result));
 
-/* Runs until an exit request; fills (out). */
-int vm_run(struct vm *vm, struct vmrun_exit *out);
+/* Starts the event loop and the vCPU threads; on return they run (or an
+ * exit is pending after a failure, which vm_wait() reports). */
+int vm_start(struct vm *vm) __attribute__((warn_unused_result));
+
+/* Blocks until an exit request, writing the periodic metrics lines while
+ * it waits; stops the vCPUs and the event loop; fills (out). */
+int vm_wait(struct vm *vm, struct vmrun_exit *out);
+
+/* The metrics line's JSON object, with the embedder's extra members; NULL
+ * on ENOMEM.  Any thread. */
+cJSON *vm_metrics(struct vm *vm);
+
+/* Appends one line to the metrics file; -ENOENT without "metrics". */
+int vm_flush_metrics(struct vm *vm) __attribute__((warn_unused_result));
 
 void vm_fini(struct vm *vm);
 

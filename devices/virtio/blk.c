@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 
 #include "backend/block.h"
+#include "metrics.h"
 #include "virtio/blk.h"
 #include "virtio/mmio.h"
 #include "vmdev.h"
@@ -20,12 +21,15 @@
 #define MAX_WZ_SECTORS (1U << 16)      /* 32 MiB: may be written out */
 #define DISCARD_ALIGN 8                /* 4 KiB: file system blocks */
 #define WZ_FLAG_UNMAP 1
+/* Requests popped per event-loop turn; the rest on a later turn. */
+#define BLK_BUDGET VIRTIO_BLK_QUEUE_SIZE
 
 struct blk_req {
     struct block_io io;
     struct virtq_elem elem;
     uint8_t *status; /* the chain's last writable byte, or NULL */
     uint32_t used_len;
+    uint64_t t_submit_ns;       /* metrics: reads and writes */
     struct iovec iov[MAX_IOV];  /* the whole chain */
     struct iovec data[MAX_IOV]; /* the data part, for the backend */
 };
@@ -47,6 +51,7 @@ struct virtio_blk {
     uint32_t *free_slots;
     uint32_t nfree;
     struct log_ratelimit rl;
+    struct blk_metrics metrics; /* written under (lock), read lock-free */
 };
 
 static struct virtq *blk_vq(struct virtio_blk *blk)
@@ -110,12 +115,40 @@ static void blk_finish(struct virtio_blk *blk, struct blk_req *req,
 {
     uint32_t len = 0;
 
+    if (status != VIRTIO_BLK_S_OK)
+        metrics_add(&blk->metrics.errors, 1);
     if (req->status) {
         *req->status = status;
         len = (status == VIRTIO_BLK_S_OK ? req->used_len : 0) + 1;
     }
     virtq_push(blk_vq(blk), req->elem.head, len);
     blk_slot_free(blk, req);
+}
+
+/* Metrics of one successful request, under blk->lock. */
+static void blk_account(struct virtio_blk *blk, const struct blk_req *req)
+{
+    struct blk_metrics *m = &blk->metrics;
+    uint64_t us;
+
+    if (req->io.op == BLOCK_FLUSH) {
+        metrics_add(&m->flush_ops, 1);
+        return;
+    }
+    if (req->io.op != BLOCK_READ && req->io.op != BLOCK_WRITE)
+        return;
+    us = (metrics_now_ns() - req->t_submit_ns) / 1000;
+    if (req->io.op == BLOCK_READ) {
+        metrics_add(&m->read_ops, 1);
+        metrics_add(&m->read_bytes, req->io.len);
+        metrics_add(&m->read_lat_us, us);
+        metrics_max(&m->read_lat_max_us, us);
+    } else {
+        metrics_add(&m->write_ops, 1);
+        metrics_add(&m->write_bytes, req->io.len);
+        metrics_add(&m->write_lat_us, us);
+        metrics_max(&m->write_lat_max_us, us);
+    }
 }
 
 static void blk_complete(void *opaque, struct block_io *io, int result)
@@ -128,6 +161,8 @@ static void blk_complete(void *opaque, struct block_io *io, int result)
         blk_slot_free(blk, req); /* drained during reset: rings are gone */
         return;
     }
+    if (result >= 0)
+        blk_account(blk, req);
     if (result < 0 && log_ratelimit_ok(&blk->rl, 8))
         vm_log(blk->vm, VMRUN_LOG_WARN, "virtio-blk '%s': I/O error: %s",
                blk->id, strerror(-result));
@@ -171,6 +206,7 @@ static uint8_t blk_rw(struct virtio_blk *blk, struct blk_req *req, bool write,
                       : iov_slice(req->iov + e->nr_rd, e->nr_wr, 0, len,
                                   req->data)};
     req->used_len = write ? 0 : len;
+    req->t_submit_ns = metrics_now_ns();
     return len ? blk_submit(blk, req) : VIRTIO_BLK_S_OK;
 }
 
@@ -291,18 +327,21 @@ static void blk_irq(struct virtio_blk *blk)
         virtio_mmio_signal_used(blk->t);
 }
 
-/* Pops until the ring is empty or every slot is in flight; returns false
- * when the ring is malformed (the device then needs a reset). */
-static bool blk_pop_all(struct virtio_blk *blk)
+/* Pops until the ring is empty, every slot is in flight or the budget is
+ * spent: synchronous completions free their slot at once, so without
+ * BLK_BUDGET a guest refilling the ring from another vCPU would keep this
+ * call (and the event loop) to itself.  Returns false when the ring is
+ * malformed (the device then needs a reset). */
+static bool blk_pop_all(struct virtio_blk *blk, unsigned int *budget)
 {
     struct virtq *vq = blk_vq(blk);
     struct blk_req *req;
     int ret;
 
     blk->starved = false;
-    do {
+    for (;;) {
         virtq_disable_notify(vq);
-        while (blk->nfree) {
+        while (blk->nfree && *budget) {
             req = &blk->reqs[blk->free_slots[--blk->nfree]];
             ret = virtq_pop(vq, &req->elem, req->iov, MAX_IOV);
             if (ret <= 0)
@@ -313,16 +352,24 @@ static bool blk_pop_all(struct virtio_blk *blk)
                 virtio_mmio_set_needs_reset(blk->t);
                 return false;
             }
+            (*budget)--;
             if (ret == -E2BIG) /* more segments than SEG_MAX promised */
                 virtq_push(vq, req->elem.head, 0);
             else
                 blk_handle(blk, req);
         }
+        if (!*budget) {
+            virtio_mmio_notify_again(blk->t, 0); /* notifications stay off */
+            break;
+        }
         if (!blk->nfree) {
             blk->starved = true; /* resumed by the next completion */
             break;
         }
-    } while (virtq_enable_notify(vq));
+        if (!virtq_enable_notify(vq))
+            break;
+        (*budget)--; /* an empty round counts too */
+    }
     return true;
 }
 
@@ -331,12 +378,13 @@ static bool blk_pop_all(struct virtio_blk *blk)
  * again, as no later completion may come to resume it. */
 static void blk_process(struct virtio_blk *blk)
 {
+    unsigned int budget = BLK_BUDGET;
     bool ok;
 
     do {
-        ok = blk_pop_all(blk);
+        ok = blk_pop_all(blk, &budget);
         blk->be->ops->unplug(blk->be);
-    } while (ok && blk->starved && blk->nfree);
+    } while (ok && budget && blk->starved && blk->nfree);
     blk_irq(blk);
 }
 
@@ -516,6 +564,12 @@ int virtio_blk_create(struct vm *vm, const struct drive_config *cfg, gpa_t base,
     if (ret < 0)
         return ret;
     return virtio_blk_create_backend(vm, cfg, be, base, irq, out);
+}
+
+void virtio_blk_get_metrics(const struct virtio_blk *blk,
+                            struct metrics_drive *out)
+{
+    metrics_blk_read(&blk->metrics, out);
 }
 
 void virtio_blk_destroy(struct virtio_blk *blk)

@@ -86,4 +86,10 @@ int virtio_blk_create_backend(struct vm *vm, const struct drive_config *cfg,
  * the vCPUs and the event loop have stopped.  NULL is a no-op. */
 void virtio_blk_destroy(struct virtio_blk *blk);
 
+/* The counters of src/metrics.h (ops, bytes, latency of completed
+ * requests); lock-free, any thread.  (out->id) is left alone. */
+struct metrics_drive;
+void virtio_blk_get_metrics(const struct virtio_blk *blk,
+                            struct metrics_drive *out);
+
 #endif

@@ -26,6 +26,7 @@
           */
 #define CON_STALL_MS 100
 #define CON_TX_BUDGET 256 /* chains per event, then yield to other fds */
+#define CON_RX_BUDGET 64  /* chains per delivery, then yield likewise */
 
 enum con_input { IN_NONE, IN_PAUSED, IN_WATCHING, IN_EOF };
 
@@ -169,14 +170,22 @@ out:
 
 /* ---- input ---- */
 
-/* Copies pending input into receive chains.  True if all was delivered. */
+/* Copies pending input into receive chains.  True if all was delivered.
+ * At most CON_RX_BUDGET chains per call (chains without writable room
+ * take nothing and would otherwise keep the call going while a guest
+ * reposts them): the rest waits for the receiveq's next turn. */
 static bool con_rx_deliver(struct virtio_console *con)
 {
     struct virtq *vq = virtio_mmio_queue(con->t, RXQ);
+    unsigned int budget = CON_RX_BUDGET;
     struct virtq_elem e;
     int ret;
 
     while (con->in_off < con->in_len) {
+        if (budget-- == 0) {
+            virtio_mmio_notify_again(con->t, RXQ);
+            break;
+        }
         ret = virtq_pop(vq, &e, con->iov, CON_MAX_IOV);
         if (ret == 0 && virtq_enable_notify(vq))
             continue; /* buffers arrived while we looked */

@@ -79,6 +79,12 @@ void virtio_mmio_set_needs_reset(struct virtio_mmio *t)
     }
 }
 
+void virtio_mmio_notify_again(struct virtio_mmio *t, uint16_t q)
+{
+    if (q < t->ops->num_queues)
+        eventfd_signal(t->q[q].kick_fd);
+}
+
 struct virtq *virtio_mmio_queue(struct virtio_mmio *t, uint16_t q)
 {
     return q < t->ops->num_queues ? &t->q[q].vq : NULL;

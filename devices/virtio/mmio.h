@@ -83,6 +83,12 @@ void virtio_mmio_signal_used(struct virtio_mmio *t);
  * Any thread. */
 void virtio_mmio_signal_config(struct virtio_mmio *t);
 
+/* The device stopped serving queue (q) early, at the end of its per-call
+ * budget: the event loop calls its queue_notify(q) again on a later turn,
+ * after the other ready sources (unless DRIVER_OK is gone by then), so one
+ * busy queue cannot monopolise the loop.  Any thread, lock-free. */
+void virtio_mmio_notify_again(struct virtio_mmio *t, uint16_t q);
+
 /* Sets DEVICE_NEEDS_RESET (§2.1.2) after the device met a malformed queue;
  * with DRIVER_OK also raises the configuration-change interrupt.  Any
  * thread, lock-free. */

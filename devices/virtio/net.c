@@ -158,9 +158,11 @@ static int net_rx_pop(struct virtio_net *net)
 static bool net_rx_gather(struct virtio_net *net)
 {
     struct virtq *vq = net_vq(net, RXQ);
+    unsigned int held, unusable = 0;
     int ret;
 
     while (!net_rx_enough(net)) {
+        held = net->nr_rx;
         ret = net_rx_pop(net);
         if (ret < 0) {
             virtio_mmio_set_needs_reset(net->t);
@@ -168,6 +170,12 @@ static bool net_rx_gather(struct virtio_net *net)
         }
         if (ret == 0 && !virtq_enable_notify(vq))
             return false;
+        /* Unusable chains are returned at once, so a guest reposting them
+         * would keep this loop going: RX_BUDGET a call, then yield. */
+        if (ret > 0 && net->nr_rx == held && ++unusable == RX_BUDGET) {
+            virtio_mmio_notify_again(net->t, RXQ);
+            return false;
+        }
     }
     virtq_disable_notify(vq); /* enough held: no kicks needed */
     return true;

@@ -68,18 +68,20 @@ static uint32_t rng_fill_chain(struct virtio_rng *rng,
     return (uint32_t)done;
 }
 
-/* Serves every chain available: at most the queue size per kick, as each
- * chain takes a descriptor the driver only reposts after our push. */
+/* Serves the chains available, at most VIRTIO_RNG_BUDGET per call (each
+ * chain or empty re-check of the ring counts): a guest that keeps the ring
+ * full from another vCPU gets the rest on a later event-loop turn. */
 static void rng_process(struct virtio_rng *rng)
 {
     struct virtq *vq = virtio_mmio_queue(rng->t, 0);
+    unsigned int budget = VIRTIO_RNG_BUDGET;
     struct virtq_elem e;
     uint32_t len;
     int ret;
 
-    do {
+    for (;;) {
         virtq_disable_notify(vq);
-        while ((ret = virtq_pop(vq, &e, rng->iov, RNG_MAX_IOV)) != 0) {
+        while (budget && (ret = virtq_pop(vq, &e, rng->iov, RNG_MAX_IOV))) {
             if (ret == -EPROTO) {
                 virtio_mmio_set_needs_reset(rng->t);
                 goto out;
@@ -87,8 +89,16 @@ static void rng_process(struct virtio_rng *rng)
             len = ret == -E2BIG ? 0 : rng_fill_chain(rng, &e);
             rng->bytes += len;
             virtq_push(vq, e.head, len);
+            budget--;
         }
-    } while (virtq_enable_notify(vq));
+        if (!budget) {
+            virtio_mmio_notify_again(rng->t, 0); /* notifications stay off */
+            break;
+        }
+        if (!virtq_enable_notify(vq))
+            break;
+        budget--;
+    }
 out:
     if (virtq_should_notify(vq))
         virtio_mmio_signal_used(rng->t);

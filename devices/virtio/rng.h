@@ -6,7 +6,8 @@
  * length says how many: §5.4.6.1 lets the device return fewer bytes than
  * the buffer holds), so a guest cannot make vmrun allocate or block in
  * proportion to the lengths it posts.  Device-readable parts of a chain
- * are ignored; a malformed ring sets DEVICE_NEEDS_RESET. */
+ * are ignored; a malformed ring sets DEVICE_NEEDS_RESET.  One kick is
+ * served VIRTIO_RNG_BUDGET chains at a time, other devices in between. */
 #ifndef VMRUN_VIRTIO_RNG_H
 #define VMRUN_VIRTIO_RNG_H
 
@@ -19,6 +20,9 @@ struct virtio_rng;
 
 #define VIRTIO_RNG_QUEUE_SIZE 64
 #define VIRTIO_RNG_MAX_REQ (64U << 10) /* bytes per request */
+/* Chains served per event-loop turn (so at most 1 MiB of getrandom()),
+ * then the device yields and resumes on a later turn. */
+#define VIRTIO_RNG_BUDGET 16
 
 /* Registers a virtio-mmio device at [base, base + 4 KiB) with GSI (irq).
  * Call after the irqchip and the event loop exist, before the vCPUs

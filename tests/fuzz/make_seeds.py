@@ -327,8 +327,149 @@ def bootimg_seeds():
                                                     18) + bytes(16)))
 
 
+# ---- rng: see fuzz_rng.c -------------------------------------------------
+def rng_input(opts, features, ops, ram, q=(0, 0x400, 0x600), size_sel=4):
+    hdr = struct.pack("<BQ", opts, features)
+    hdr += struct.pack("<BHIII", size_sel, 0, *q)
+    return hdr + bytes(ops) + bytes(16 - len(ops)) + ram
+
+
+def rng_seeds():
+    base = 0x100000
+    ram = bytearray(0x2000)
+    chains = [[(base + 0x1000, 64, 2)],
+              [(base + 0x1100, 16, 0), (base + 0x1200, 0x100, 2)],
+              [(base + 0x1400, 0x1000, 2)],
+              [(base + 0x1800, 8, 2), (base + 0x1900, 8, 2)]]
+    net_ring(ram, 0, 0x400, chains)
+    ram = bytes(ram)
+    put("rng", "basic", rng_input(0, 0, [0], ram))
+    put("rng", "refill", rng_input(0, 0, [0, 2 | 4 << 3, 0, 2 | 8 << 3, 0],
+                                   ram))
+    put("rng", "reset-restart", rng_input(0, 0, [0, 3 | 8, 2 | 4 << 3, 0],
+                                          ram))
+    put("rng", "config-and-bad-queue", rng_input(0, 0, [5, 5 | 3 << 3, 4,
+                                                        4 | 31 << 3, 0], ram))
+    put("rng", "raw-features", rng_input(1, 1 << 28 | 1 << 29, [0, 6], ram))
+    # A descriptor pointing at itself, an indirect table of 0 length.
+    loop = bytearray(ram)
+    loop[0:16] = desc(base + 0x1000, 16, 3, 0)
+    put("rng", "desc-loop", rng_input(0, 0, [0, 3 | 8, 0], bytes(loop)))
+    ind = bytearray(ram)
+    ind[0:16] = desc(base + 0x1800, 32, 4, 0)
+    ind[0x1800:0x1820] = desc(base + 0x1800, 32, 4, 0) + \
+        desc(base + 0x1000, 8, 2, 0)
+    put("rng", "indirect-nested", rng_input(1, 1 << 32 | 1 << 28, [0],
+                                            bytes(ind)))
+
+
+# ---- console: see fuzz_console.c -----------------------------------------
+def console_input(opts, features, text, ops, ram):
+    hdr = struct.pack("<BQ", opts, features)
+    for d, a, u in ((0, 0x400, 0x600), (0x800, 0xa00, 0xc00)):
+        hdr += struct.pack("<BHIII", 4, 0, d, a, u)
+    hdr += struct.pack("<H", len(text)) + text
+    return hdr + bytes(ops) + bytes(16 - len(ops)) + ram
+
+
+def console_seeds():
+    base = 0x100000
+    ram = bytearray(0x2000)
+    rx = [[(base + 0x1000, 0x100, 2)], [(base + 0x1100, 8, 2),
+                                        (base + 0x1200, 0x100, 2)]]
+    tx = [[(base + 0x1800, 14, 0)], [(base + 0x1800, 5, 0),
+                                     (base + 0x1805, 9, 0)],
+          [(base + 0x1800, 4, 0), (base + 0x1a00, 16, 2)]]
+    ram[0x1800:0x180e] = b"hello, world\r\n"[:14]
+    net_ring(ram, 0, 0x400, rx)
+    net_ring(ram, 0x800, 0xa00, tx)
+    ram = bytes(ram)
+    text = b"typed input\n" * 20
+    both = 1 | 2
+    put("console", "echo", console_input(both, 0, text,
+                                         [0, 2 | 2 << 3, 1, 3], ram))
+    put("console", "emerg", console_input(both, 1 << 2, b"",
+                                          [6, 6 | 7 << 3, 1, 6], ram))
+    put("console", "epipe", console_input(1 | 2 | 4, 0, text,
+                                           [1, 6, 2, 0], ram))
+    put("console", "stall", console_input(both | 8, 0, text,
+                                          [1, 1, 1, 6, 3, 6], ram))
+    put("console", "reset-mid-input", console_input(
+        both, 0, text * 4, [2 | 31 << 3, 0, 4 | 8, 2, 0, 4, 7, 0], ram))
+    put("console", "no-backend", console_input(0, 0, b"", [0, 1, 6], ram))
+    put("console", "config", console_input(both, 0, b"",
+                                           [5 | 16 << 3, 5 | 17 << 3,
+                                            5 | 19 << 3, 5 | 30 << 3], ram))
+
+
+# ---- api: see fuzz_api.c -------------------------------------------------
+API_METHODS = ["GET", "PUT", "PATCH", "DELETE", "POST", "HEAD", "put", "",
+               "OPTIONS"]
+API_PATHS = ["/", "/version", "/vm/config", "/machine-config",
+             "/boot-source", "/drives/", "/network-interfaces/", "/entropy",
+             "/serial", "/actions", "/vm", "/logger", "/metrics", "/balloon",
+             "/balloon/statistics", "/vsock", "/mmds", "/snapshot/create",
+             "/cpu-config", "/drives", "", "/drives//x", "//", "/vm/"]
+
+
+def api_req(method, path, body=b"", suffix=b""):
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body).encode()
+    elif isinstance(body, str):
+        body = body.encode()
+    m = API_METHODS.index(method)
+    sel = API_PATHS.index(path) | (0x80 if suffix else 0)
+    return struct.pack("<BBB", m, sel, len(suffix)) + suffix + \
+        struct.pack("<H", len(body)) + body
+
+
+def api_seeds():
+    boot = api_req("PUT", "/boot-source", {"kernel_image_path": "/bin/sh",
+                                           "boot_args": "console=ttyS0"})
+    start = api_req("PUT", "/actions", {"action_type": "InstanceStart"})
+    mc = api_req("PUT", "/machine-config", {"vcpu_count": 2,
+                                            "mem_size_mib": 256,
+                                            "smt": False})
+    drive = api_req("PUT", "/drives/", {"drive_id": "rootfs",
+                                        "path_on_host": "/dev/null",
+                                        "is_root_device": True,
+                                        "is_read_only": True}, b"rootfs")
+    net = api_req("PUT", "/network-interfaces/",
+                  {"iface_id": "eth0", "host_dev_name": "tap0",
+                   "guest_mac": "06:00:AC:10:00:02"}, b"eth0")
+    put("api", "boot-flow", b"\0" + mc + boot + drive + net +
+        api_req("PUT", "/entropy", {}) +
+        api_req("PUT", "/serial", {"serial_out_path": "/tmp/s.log"}) +
+        api_req("GET", "/vm/config") + start +
+        api_req("PATCH", "/vm", {"state": "Paused"}) +
+        api_req("PATCH", "/vm", {"state": "Resumed"}) +
+        api_req("PUT", "/actions", {"action_type": "SendCtrlAltDel"}) +
+        api_req("PUT", "/machine-config", {"vcpu_count": 1}) +
+        api_req("GET", "/"))
+    put("api", "start-fails", b"\1" + boot + start + start)
+    put("api", "patch-mc", b"\0" + api_req("PATCH", "/machine-config",
+                                           {"vcpu_count": 4}) +
+        api_req("PATCH", "/machine-config", {"mem_size_mib": "x"}) +
+        api_req("GET", "/machine-config"))
+    put("api", "bad-bodies", b"\0" + api_req("PUT", "/entropy", "[1]") +
+        api_req("PUT", "/entropy", "{") + api_req("PUT", "/entropy", "") +
+        api_req("PUT", "/entropy", '{"a":1,"a":2}') +
+        api_req("PUT", "/actions", '{"action_type": 5}') +
+        api_req("PUT", "/drives/", {"drive_id": "b"}, b"a") +
+        api_req("PUT", "/serial", {"serial_out_path": 1}))
+    put("api", "unsupported", b"\0" + api_req("GET", "/balloon") +
+        api_req("PUT", "/logger", {}) + api_req("DELETE", "/vm") +
+        api_req("POST", "/actions", {}) + api_req("GET", "/drives//x") +
+        api_req("PATCH", "/drives/", {}, b"rootfs"))
+    put("api", "booted", b"\xc0" + api_req("GET", "/vm/config") + mc +
+        api_req("PATCH", "/vm", {"state": "Paused"}) + start)
+    put("api", "newline-path", b"\0" + api_req("PUT", "/entropy", {},
+                                               b"\napi: forged"))
+
+
 if __name__ == "__main__":
-    which = sys.argv[1:] or ["config", "virtq", "bootimg", "blk", "net"]
+    which = sys.argv[1:] or ["config", "virtq", "bootimg", "blk", "net",
+                             "console", "rng", "api"]
     for t in which:
         fn = globals().get(t + "_seeds")
         if fn:

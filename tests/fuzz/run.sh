@@ -18,7 +18,7 @@ set -eu
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${FUZZ_BUILD:-$src/build-fuzz}
 corpora=$src/tests/fuzz/corpus
-all="config virtq bootimg blk net"
+all="config virtq bootimg blk net console rng api"
 mode=replay
 seconds=20
 
@@ -47,7 +47,7 @@ max_len() {
     case $1 in
     config) echo 16384 ;;
     bootimg) echo 65536 ;;
-    net) echo 16384 ;;
+    net|api) echo 16384 ;;
     *) echo 8192 ;;
     esac
 }

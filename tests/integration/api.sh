@@ -131,8 +131,14 @@ api PUT /actions '{"action_type": "InstanceStart"}'
 expect_api "InstanceStart without a boot source: 400" 400 'boot-source: missing'
 api PATCH /vm '{"state": "Paused"}'
 expect_api "pause before boot: 400" 400 'not running'
-api PUT /logger '{"level": "Info"}'
-expect_api "logger: 400 not supported yet" 400 'not supported'
+api PUT /logger '{"level": "Loud"}'
+expect_api "bad logger level: 400 naming the field" 400 'logger.level: expected one of'
+api PUT /metrics '{}'
+expect_api "metrics without metrics_path: 400" 400 'metrics.metrics_path: missing'
+api PUT /metrics "{\"metrics_path\": \"$work/nodir/m.json\"}"
+expect_api "metrics_path in a missing folder: 400" 400 'metrics.metrics_path: cannot use the folder'
+api PUT /vsock '{}'
+expect_api "vsock: 400 not supported yet" 400 'not supported'
 api DELETE /vm
 expect_api "unknown method: 400" 400 'invalid request method'
 
@@ -211,6 +217,128 @@ finish
 expect "SIGTERM while running: exit status 143" 143 "$rc"
 [ -e "$sock" ] && not_ok "SIGTERM while running: socket removed" "still there" ||
 	ok "SIGTERM while running: socket removed"
+
+# --- logger and metrics configured through the API ---
+
+# jget FILE LINE EXPR: field EXPR (python, on the parsed object j) of line
+# LINE (1-based, -1: the last) of FILE; "invalid" when it does not parse.
+jget() {
+	python3 -c '
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+try:
+    j = json.loads(lines[int(sys.argv[2]) - (0 if int(sys.argv[2]) < 0 else 1)])
+    print(eval(sys.argv[3]))
+except Exception as e:
+    print("invalid:", e)
+' "$@"
+}
+
+blk=$build/firmware/blk.elf
+truncate -s 16M "$work/blk.img"
+rm -f "$work/vm.log" "$work/metrics.json"
+start_vmrun
+api PUT /logger "{\"log_path\": \"$work/vm.log\", \"level\": \"info\", \"show_level\": true, \"show_log_origin\": true}"
+expect_api "PUT /logger: 204" 204
+expect "log file created 0600" 600 "$(stat -c %a "$work/vm.log" 2>/dev/null)"
+api PUT /metrics "{\"metrics_path\": \"$work/metrics.json\"}"
+expect_api "PUT /metrics: 204" 204
+api PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 64}'
+# bench mode with hold=1: 16 x 64 KiB and 32 x 4 KiB written and read, then
+# the guest spins so the VM can be read while it runs.
+api PUT /boot-source "{\"kernel_image_path\": \"$blk\", \"boot_args\": \"mode=bench count=16 count4k=32 depth=4 hold=1\"}"
+api PUT /drives/scratch "{\"path_on_host\": \"$work/blk.img\", \"is_root_device\": false}"
+api PUT /serial "{\"serial_out_path\": \"$work/serial.out\"}"
+api PUT /actions '{"action_type": "FlushMetrics"}'
+expect_api "FlushMetrics before boot: 400" 400 'not running'
+api PUT /actions '{"action_type": "InstanceStart"}'
+expect_api "metrics VM: InstanceStart: 204" 204
+# Right after InstanceStart the vCPUs run: a pause works at once.
+api PATCH /vm '{"state": "Paused"}'
+expect_api "PATCH /vm right after InstanceStart: 204" 204
+api PATCH /vm '{"state": "Resumed"}'
+expect_api "resume: 204" 204
+for _ in $(seq 200); do
+	grep -q 'blk: exit status=' "$work/serial.out" 2>/dev/null && break
+	sleep 0.1
+done
+expect_grep "blk bench guest finished its I/O" 'blk: exit status=0$' "$work/serial.out"
+expect "metrics file created 0600" 600 "$(stat -c %a "$work/metrics.json" 2>/dev/null)"
+api PUT /actions '{"action_type": "FlushMetrics"}'
+expect_api "FlushMetrics: 204" 204
+expect "FlushMetrics wrote one line" 1 "$(wc -l <"$work/metrics.json")"
+m=$work/metrics.json
+expect "metrics line parses as a JSON object" dict "$(jget "$m" 1 'type(j).__name__')"
+bytes=$((16 * 65536 + 32 * 4096))
+expect "drive write_bytes = what the guest wrote" $bytes \
+	"$(jget "$m" 1 'j["drives"]["scratch"]["write_bytes"]')"
+expect "drive read_bytes = what the guest read" $bytes \
+	"$(jget "$m" 1 'j["drives"]["scratch"]["read_bytes"]')"
+expect "drive write_ops and read_ops = the guest's requests" "48 48" \
+	"$(jget "$m" 1 '"%d %d" % (j["drives"]["scratch"]["write_ops"], j["drives"]["scratch"]["read_ops"])')"
+expect "drive latency: total >= max > 0" True \
+	"$(jget "$m" 1 'j["drives"]["scratch"]["write_latency_total_us"] >= j["drives"]["scratch"]["write_latency_max_us"] > 0')"
+expect "vCPU exits counted (mmio and total non-zero)" True \
+	"$(jget "$m" 1 'j["vcpus"][0]["exits"]["mmio"] > 0 and j["vcpus"][0]["exits_total"] >= j["vcpus"][0]["exits"]["mmio"]')"
+expect "vCPU time in KVM_RUN non-zero" True "$(jget "$m" 1 'j["vcpus"][0]["run_ns"] > 0')"
+expect "VMM RSS and timestamp" True \
+	"$(jget "$m" 1 'j["vmm_rss_bytes"] > 1<<20 and abs(j["utc_timestamp_ms"] / 1000 - __import__("time").time()) < 60')"
+expect "API request counts (PUT ok, PUT failed, PATCH ok)" "7 1 2" \
+	"$(jget "$m" 1 '"%d %d %d" % (j["api_server"]["PUT"]["ok"], j["api_server"]["PUT"]["failed"], j["api_server"]["PATCH"]["ok"])')"
+kill -TERM "$pid"
+finish
+expect "metrics VM: SIGTERM exit status 143" 143 "$rc"
+expect "a last metrics line at exit" 2 "$(wc -l <"$m")"
+expect "the last line counts the FlushMetrics call" 8 \
+	"$(jget "$m" -1 'j["api_server"]["PUT"]["ok"]')"
+log=$work/vm.log
+for line in 'api: PUT /logger: 204' 'api: PUT /metrics: 204' \
+	'api: PUT /actions: 400 FlushMetrics: the VM is not running' \
+	'VM created: 1 vCPUs, 64 MiB, 1 drives' 'VM booting' 'VM running' \
+	'api: InstanceStart: VM created' 'VM paused: 1 vCPUs stopped in' \
+	'api: PATCH /vm: 204' 'VM resumed: 1 vCPUs running again in' \
+	'VM stopping: stopped' 'VM exited: stopped'; do
+	expect_grep "audit log: $line" "$line" "$log"
+done
+expect_grep "log lines: UTC timestamp, level, origin" \
+	'^20[0-9-]{8}T[0-9:.]{15}Z \[vmrun:Info\] src/vm.c:[0-9]+: VM running$' "$log"
+if grep -q 'VM running' "$work/stderr"; then
+	not_ok "the VM's log is not on stderr" "$(grep 'VM running' "$work/stderr")"
+else
+	ok "the VM's log is not on stderr"
+fi
+grep -o 'VM paused: .*\|VM resumed: .*' "$log" | sed 's/^/# /'
+
+# --- the periodic line (metrics.period_s, vmrun's knob) from a config file ---
+
+cat >"$work/metrics.json.cfg" <<JSON
+{
+  "boot-source": { "kernel_image_path": "$spin", "boot_args": "delay=20000000" },
+  "machine-config": { "vcpu_count": 1, "mem_size_mib": 64 },
+  "metrics": { "metrics_path": "$work/periodic.json", "period_s": 1 },
+  "vmrun": { "serial": { "output": "file", "path": "$work/serial.out" } }
+}
+JSON
+"$vmrun" "$work/metrics.json.cfg" >/dev/null 2>"$work/stderr" </dev/null &
+pid=$!
+for _ in $(seq 100); do
+	[ "$(wc -l <"$work/periodic.json" 2>/dev/null)" -ge 2 ] 2>/dev/null && break
+	sleep 0.1
+done
+kill -STOP "$pid" 2>/dev/null
+expect "period_s 1: two lines within 10 s" 2 "$(wc -l <"$work/periodic.json")"
+expect "the periodic lines are 1 s apart" True \
+	"$(python3 -c 'import json,sys; l=[json.loads(x) for x in open(sys.argv[1])]; d=l[1]["uptime_ms"]-l[0]["uptime_ms"]; print(900 <= d <= 1500)' "$work/periodic.json")"
+kill -CONT "$pid" 2>/dev/null
+kill -TERM "$pid"
+finish
+sed 's/"metrics_path": "[^"]*"/"metrics_path": "\/nonexistent\/m.json"/' \
+	"$work/metrics.json.cfg" >"$work/bad.json"
+"$vmrun" "$work/bad.json" >/dev/null 2>"$work/stderr" </dev/null
+expect "config file: bad metrics_path exits 2" 2 "$?"
+expect_grep "config file: bad metrics_path named" \
+	"metrics.metrics_path: cannot use the folder of '/nonexistent/m.json'" \
+	"$work/stderr"
 
 # --- a config file boots at once; the API serves the runtime calls ---
 

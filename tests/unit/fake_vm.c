@@ -19,7 +19,7 @@ struct vm *fake_vm_create(uint64_t ram_base, uint64_t ram_size)
 
     if (!vm)
         return NULL;
-    vm->log = (struct logger){fake_log, vm, VMRUN_LOG_DEBUG};
+    vm->log = (struct logger){fake_log, vm, VMRUN_LOG_DEBUG, false};
     vm->ram = calloc(1, ram_size);
     vm->ram_size = ram_size;
     if (!vm->ram || gmem_add(&vm->mem, ram_base, ram_size, vm->ram) < 0 ||

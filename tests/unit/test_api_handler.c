@@ -14,8 +14,8 @@
 
 /* What the fake VM was asked (check forks per test: fresh each time). */
 static struct {
-    int starts, pauses, resumes, cads, logs;
-    int start_rc, pause_rc, resume_rc;
+    int starts, pauses, resumes, cads, logs, flushes, set_loggers;
+    int start_rc, pause_rc, resume_rc, flush_rc, set_logger_rc;
     int paused;
     unsigned int cfg_vcpus;
     char last_log[1024];
@@ -59,6 +59,19 @@ static int fake_cad(void *opaque)
     return 0;
 }
 
+static int fake_flush(void *opaque)
+{
+    fake.flushes++;
+    return fake.flush_rc;
+}
+
+static int fake_set_logger(void *opaque, const struct vmrun_config *cfg)
+{
+    ck_assert_ptr_nonnull(cfg);
+    fake.set_loggers++;
+    return fake.set_logger_rc;
+}
+
 static void fake_log(void *opaque, enum vmrun_log_level level, const char *msg)
 {
     fake.logs++;
@@ -71,6 +84,8 @@ static const struct api_ops fake_ops = {
     .resume = fake_resume,
     .is_paused = fake_is_paused,
     .ctrl_alt_del = fake_cad,
+    .flush_metrics = fake_flush,
+    .set_logger = fake_set_logger,
     .log = fake_log,
 };
 
@@ -303,6 +318,7 @@ START_TEST(pre_boot_only_after_boot)
         {"/boot-source", "{}"}, {"/machine-config", "{}"},
         {"/drives/a", "{}"},    {"/network-interfaces/a", "{}"},
         {"/entropy", "{}"},     {"/serial", "{}"},
+        {"/logger", "{}"},      {"/metrics", "{}"},
     };
 
     start();
@@ -357,8 +373,14 @@ START_TEST(other_actions)
     ck_assert_uint_eq(req("PUT", "/actions",
                           "{\"action_type\":"
                           "\"FlushMetrics\"}"),
+                      204);
+    ck_assert_int_eq(fake.flushes, 1);
+    fake.flush_rc = -ENOENT;
+    ck_assert_uint_eq(req("PUT", "/actions",
+                          "{\"action_type\":"
+                          "\"FlushMetrics\"}"),
                       400);
-    ck_body_has("not supported");
+    ck_body_has("FlushMetrics: metrics: not configured");
     ck_assert_uint_eq(req("PUT", "/actions", "{\"action_type\":3}"), 400);
     ck_body_has("action_type: expected one of");
 }
@@ -370,8 +392,8 @@ START_TEST(unknown_and_unsupported_paths)
     ck_body_has("invalid request method and/or path: GET /nope");
     ck_assert_uint_eq(req("DELETE", "/machine-config", NULL), 400);
     ck_body_has("invalid request method");
-    ck_assert_uint_eq(req("PUT", "/logger", "{}"), 400);
-    ck_body_has("PUT /logger: not supported by vmrun yet");
+    ck_assert_uint_eq(req("PUT", "/vsock", "{}"), 400);
+    ck_body_has("PUT /vsock: not supported by vmrun yet");
     ck_assert_uint_eq(req("GET", "/balloon/statistics", NULL), 400);
     ck_body_has("not supported");
     ck_assert_uint_eq(req("PATCH", "/drives/a", "{}"), 400);
@@ -391,6 +413,118 @@ START_TEST(audit_trail)
     ck_assert_ptr_nonnull(strstr(fake.last_log, "vcpu_count"));
     req("PUT", "/entropy", "{}");
     ck_assert_str_eq(fake.last_log, "api: PUT /entropy: 204");
+}
+END_TEST
+
+/* PUT /logger: validated by the config parser, then handed to the server
+ * (set_logger) so the audit trail moves at once. */
+START_TEST(logger_validation)
+{
+    char body[512];
+
+    ck_assert_uint_eq(req("PUT", "/logger", "{\"level\": \"Loud\"}"), 400);
+    ck_body_has("logger.level: expected one of \\\"Error\\\"");
+    ck_assert_uint_eq(req("PUT", "/logger", "{\"level\": 2}"), 400);
+    ck_body_has("logger.level: expected one of");
+    ck_assert_uint_eq(req("PUT", "/logger", "{\"show_level\": \"yes\"}"), 400);
+    ck_body_has("logger.show_level: expected");
+    ck_assert_uint_eq(req("PUT", "/logger", "{\"volume\": 11}"), 400);
+    ck_body_has("logger.volume: unknown key");
+    ck_assert_uint_eq(
+        req("PUT", "/logger", "{\"log_path\": \"/nonexistent-dir/x.log\"}"),
+        400);
+    ck_body_has("logger.log_path: cannot use the folder");
+    ck_assert_int_eq(fake.set_loggers, 0);
+    ck_assert_uint_eq(req("PUT", "/logger",
+                          "{\"level\": \"debug\", \"show_level\": true, "
+                          "\"show_log_origin\": false}"),
+                      204);
+    ck_assert_int_eq(fake.set_loggers, 1);
+    req("GET", "/vm/config", NULL);
+    ck_body_has("\"logger\":{\"level\":\"debug\"");
+    /* The open fails after all: refused, the document unchanged. */
+    fake.set_logger_rc = -EACCES;
+    snprintf(body, sizeof(body), "{\"log_path\": \"%s\"}", kernel);
+    ck_assert_uint_eq(req("PUT", "/logger", body), 400);
+    ck_body_has("logger.log_path: cannot open: Permission denied");
+    req("GET", "/vm/config", NULL);
+    ck_body_has("\"level\":\"debug\"");
+    ck_assert_ptr_null(strstr(resp.body, "log_path"));
+}
+END_TEST
+
+START_TEST(metrics_validation)
+{
+    char body[512];
+
+    ck_assert_uint_eq(req("PUT", "/metrics", "{}"), 400);
+    ck_body_has("metrics.metrics_path: missing");
+    ck_assert_uint_eq(req("PUT", "/metrics", "{\"metrics_path\": 5}"), 400);
+    ck_body_has("metrics.metrics_path: expected a string");
+    ck_assert_uint_eq(
+        req("PUT", "/metrics", "{\"metrics_path\": \"/nonexistent-dir/m\"}"),
+        400);
+    ck_body_has("metrics.metrics_path: cannot use the folder");
+    ck_assert_uint_eq(
+        req("PUT", "/metrics", "{\"metrics_path\": \"/tmp/m\", \"x\": 1}"),
+        400);
+    ck_body_has("metrics.x: unknown key");
+    ck_assert_uint_eq(req("PUT", "/metrics",
+                          "{\"metrics_path\": \"/tmp/m\", \"period_s\": -1}"),
+                      400);
+    ck_body_has("metrics.period_s: expected an integer");
+    /* FlushMetrics needs a running VM */
+    ck_assert_uint_eq(
+        req("PUT", "/actions", "{\"action_type\": \"FlushMetrics\"}"), 400);
+    ck_body_has("FlushMetrics: the VM is not running");
+    ck_assert_int_eq(fake.flushes, 0);
+    snprintf(body, sizeof(body), "{\"metrics_path\": \"%s\"}", kernel);
+    ck_assert_uint_eq(req("PUT", "/metrics", body), 204);
+    start();
+    ck_assert_uint_eq(req("PUT", "/metrics", body), 400);
+    ck_body_has("PUT /metrics: pre-boot only");
+    ck_assert_uint_eq(req("PUT", "/logger", "{}"), 400);
+    ck_body_has("PUT /logger: pre-boot only");
+    ck_assert_uint_eq(
+        req("PUT", "/actions", "{\"action_type\": \"FlushMetrics\"}"), 204);
+    ck_assert_int_eq(fake.flushes, 1);
+}
+END_TEST
+
+/* The request counts of the metrics line: by method, 2xx vs 4xx. */
+START_TEST(request_counts)
+{
+    char *json;
+
+    req("GET", "/", NULL);
+    req("GET", "/nope", NULL);
+    req("PUT", "/entropy", "{}");
+    req("PUT", "/entropy", "[]");
+    req("PUT", "/entropy", "{\"a\": 1}");
+    req("PATCH", "/vm", "{\"state\": \"Paused\"}");
+    req("DELETE", "/", NULL);
+    json = api_handler_metrics(&h);
+    ck_assert_ptr_nonnull(json);
+    ck_assert_str_eq(json, "{\"api_server\":{"
+                           "\"GET\":{\"ok\":1,\"failed\":1},"
+                           "\"PUT\":{\"ok\":1,\"failed\":2},"
+                           "\"PATCH\":{\"ok\":0,\"failed\":1},"
+                           "\"other\":{\"ok\":0,\"failed\":1}}}");
+    free(json);
+}
+END_TEST
+
+/* Found by fuzz_api: a URL-decoded path or a JSON key holding a newline
+ * forged a second line in the audit log and the fault message. */
+START_TEST(request_text_cannot_forge_log_lines)
+{
+    ck_assert_uint_eq(req("PUT", "/x\napi: PUT /actions: 204", "{}"), 400);
+    ck_assert_ptr_null(strchr(fake.last_log, '\n'));
+    ck_body_has("/x?api: PUT /actions: 204");
+    ck_assert_uint_eq(req("PUT", "/entropy", "{\"a\\nb\\r\": 1}"), 400);
+    ck_assert_ptr_null(strchr(fake.last_log, '\n'));
+    ck_assert_ptr_null(strchr(fake.last_log, '\r'));
+    ck_body_has("a?b?");
 }
 END_TEST
 
@@ -427,6 +561,10 @@ static Suite *api_suite(void)
     tcase_add_test(tc, other_actions);
     tcase_add_test(tc, unknown_and_unsupported_paths);
     tcase_add_test(tc, audit_trail);
+    tcase_add_test(tc, logger_validation);
+    tcase_add_test(tc, metrics_validation);
+    tcase_add_test(tc, request_counts);
+    tcase_add_test(tc, request_text_cannot_forge_log_lines);
     tcase_add_test(tc, booted_from_a_file);
     suite_add_tcase(s, tc);
     return s;

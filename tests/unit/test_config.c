@@ -139,8 +139,30 @@ static const struct reject rejects[] = {
     {"{" BOOT ", \"vsock\": {}}", "<string>: vsock: not supported by vmrun "
                                   "yet"},
     {"{" BOOT ", \"balloon\": {}}", "<string>: balloon: not supported"},
-    {"{" BOOT ", \"logger\": {}}", "<string>: logger: not supported"},
-    {"{" BOOT ", \"metrics\": {}}", "<string>: metrics: not supported"},
+    /* logger and metrics */
+    {"{" BOOT ", \"logger\": []}", "<string>: logger: expected an object"},
+    {"{" BOOT ", \"logger\": {\"level\": \"Loud\"}}",
+     "<string>: logger.level: expected one of \"Error\", \"Warning\", "
+     "\"Info\", \"Debug\", got \"Loud\""},
+    {"{" BOOT ", \"logger\": {\"level\": 3}}", "<string>: logger.level: "
+                                               "expected one of"},
+    {"{" BOOT ", \"logger\": {\"show_level\": \"yes\"}}",
+     "<string>: logger.show_level: expected"},
+    {"{" BOOT ", \"logger\": {\"log_path\": \"nodir/x.log\"}}",
+     "<string>: logger.log_path: cannot use the folder of 'nodir/x.log'"},
+    {"{" BOOT ", \"logger\": {\"module\": \"x\"}}",
+     "<string>: logger.module: not supported"},
+    {"{" BOOT ", \"logger\": {\"colour\": true}}",
+     "<string>: logger.colour: unknown key"},
+    {"{" BOOT ", \"metrics\": {}}", "<string>: metrics.metrics_path: missing"},
+    {"{" BOOT ", \"metrics\": {\"metrics_path\": 7}}",
+     "<string>: metrics.metrics_path: expected a string"},
+    {"{" BOOT ", \"metrics\": {\"metrics_path\": \"sub\"}}",
+     "<string>: metrics.metrics_path: 'sub' is a directory"},
+    {"{" BOOT ", \"metrics\": {\"metrics_path\": \"m\", \"period_s\": 0}}",
+     "<string>: metrics.period_s: expected an integer 1..86400"},
+    {"{" BOOT ", \"metrics\": {\"metrics_path\": \"m\", \"x\": 0}}",
+     "<string>: metrics.x: unknown key"},
     {"{" BOOT ", \"mmds-config\": {}}", "<string>: mmds-config: not supported"},
     {"{" BOOT ", \"cpu-config\": {}}", "<string>: cpu-config: not supported"},
     {"{" BOOT ", \"pmem\": []}", "<string>: pmem: not supported"},
@@ -744,6 +766,34 @@ START_TEST(test_consoles)
 }
 END_TEST
 
+START_TEST(test_logger_metrics)
+{
+    parse_ok("{" BOOT "}");
+    ck_assert(!cfg->has_logger);
+    ck_assert_ptr_null(cfg->metrics_path);
+    parse_ok("{" BOOT ", \"logger\": {}}");
+    ck_assert(cfg->has_logger);
+    ck_assert_int_eq(cfg->log_level, VMRUN_LOG_INFO);
+    ck_assert_ptr_null(cfg->log_path);
+    /* Firecracker's level names, any case */
+    parse_ok("{" BOOT ", \"logger\": {\"level\": \"wARNING\", \"log_path\": "
+             "\"sub/vm.log\", \"show_level\": true, \"show_log_origin\": "
+             "true}, \"metrics\": {\"metrics_path\": \"sub/m.json\"}}");
+    ck_assert_int_eq(cfg->log_level, VMRUN_LOG_WARN);
+    ck_assert_str_eq(cfg->log_path, in_dir("sub/vm.log"));
+    ck_assert(cfg->log_show_level && cfg->log_show_origin);
+    ck_assert_str_eq(cfg->metrics_path, in_dir("sub/m.json"));
+    ck_assert_uint_eq(cfg->metrics_period_ms, 60000);
+    ck_assert_int_eq(access(cfg->metrics_path, F_OK), -1); /* not created */
+    parse_ok("{" BOOT ", \"logger\": {\"level\": \"debug\"}, \"metrics\": "
+             "{\"metrics_path\": \"disk.img\", \"period_s\": 2}}");
+    ck_assert_int_eq(cfg->log_level, VMRUN_LOG_DEBUG);
+    ck_assert_uint_eq(cfg->metrics_period_ms, 2000);
+    parse_ok("{" BOOT ", \"logger\": {\"level\": \"Error\"}}");
+    ck_assert_int_eq(cfg->log_level, VMRUN_LOG_ERROR);
+}
+END_TEST
+
 START_TEST(test_parse_file_errors)
 {
     ck_assert_int_eq(
@@ -875,6 +925,7 @@ int main(void)
     tcase_add_test(tc, test_example_hello);
     tcase_add_test(tc, test_relative_paths);
     tcase_add_test(tc, test_consoles);
+    tcase_add_test(tc, test_logger_metrics);
     tcase_add_test(tc, test_parse_file_errors);
     tcase_add_test(tc, test_bad_arguments);
     tcase_add_test(tc, test_dup_free);
