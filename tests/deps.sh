@@ -12,6 +12,9 @@ PACKAGES=(
 	qemu-system-x86 busybox-static cpio lz4 kmod e2fsprogs
 	# tests: ACPI disassembly, sanitizer runtimes, format check
 	acpica-tools libclang-rt-14-dev clang-format iproute2 curl python3 valgrind
+	# tests/bench/run.sh: fio and iperf3 go into the bench guest, gnuplot
+	# draws the boot-time chart
+	fio iperf3 gnuplot-nox strace
 )
 
 missing=()

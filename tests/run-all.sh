@@ -61,6 +61,16 @@ format_check() {
 	git ls-files '*.c' '*.h' | xargs clang-format --dry-run -Werror
 }
 
+# bench_smoke: the benchmark (not run in CI) still parses and compiles.
+bench_smoke() {
+	bash -n tests/bench/run.sh && sh -n tests/bench/inner.sh &&
+		tests/bench/run.sh --help 2>/dev/null &&
+		awk -f tests/bench/summary.awk -v part=io /dev/null &&
+		for c in stamp fleet firstrun; do
+			cc -std=gnu11 -Wall -Wextra -Werror -fsyntax-only "tests/bench/$c.c" || return 1
+		done
+}
+
 # linux DIR: the Linux suites with the vmrun of build DIR.
 linux() {
 	local dir=$1
@@ -103,6 +113,7 @@ step deps tests/deps.sh
 step build-gcc build "$builds/build-ci"
 step build-clang build_clang "$builds/build-clang"
 step format format_check
+step bench-smoke bench_smoke
 step unit-gcc unit "$builds/build-ci"
 step valgrind tests/integration/valgrind.sh "$builds/build-ci"
 sanitize_env

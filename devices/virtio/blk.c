@@ -328,21 +328,21 @@ static void blk_irq(struct virtio_blk *blk)
         virtio_mmio_signal_used(blk->t);
 }
 
-/* Pops until the ring is empty, every slot is in flight or the call's
- * budget is spent: synchronous completions free their slot at once, so
- * without BLK_BUDGET a guest refilling the ring from another vCPU would
- * keep this call (and the event loop) to itself. */
-static void blk_process(struct virtio_blk *blk)
+/* Pops until the ring is empty, every slot is in flight or the budget is
+ * spent: synchronous completions free their slot at once, so without
+ * BLK_BUDGET a guest refilling the ring from another vCPU would keep this
+ * call (and the event loop) to itself.  Returns false when the ring is
+ * malformed (the device then needs a reset). */
+static bool blk_pop_all(struct virtio_blk *blk, unsigned int *budget)
 {
     struct virtq *vq = blk_vq(blk);
-    unsigned int budget = BLK_BUDGET;
     struct blk_req *req;
     int ret;
 
     blk->starved = false;
     for (;;) {
         virtq_disable_notify(vq);
-        while (blk->nfree && budget) {
+        while (blk->nfree && *budget) {
             req = &blk->reqs[blk->free_slots[--blk->nfree]];
             ret = virtq_pop(vq, &req->elem, req->iov, MAX_IOV);
             if (ret <= 0)
@@ -351,15 +351,15 @@ static void blk_process(struct virtio_blk *blk)
                 break;
             if (ret == -EPROTO) {
                 virtio_mmio_set_needs_reset(blk->t);
-                goto out;
+                return false;
             }
-            budget--;
+            (*budget)--;
             if (ret == -E2BIG) /* more segments than SEG_MAX promised */
                 virtq_push(vq, req->elem.head, 0);
             else
                 blk_handle(blk, req);
         }
-        if (!budget) {
+        if (!*budget) {
             virtio_mmio_notify_again(blk->t, 0); /* notifications stay off */
             break;
         }
@@ -369,10 +369,23 @@ static void blk_process(struct virtio_blk *blk)
         }
         if (!virtq_enable_notify(vq))
             break;
-        budget--; /* an empty round counts too */
+        (*budget)--; /* an empty round counts too */
     }
-out:
-    blk->be->ops->unplug(blk->be);
+    return true;
+}
+
+/* Pops and submits; the engine may complete requests while it sends them
+ * (unplug), freeing slots that a starved ring is waiting for: then pop
+ * again, as no later completion may come to resume it. */
+static void blk_process(struct virtio_blk *blk)
+{
+    unsigned int budget = BLK_BUDGET;
+    bool ok;
+
+    do {
+        ok = blk_pop_all(blk, &budget);
+        blk->be->ops->unplug(blk->be);
+    } while (ok && budget && blk->starved && blk->nfree);
     blk_irq(blk);
 }
 

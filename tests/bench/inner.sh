@@ -4,7 +4,8 @@
 # QEMU alternately, one stamp (tests/bench/stamp.c) per boot, and prints one
 # result line per boot for tests/bench/run.sh to summarise:
 #
-#   BENCH test=boot|mem vmm=NAME vcpus=N run=I <stamp's key=value pairs>
+#   BENCH test=boot|mem|blk|net|startup|api|exitcost|density vmm=NAME vcpus=N
+#         run=I <stamp's key=value pairs> [fio_JOB=... iperf_DIR=...]
 #   BENCHINFO key=value...       (load, kernel, QEMU version)
 #   BENCHTRACE vmm=NAME kind=KIND what=WHAT count=N   (with VMRUN_BENCH_TRACE=1)
 #   BENCHJOB N                   job N (a boot, a memory run, a trace) is done
@@ -20,6 +21,17 @@
 #                        (run.sh resumes in a new box when one crashed)
 #   VMRUN_BENCH_TRACE=1  also trace one boot per VMM: exits to userspace by
 #                        reason, PIO port and MMIO address (tracefs)
+#   VMRUN_BENCH_PARTS    what to run, in this order (default: all of)
+#                        boot mem trace blk net density startup exitcost
+#   VMRUN_BENCH_IORUNS   rounds of the blk and net rows (default 3)
+#   VMRUN_BENCH_IOTIME   seconds per fio job / iperf3 direction (default 4)
+#   VMRUN_BENCH_DENSITY  guests started at once for density (default 50)
+#   VMRUN_BENCH_INITRD   the bench initramfs (tests/bench/initramfs.sh)
+#   VMRUN_BENCH_BRD      brd.ko of the box kernel (a RAM disk for O_DIRECT)
+#   VMRUN_BENCH_FLEET VMRUN_BENCH_SHIM  fleet and firstrun.so
+#   VMRUN_BENCH_EXITCOST the exit-cost guest (firmware/exitcost.elf)
+#   VMRUN_BENCH_QEMU_CPU QEMU's -cpu (default host; kvm_pvm needs
+#                        host,-arch-capabilities)
 #   VMRUN_CACHE          where the test guest is (tests/guest/build.sh)
 
 BIN=${VMRUN_BENCH_BIN:?}
@@ -32,9 +44,15 @@ QEMU=${VMRUN_BENCH_QEMU:-qemu-system-x86_64}
 VMMS=${VMRUN_BENCH_VMMS:-vmrun microvm q35}
 SKIP=${VMRUN_BENCH_SKIP:-}
 SKIP_JOBS=${VMRUN_BENCH_SKIP_JOBS:-0}
+PARTS=${VMRUN_BENCH_PARTS:-boot mem trace blk net density startup exitcost}
+IORUNS=${VMRUN_BENCH_IORUNS:-3}
+IOTIME=${VMRUN_BENCH_IOTIME:-4}
+DENSITY=${VMRUN_BENCH_DENSITY:-50}
+QCPU=${VMRUN_BENCH_QEMU_CPU:-host}
 JOB=0
 MEM_MIB=256
-WORK=$(mktemp -d /tmp/vmrun-bench.XXXXXX)
+IO_MIB=512 # the bench initramfs carries ~85 MB of fio and its libraries
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/vmrun-bench.XXXXXX")
 
 info() { echo "BENCHINFO $*"; }
 
@@ -47,7 +65,7 @@ job_done() { echo "BENCHJOB $JOB"; }
 
 # kvm_debugfs: KVM's counters (stamp reads them); needs debugfs mounted.
 kvm_debugfs() {
-	[ -d /sys/kernel/debug/kvm ] ||
+	[ -d /sys/kernel/debug/kvm ] || [ "${VMRUN_IN_BOX:-0}" != 1 ] ||
 		mount -t debugfs none /sys/kernel/debug 2>/dev/null
 	if [ -r /sys/kernel/debug/kvm/exits ]; then
 		info kvm_counters=yes
@@ -56,15 +74,17 @@ kvm_debugfs() {
 	fi
 }
 
-# vmrun_config VCPUS SCENARIO: a config file for one vmrun boot, path printed.
+# vmrun_config VCPUS SCENARIO [MEM INITRD ARGS EXTRA-JSON]: a config file
+# for one vmrun boot, path printed.
 vmrun_config() {
 	f=$WORK/vmrun-$1-$2.json
 	cat >"$f" <<JSON
 {
   "boot-source": { "kernel_image_path": "$GUEST/vmlinuz",
-                   "initrd_path": "$GUEST/initramfs.cpio.gz",
-                   "boot_args": "$CMDLINE vmrun.scenario=$2" },
-  "machine-config": { "vcpu_count": $1, "mem_size_mib": $MEM_MIB },
+                   "initrd_path": "${4:-$GUEST/initramfs.cpio.gz}",
+                   "boot_args": "$CMDLINE vmrun.scenario=$2 ${5:-}" },
+  "machine-config": { "vcpu_count": $1, "mem_size_mib": ${3:-$MEM_MIB} },
+  ${6:+$6,}
   "vmrun": { "serial": { "output": "stdout", "input": false } }
 }
 JSON
@@ -82,7 +102,7 @@ stamp_vmm() {
 	vmrun) set -- "$@" -- "$BIN" "$(vmrun_config "$n" "$sc")" ;;
 	microvm | q35)
 		set -- "$@" -- "$QEMU" -nodefaults -no-user-config -nographic \
-			-enable-kvm -cpu host -M "$vmm" -smp "$n" -m "$MEM_MIB" \
+			-enable-kvm -cpu "$QCPU" -M "$vmm" -smp "$n" -m "$MEM_MIB" \
 			-no-reboot -kernel "$GUEST/vmlinuz" \
 			-initrd "$GUEST/initramfs.cpio.gz" \
 			-append "$CMDLINE vmrun.scenario=$sc" -serial stdio
@@ -182,21 +202,313 @@ trace_boot() {
 	echo >"$T/trace"
 }
 
+# markers FILE PREFIX: the guest's "VMRUN-GUEST: PREFIX...=V" markers in
+# FILE as " PREFIX...=V" words.
+markers() {
+	tr -d '\r' <"$1" | sed -n "s/^VMRUN-GUEST: \($2[a-z0-9_]*=[^ ]*\)$/\1/p" |
+		tr '\n' ' ' | sed 's/^/ /; s/ $//'
+}
+
+# --- blk: fio in the guest on an image file, and on the host itself ---------
+
+# blk_setup: the image on a RAM disk (brd) with ext4 where O_DIRECT works
+# (the box's tmpfs has none), else in $WORK. Sets IMG, BLKWHERE.
+blk_setup() {
+	BLKDIR=$WORK/blk
+	mkdir -p "$BLKDIR"
+	BLKWHERE=$(df -T "$BLKDIR" 2>/dev/null | awk 'NR == 2 { print $2 }')
+	if [ "${VMRUN_IN_BOX:-0}" = 1 ] && [ -r "${VMRUN_BENCH_BRD:-}" ] &&
+		insmod "$VMRUN_BENCH_BRD" rd_nr=1 rd_size=$((640 * 1024)) max_part=0 2>/dev/null; then
+		if mke2fs -q -F -b 4096 /dev/ram0 >/dev/null 2>&1 && mount -t ext4 /dev/ram0 "$BLKDIR"; then
+			BLKWHERE="ext4 on a brd RAM disk"
+		fi
+	fi
+	IMG=$BLKDIR/bench.img
+	dd if=/dev/zero of="$IMG" bs=1M count=256 2>/dev/null
+	info "blk_file=$(echo "$BLKWHERE" | tr ' ' _)"
+}
+
+blk_teardown() {
+	rm -f "$IMG"
+	umount "$BLKDIR" 2>/dev/null && rmmod brd 2>/dev/null
+	return 0
+}
+
+BLK_JOBS="seqread seqwrite randread1 randread32 randwrite1 randwrite32"
+
+# blk_host: the same fio jobs on the image file, from the KVM host.
+blk_host() {
+	out=
+	for j in $BLK_JOBS; do
+		case $j in
+		seqread) a="--rw=read --bs=1M --iodepth=1" ;;
+		seqwrite) a="--rw=write --bs=1M --iodepth=1" ;;
+		randread*) a="--rw=randread --bs=4k --iodepth=${j#randread}" ;;
+		randwrite*) a="--rw=randwrite --bs=4k --iodepth=${j#randwrite}" ;;
+		esac
+		# shellcheck disable=SC2086
+		r=$(fio --name="$j" --filename="$IMG" --direct=1 --ioengine=libaio \
+			--thread $a --runtime="$IOTIME" --time_based \
+			--output-format=terse --terse-version=3 2>/dev/null |
+			awk -F';' 'NF > 49 { print $7 "/" $8 "/" $48 "/" $49 }')
+		out="$out fio_$j=${r:-failed}"
+	done
+	echo "BENCH test=blk vmm=host vcpus=0 run=$RUN status=0 marker_ms=0$out"
+}
+
+# blk_once VMM: one guest running every fio job on the image.
+blk_once() {
+	args="vmrun.fio_time=$IOTIME"
+	case $1 in
+	vmrun-sync | vmrun-async)
+		eng=Sync
+		[ "$1" = vmrun-async ] && eng=Async
+		cfg=$(vmrun_config 1 bench-blk "$IO_MIB" "$VMRUN_BENCH_INITRD" "$args" \
+			"\"drives\": [ { \"drive_id\": \"bench\", \"path_on_host\": \"$IMG\", \"io_engine\": \"$eng\" } ]")
+		r=$("$STAMP" -t 600 -o "$WORK/last.out" -e "$WORK/last.err" -- "$BIN" "$cfg")
+		;;
+	qemu)
+		r=$("$STAMP" -t 600 -o "$WORK/last.out" -e "$WORK/last.err" -- \
+			"$QEMU" -nodefaults -no-user-config -nographic -enable-kvm \
+			-cpu "$QCPU" -M microvm -smp 1 -m "$IO_MIB" -no-reboot \
+			-kernel "$GUEST/vmlinuz" -initrd "$VMRUN_BENCH_INITRD" \
+			-append "$CMDLINE vmrun.scenario=bench-blk $args" -serial stdio \
+			-drive "id=d0,file=$IMG,format=raw,if=none,aio=native,cache=none" \
+			-device virtio-blk-device,drive=d0)
+		;;
+	esac
+	check_run blk "$1" 1 "$r"
+	echo "BENCH test=blk vmm=$1 vcpus=1 run=$RUN $r$(markers "$WORK/last.out" fio_)"
+}
+
+blk_rounds() {
+	command -v fio >/dev/null || { info blk=no-fio; return 0; }
+	[ -r "${VMRUN_BENCH_INITRD:-}" ] || { info blk=no-bench-initramfs; return 0; }
+	blk_setup
+	RUN=1
+	while [ "$RUN" -le "$IORUNS" ]; do
+		for VMM in vmrun-async vmrun-sync qemu host; do
+			next_job || continue
+			if [ "$VMM" = host ]; then blk_host; else blk_once "$VMM"; fi
+			job_done
+		done
+		RUN=$((RUN + 1))
+	done
+	blk_teardown
+}
+
+# --- net: iperf3 between the guest and a tap in a namespace -----------------
+
+NS=vmrunbench
+# iproute2's ip by its path: busybox sh would run its own applet for "ip".
+IP=${VMRUN_BENCH_IP:-ip}
+ns() { "$IP" netns exec "$NS" "$@"; }
+
+net_setup() {
+	[ -d /run ] || mkdir -p /run
+	"$IP" netns del "$NS" 2>/dev/null
+	"$IP" netns add "$NS" && ns "$IP" link set lo up &&
+		ns "$IP" tuntap add dev vmtap0 mode tap &&
+		ns "$IP" addr add 10.0.2.1/24 dev vmtap0 && ns "$IP" link set vmtap0 up || return 1
+	ns iperf3 -s >"$WORK/iperf-server.log" 2>&1 &
+	IPERF_PID=$!
+}
+
+net_teardown() {
+	kill "$IPERF_PID" 2>/dev/null
+	wait "$IPERF_PID" 2>/dev/null
+	"$IP" netns del "$NS" 2>/dev/null
+	return 0
+}
+
+net_once() {
+	args="vmrun.iperf=10.0.2.2/10.0.2.1 vmrun.iperf_time=$IOTIME"
+	mac=52:54:00:12:34:56
+	case $1 in
+	vmrun)
+		cfg=$(vmrun_config 1 bench-net "$IO_MIB" "$VMRUN_BENCH_INITRD" "$args" \
+			"\"network-interfaces\": [ { \"iface_id\": \"eth0\", \"host_dev_name\": \"vmtap0\", \"guest_mac\": \"$mac\" } ]")
+		r=$(ns "$STAMP" -t 600 -o "$WORK/last.out" -e "$WORK/last.err" -- "$BIN" "$cfg")
+		;;
+	qemu)
+		r=$(ns "$STAMP" -t 600 -o "$WORK/last.out" -e "$WORK/last.err" -- \
+			"$QEMU" -nodefaults -no-user-config -nographic -enable-kvm \
+			-cpu "$QCPU" -M microvm -smp 1 -m "$IO_MIB" -no-reboot \
+			-kernel "$GUEST/vmlinuz" -initrd "$VMRUN_BENCH_INITRD" \
+			-append "$CMDLINE vmrun.scenario=bench-net $args" -serial stdio \
+			-netdev tap,id=n0,ifname=vmtap0,script=no,downscript=no \
+			-device "virtio-net-device,netdev=n0,mac=$mac")
+		;;
+	esac
+	check_run net "$1" 1 "$r"
+	echo "BENCH test=net vmm=$1 vcpus=1 run=$RUN $r$(markers "$WORK/last.out" iperf_)"
+}
+
+net_rounds() {
+	command -v iperf3 >/dev/null && [ -x "$IP" ] ||
+		{ info net=no-iperf3-or-ip; return 0; }
+	[ -r "${VMRUN_BENCH_INITRD:-}" ] || { info net=no-bench-initramfs; return 0; }
+	net_setup || { info net=no-namespace; net_teardown; return 0; }
+	RUN=1
+	while [ "$RUN" -le "$IORUNS" ]; do
+		for VMM in vmrun qemu; do
+			next_job || continue
+			net_once "$VMM"
+			job_done
+		done
+		RUN=$((RUN + 1))
+	done
+	net_teardown
+}
+
+# --- density: DENSITY idle guests of 128 MiB at once --------------------------
+
+density_once() {
+	mkdir -p "$WORK/fleet-$1"
+	case $1 in
+	vmrun)
+		cfg=$(vmrun_config 1 idle 128)
+		r=$("$VMRUN_BENCH_FLEET" -n "$DENSITY" -o "$WORK/fleet-$1" -- "$BIN" "$cfg")
+		;;
+	microvm)
+		r=$("$VMRUN_BENCH_FLEET" -n "$DENSITY" -o "$WORK/fleet-$1" -- \
+			"$QEMU" -nodefaults -no-user-config -nographic -enable-kvm \
+			-cpu "$QCPU" -M microvm -smp 1 -m 128 -no-reboot \
+			-kernel "$GUEST/vmlinuz" -initrd "$GUEST/initramfs.cpio.gz" \
+			-append "$CMDLINE vmrun.scenario=idle" -serial stdio)
+		;;
+	esac
+	echo "BENCH test=density vmm=$1 vcpus=1 run=$RUN status=0 marker_ms=0 $r"
+	rm -rf "$WORK/fleet-$1"
+}
+
+density_rounds() {
+	[ -x "${VMRUN_BENCH_FLEET:-}" ] || { info density=no-fleet; return 0; }
+	RUN=1
+	for VMM in vmrun microvm; do
+		next_job || continue
+		density_once "$VMM"
+		job_done
+	done
+}
+
+# --- start-up: exec to the first KVM_RUN, and to an API socket that answers --
+
+startup_once() {
+	fr=$WORK/firstrun
+	rm -f "$fr"
+	case $1 in
+	vmrun) set -- "$BIN" "$(vmrun_config 1 poweroff)" ;;
+	microvm | q35)
+		set -- "$QEMU" -nodefaults -no-user-config -nographic -enable-kvm \
+			-cpu "$QCPU" -M "$1" -smp 1 -m "$MEM_MIB" -no-reboot \
+			-kernel "$GUEST/vmlinuz" -initrd "$GUEST/initramfs.cpio.gz" \
+			-append "$CMDLINE vmrun.scenario=poweroff" -serial stdio
+		;;
+	esac
+	r=$(VMRUN_BENCH_FIRSTRUN=$fr VMRUN_BENCH_FIRSTRUN_STOP=1 \
+		LD_PRELOAD=$VMRUN_BENCH_SHIM "$STAMP" -t 60 -e "$WORK/last.err" -- "$@")
+	t0=$(echo "$r" | sed -n 's/.*t0_us=\([0-9]*\).*/\1/p')
+	f=$(awk -v t0="$t0" '{ split($1, a, "="); split($2, b, "=")
+		printf "first_run_ms=%.3f first_run_cpu_ms=%.3f", (a[2] - t0) / 1e3, b[2] / 1e3 }' "$fr" 2>/dev/null)
+	echo "BENCH test=startup vmm=$VMM vcpus=1 run=$RUN status=0 marker_ms=0 ${f:-first_run=none}"
+}
+
+api_once() {
+	sock=$WORK/api.sock
+	rm -f "$sock"
+	case $1 in
+	vmrun) set -- "$BIN" --api-sock "$sock" ;;
+	microvm | q35)
+		set -- "$QEMU" -nodefaults -no-user-config -display none -enable-kvm \
+			-cpu "$QCPU" -M "$1" -m "$MEM_MIB" -S -qmp "unix:$sock,server=on,wait=off"
+		;;
+	esac
+	r=$("$STAMP" -t 60 -a "$sock" -e "$WORK/last.err" -- "$@")
+	echo "BENCH test=api vmm=$VMM vcpus=0 run=$RUN $r" | sed 's/marker_ms=-1.000/marker_ms=0/'
+	rm -f "$sock"
+}
+
+startup_rounds() {
+	[ -r "${VMRUN_BENCH_SHIM:-}" ] || { info startup=no-shim; return 0; }
+	RUN=1
+	while [ "$RUN" -le "$RUNS" ]; do
+		for VMM in $VMMS; do
+			next_job || continue
+			startup_once "$VMM"
+			api_once "$VMM"
+			job_done
+		done
+		RUN=$((RUN + 1))
+	done
+}
+
+# --- exit cost: the firmware guest's PIO and MMIO loops ----------------------
+
+exitcost_once() {
+	n=${VMRUN_BENCH_EXITCOUNT:-20000}
+	case $1 in
+	vmrun)
+		f=$WORK/exitcost.json
+		cat >"$f" <<JSON
+{ "boot-source": { "kernel_image_path": "$VMRUN_BENCH_EXITCOST", "boot_args": "count=$n" },
+  "machine-config": { "vcpu_count": 1, "mem_size_mib": 64 },
+  "vmrun": { "serial": { "output": "stdout", "input": false } } }
+JSON
+		set -- "$BIN" "$f"
+		;;
+	microvm | q35)
+		set -- "$QEMU" -nodefaults -no-user-config -nographic -enable-kvm \
+			-cpu "$QCPU" -M "$1" -smp 1 -m 64 -no-reboot \
+			-kernel "$VMRUN_BENCH_EXITCOST" -append "count=$n" -serial stdio \
+			-device isa-debug-exit,iobase=0x501,iosize=1
+		;;
+	esac
+	r=$("$STAMP" -t 300 -T VMRUN-BENCH: -m "VMRUN-BENCH: count" \
+		-o "$WORK/last.out" -e "$WORK/last.err" -- "$@")
+	check_run exitcost "$VMM" 1 "$r"
+	echo "BENCH test=exitcost vmm=$VMM vcpus=1 run=$RUN count=$n $r" |
+		sed 's/ status=1 / status=0 /' # QEMU's isa-debug-exit: 0 << 1 | 1
+}
+
+exitcost_rounds() {
+	[ -r "${VMRUN_BENCH_EXITCOST:-}" ] || { info exitcost=no-guest; return 0; }
+	RUN=1
+	while [ "$RUN" -le "${VMRUN_BENCH_EXITRUNS:-5}" ]; do
+		for VMM in vmrun microvm; do
+			next_job || continue
+			exitcost_once "$VMM"
+			job_done
+		done
+		RUN=$((RUN + 1))
+	done
+}
+
 main() {
 	info "load_before=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)" "cpus=$(grep -c ^processor /proc/cpuinfo)" \
 		"box=${VMRUN_IN_BOX:-0}" "kernel=$(uname -r)"
 	info "qemu=$("$QEMU" --version | head -n 1 | tr ' ' '_')"
 	echo "BENCHCMDLINE $CMDLINE"
 	kvm_debugfs
-	boot_rounds
-	mem_rounds
-	if [ "${VMRUN_BENCH_TRACE:-0}" = 1 ]; then
-		for VMM in $VMMS; do
-			next_job || continue
-			trace_boot "$VMM"
-			job_done
-		done
-	fi
+	for part in $PARTS; do
+		case $part in
+		boot) boot_rounds ;;
+		mem) mem_rounds ;;
+		trace)
+			[ "${VMRUN_BENCH_TRACE:-0}" = 1 ] || continue
+			for VMM in $VMMS; do
+				next_job || continue
+				trace_boot "$VMM"
+				job_done
+			done
+			;;
+		blk) blk_rounds ;;
+		net) net_rounds ;;
+		density) density_rounds ;;
+		startup) startup_rounds ;;
+		exitcost) exitcost_rounds ;;
+		esac
+	done
 	info "load_after=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)"
 	rm -rf "$WORK"
 }

@@ -1,7 +1,7 @@
 /* stamp: runs one VMM, time-stamps it (CLOCK_MONOTONIC) and samples its cost.
  *
  *   stamp [-m MARK] [-i MARK] [-w SEC] [-g MIB] [-t SEC] [-o FILE] [-e FILE]
- *         [-k DIR] -- VMM ARGS...
+ *         [-k DIR] [-T PREFIX] [-a SOCK] -- VMM ARGS...
  *
  * Used by tests/bench/run.sh inside the lab's box, where shell timing is too
  * coarse (busybox date has no sub-second clock). It records the clock just
@@ -18,6 +18,18 @@
  *   guest_ms       that guest time (/proc/PID/stat guest_time of the zombie,
  *                  clock-tick resolution; -1 if unreadable)
  *   maxrss_kb      peak RSS (rusage; includes guest RAM the guest touched)
+ *   t0_us          the fork time itself (CLOCK_MONOTONIC, us), to relate
+ *                  time stamps other programs take (tests/bench/firstrun.c)
+ *   marker_cpu_ms  CPU time of the VMM (all threads, the schedstat files
+ *                  of /proc/PID/task, ns resolution) when MARK arrived
+ *
+ * With -T PREFIX: every console line "PREFIX WORD ..." adds lt_WORD=MS (fork
+ * to the line's arrival); the exit-cost guest times its loops that way.
+ *
+ * With -a SOCK: connects to the Unix socket SOCK (retrying every 0.2 ms),
+ * sends an HTTP GET and waits for the first byte of an answer, which adds
+ * api_ms and api_cpu_ms (CPU time of the VMM then); then stops the VMM as
+ * -i does.  QEMU's QMP socket greets without being asked; the same works.
  *
  * With -i MARK: once a line containing MARK arrives, waits SEC seconds (-w,
  * default 2), samples /proc/PID/{status,smaps_rollup,smaps}, then stops the
@@ -44,7 +56,9 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,14 +83,19 @@ static const char *const kvm_counters[] = {
 
 struct stamp {
     /* options */
-    const char *mark, *idle_mark, *out_path, *err_path, *kvm_dir;
+    const char *mark, *idle_mark, *out_path, *err_path, *kvm_dir, *lt_prefix,
+        *api_sock;
     double idle_wait_s, timeout_s;
     long guest_kb;
     char **argv;
     /* run state */
     pid_t pid;
     int pidfd, out_fd, ino_fd, log_fd;
-    double t0, t_mark, t_idle, t_exit, t_term;
+    double t0, t_mark, t_idle, t_exit, t_term, t_api;
+    double cpu_mark, cpu_api;
+    int api_fd;
+    char lt[1024];
+    size_t lt_len;
     bool sampled;
     char line[LINE_MAX_LEN];
     size_t line_len;
@@ -106,7 +125,8 @@ static void die(const char *what)
 static void usage(void)
 {
     fprintf(stderr, "usage: stamp [-m MARK] [-i MARK] [-w SEC] [-g MIB] "
-                    "[-t SEC] [-o FILE] [-e FILE] [-k DIR] -- VMM ARGS...\n");
+                    "[-t SEC] [-o FILE] [-e FILE] [-k DIR] [-T PREFIX] "
+                    "[-a SOCK] -- VMM ARGS...\n");
     exit(125);
 }
 
@@ -119,7 +139,7 @@ static void stamp_parse_args(struct stamp *s, int argc, char **argv)
     s->timeout_s = 300;
     s->err_path = "/dev/null";
     s->kvm_dir = "/sys/kernel/debug/kvm";
-    while ((c = getopt(argc, argv, "m:i:w:g:t:o:e:k:")) != -1) {
+    while ((c = getopt(argc, argv, "m:i:w:g:t:o:e:k:T:a:")) != -1) {
         switch (c) {
         case 'm':
             s->mark = optarg;
@@ -144,6 +164,12 @@ static void stamp_parse_args(struct stamp *s, int argc, char **argv)
             break;
         case 'k':
             s->kvm_dir = optarg;
+            break;
+        case 'T':
+            s->lt_prefix = optarg;
+            break;
+        case 'a':
+            s->api_sock = optarg;
             break;
         default:
             usage();
@@ -240,11 +266,61 @@ static void stamp_read_inotify(struct stamp *s)
     }
 }
 
+/* CPU time of all threads of (pid) in ms: the first field of each
+ * /proc/PID/task/TID/schedstat (ns on the CPU); -1 if unreadable. */
+static double proc_cpu_ms(pid_t pid)
+{
+    char path[64];
+    unsigned long long ns, sum = 0;
+    struct dirent *d;
+    DIR *dir;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/task", pid);
+    dir = opendir(path);
+    if (!dir)
+        return -1;
+    while ((d = readdir(dir))) {
+        if (d->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "/proc/%d/task/%.16s/schedstat", pid,
+                 d->d_name);
+        f = fopen(path, "r");
+        if (!f)
+            continue;
+        if (fscanf(f, "%llu", &ns) == 1)
+            sum += ns;
+        fclose(f);
+    }
+    closedir(dir);
+    return (double)sum / 1e6;
+}
+
+/* "PREFIX WORD ...": remembers " lt_WORD=MS" for the result line. */
+static void stamp_line_time(struct stamp *s, double t)
+{
+    size_t plen = strlen(s->lt_prefix);
+    const char *w = s->line + plen;
+    int n;
+
+    if (strncmp(s->line, s->lt_prefix, plen) != 0 || *w != ' ')
+        return;
+    w++;
+    n = snprintf(s->lt + s->lt_len, sizeof(s->lt) - s->lt_len, " lt_%.*s=%.3f",
+                 (int)strcspn(w, " \r"), w, t - s->t0);
+    if (n > 0 && (size_t)n < sizeof(s->lt) - s->lt_len)
+        s->lt_len += (size_t)n;
+}
+
 static void stamp_on_line(struct stamp *s)
 {
     s->line[s->line_len] = 0;
-    if (s->t_mark < 0 && strstr(s->line, s->mark))
+    if (s->lt_prefix)
+        stamp_line_time(s, now_ms());
+    if (s->t_mark < 0 && strstr(s->line, s->mark)) {
         s->t_mark = now_ms();
+        s->cpu_mark = proc_cpu_ms(s->pid);
+    }
     if (s->idle_mark && s->t_idle < 0 && strstr(s->line, s->idle_mark))
         s->t_idle = now_ms();
     s->line_len = 0;
@@ -328,6 +404,37 @@ static void stamp_sample_memory(struct stamp *s)
     s->sampled = true;
 }
 
+/* -a: one connection attempt, or the answer on the connected socket. */
+static void stamp_api_poll(struct stamp *s, bool readable)
+{
+    static const char req[] = "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    char buf[256];
+
+    if (s->api_fd >= 0 && readable) {
+        if (read(s->api_fd, buf, sizeof(buf)) > 0) {
+            s->t_api = now_ms();
+            s->cpu_api = proc_cpu_ms(s->pid);
+            s->t_idle = s->t_api; /* stop the VMM as -i does, at once */
+            s->idle_wait_s = 0;
+        }
+        close(s->api_fd);
+        s->api_fd = -1;
+        return;
+    }
+    if (s->api_fd >= 0)
+        return;
+    snprintf(a.sun_path, sizeof(a.sun_path), "%s", s->api_sock);
+    s->api_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s->api_fd < 0)
+        die("socket");
+    if (connect(s->api_fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+        write(s->api_fd, req, sizeof(req) - 1) < 0) {
+        close(s->api_fd);
+        s->api_fd = -1;
+    }
+}
+
 /* Poll timeout in ms until the next deadline (idle sample or time-out). */
 static int stamp_next_timeout(struct stamp *s, double t)
 {
@@ -337,6 +444,8 @@ static int stamp_next_timeout(struct stamp *s, double t)
         next = s->t_term + 5e3;
     if (s->t_idle >= 0 && !s->sampled)
         next = s->t_idle + s->idle_wait_s * 1e3;
+    if (s->api_sock && s->t_api < 0 && s->api_fd < 0)
+        return 0; /* retry the connection soon: 0.2 ms sleep in the loop */
     return next <= t ? 0 : (int)(next - t) + 1;
 }
 
@@ -361,12 +470,18 @@ static void stamp_loop(struct stamp *s)
     bool out_open = true;
 
     while (s->t_exit < 0) {
-        struct pollfd pf[3] = {
+        struct pollfd pf[4] = {
             {.fd = s->pidfd, .events = POLLIN},
             {.fd = out_open ? s->out_fd : -1, .events = POLLIN},
-            {.fd = s->ino_fd, .events = POLLIN}};
-        int n = poll(pf, 3, stamp_next_timeout(s, now_ms()));
+            {.fd = s->ino_fd, .events = POLLIN},
+            {.fd = s->api_fd, .events = POLLIN}};
+        int n = poll(pf, 4, stamp_next_timeout(s, now_ms()));
 
+        if (s->api_sock && s->t_api < 0) {
+            stamp_api_poll(s, n > 0 && (pf[3].revents & (POLLIN | POLLHUP)));
+            if (s->api_fd < 0 && s->t_api < 0)
+                usleep(200);
+        }
         if (n < 0 && errno != EINTR)
             die("poll");
         if (n > 0 && (pf[1].revents & (POLLIN | POLLHUP)))
@@ -458,10 +573,15 @@ static double tv_ms(struct timeval tv)
 static void stamp_print(struct stamp *s)
 {
     printf("status=%d marker_ms=%.3f exit_ms=%.3f user_ms=%.3f sys_ms=%.3f "
-           "guest_ms=%.0f maxrss_kb=%ld",
+           "guest_ms=%.0f maxrss_kb=%ld t0_us=%.0f",
            s->status, s->t_mark < 0 ? -1 : s->t_mark - s->t0, s->t_exit - s->t0,
            tv_ms(s->ru.ru_utime), tv_ms(s->ru.ru_stime), s->guest_ms,
-           s->ru.ru_maxrss);
+           s->ru.ru_maxrss, s->t0 * 1e3);
+    if (s->t_mark >= 0 && s->cpu_mark >= 0)
+        printf(" marker_cpu_ms=%.3f", s->cpu_mark);
+    if (s->t_api >= 0)
+        printf(" api_ms=%.3f api_cpu_ms=%.3f", s->t_api - s->t0, s->cpu_api);
+    printf("%s", s->lt);
     if (s->sampled)
         printf(" hwm_kb=%ld rss_kb=%ld pss_kb=%ld guest_rss_kb=%ld "
                "guest_pss_kb=%ld guest_maps=%ld",
@@ -473,8 +593,13 @@ static void stamp_print(struct stamp *s)
 
 int main(int argc, char **argv)
 {
-    struct stamp s = {
-        .t_mark = -1, .t_idle = -1, .t_exit = -1, .t_term = -1, .log_fd = -1};
+    struct stamp s = {.t_mark = -1,
+                      .t_idle = -1,
+                      .t_exit = -1,
+                      .t_term = -1,
+                      .t_api = -1,
+                      .api_fd = -1,
+                      .log_fd = -1};
 
     stamp_parse_args(&s, argc, argv);
     if (s.out_path) {

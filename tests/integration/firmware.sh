@@ -217,4 +217,14 @@ for crash in 1 2; do
 	fi
 done
 
+# exitcost (tests/bench's exit-cost guest), both entries: the PVH note (32-bit,
+# what QEMU uses too) and long mode; each runs its loops and exits 0.
+for ec in exitcost exitcost-lm; do
+	cfg=$(fw_config "$ec" 64 1 "count=500")
+	timeout 120 "$vmrun" "$cfg" >/dev/null 2>"$work/$ec.err"
+	expect "$ec: exits 0 through the debug-exit port" 0 "$?"
+	expect "$ec: ran both loops of 500 exits" "pio-begin pio-end mmio-begin mmio-end count 500" \
+		"$(sed -n 's/^VMRUN-BENCH: //p' "$work/$ec.out" | tr -d '\r' | tr '\n' ' ' | sed 's/ $//')"
+done
+
 summary
