@@ -9,8 +9,7 @@
 #   6. the Linux integration suites under vmrun (plain and ASan+UBSan builds),
 #      in the lab's box when this host has no hardware virtualization: boot,
 #      exits and lifecycle (linux-suite.sh), disks (disk.sh), snapshots
-#      (snapshot-box.sh); the network,
-#      console and entropy suite (net.sh) is run by hand for now (see below)
+#      (snapshot-box.sh), network, console and entropy (net.sh)
 #   7. replays the fuzz corpora and fuzzes each target for 20 s (tests/fuzz)
 # Ends with one line "N passed, M failed" over every step.
 set -uo pipefail
@@ -85,8 +84,11 @@ linux() {
 #    never 124/125, because every suite bounds each vmrun with a timeout), or
 #  - a guest vCPU triple-faulted (vmrun exit 4, "triple fault"): seen about
 #    once in 20 network-heavy boots inside the nested box and not yet
-#    explained (KNOWN ISSUE in the closing note of the first session).  The
-#    retry is printed loudly; a deterministic failure still fails twice.
+#    explained (KNOWN ISSUE in the closing note of the first session), or
+#  - a guest boot outlived its time bound ("=== BOUND:" from net-suite.sh):
+#    the stalled network guest seen twice at host load 20+ (docs/net-tests.md,
+#    "Reliability").
+#    The retry is printed loudly; a deterministic failure still fails twice.
 lab_retry() {
 	local rc log
 	log=$(mktemp)
@@ -96,6 +98,8 @@ lab_retry() {
 		echo "=== RETRY: the lab box failed (status $rc), not a check"
 	elif [ $rc -ne 0 ] && grep -q 'triple fault (KVM_EXIT_SHUTDOWN)' "$log"; then
 		echo "=== RETRY: KNOWN INTERMITTENT guest triple fault in the nested box (see above)"
+	elif [ $rc -ne 0 ] && grep -q '^=== BOUND:' "$log"; then
+		echo "=== RETRY: KNOWN INTERMITTENT stalled guest in the nested box (see above)"
 	else
 		rm -f "$log"
 		return $rc
@@ -126,10 +130,7 @@ step linux-gcc lab_retry linux "$builds/build-ci"
 step linux-asan lab_retry linux "$builds/build-asan"
 step disk-asan lab_retry tests/integration/disk.sh "$builds/build-asan"
 step snapshot-asan lab_retry tests/integration/snapshot-box.sh "$builds/build-asan"
-# tests/integration/net.sh (network, console, rng: 27 checks) is not in CI
-# yet: in the nested box it has twice ended in a guest triple fault or a
-# stalled transfer (KNOWN ISSUE in the first session's closing note).  Run it
-# by hand: tests/integration/net.sh build-asan
+step net-asan lab_retry tests/integration/net.sh "$builds/build-asan"
 step fuzz-replay tests/fuzz/run.sh --replay
 
 echo "steps passed:$steps_passed failed:$steps_failed${failed_steps:+ (}${failed_steps# }${failed_steps:+)}"
