@@ -38,7 +38,8 @@ struct api_server {
     pthread_mutex_t lock;       /* guards (vm) and (sandboxed) */
     pthread_cond_t cond;        /* (sandboxed) became true */
     struct vmrun_vm *vm;
-    bool sandboxed; /* the MHD thread is under its seccomp filter */
+    bool sandboxed;        /* the MHD thread is under its seccomp filter */
+    bool preboot_filtered; /* ... under the pre-boot denylist (MHD thread) */
 };
 
 /* A request body as it arrives. */
@@ -67,24 +68,35 @@ static struct vmrun_vm *server_vm(struct api_server *s)
 }
 
 /* The API thread filters itself once the VM exists: before, it may have to
- * create it (InstanceStart opens /dev/kvm, images and taps).  Runs on the
- * MHD thread; a failure (out of memory) stops the VM rather than leave the
- * thread unfiltered. */
-static void server_sandbox(struct api_server *s)
+ * create it (InstanceStart opens /dev/kvm, images and taps), so until then,
+ * from its first client on, it runs under the pre-boot denylist.  Runs on
+ * the MHD thread; a failure (out of memory) stops the VM rather than leave
+ * the thread unfiltered, and before boot refuses the connection. */
+static int server_sandbox(struct api_server *s)
 {
     struct logger log = {.fn = s->opts.log_fn,
                          .opaque = s->opts.log_opaque,
                          .level = s->opts.log_level};
     struct vmrun_vm *vm = server_vm(s);
+    int rc;
 
+    if (!vm && !s->preboot_filtered) {
+        rc = sandbox_setup(s->opts.seccomp, &log); /* the SIGSYS report */
+        if (rc == 0)
+            rc = sandbox_enter(s->opts.seccomp, SANDBOX_ROLE_API_PREBOOT, -1,
+                               &log);
+        s->preboot_filtered = rc == 0;
+        return rc;
+    }
     if (!vm || s->sandboxed)
-        return;
+        return 0;
     if (sandbox_enter(s->opts.seccomp, SANDBOX_ROLE_API, -1, &log) < 0)
         vmrun_request_stop(vm);
     pthread_mutex_lock(&s->lock);
     s->sandboxed = true;
     pthread_cond_broadcast(&s->cond);
     pthread_mutex_unlock(&s->lock);
+    return 0;
 }
 
 /* InstanceStart: the VM is created and its vCPUs started here, so it is
@@ -292,6 +304,16 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     *con_cls = NULL;
 }
 
+/* Every client is accepted here, on the MHD thread, before a byte of it is
+ * read: the thread's pre-boot filter goes on at the first one. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr,
+                                 socklen_t addrlen)
+{
+    (void)addr;
+    (void)addrlen;
+    return server_sandbox(cls) == 0 ? MHD_YES : MHD_NO;
+}
+
 static void on_connection(void *cls, struct MHD_Connection *c, void **ctx,
                           enum MHD_ConnectionNotificationCode code)
 {
@@ -407,7 +429,7 @@ static struct MHD_Daemon *mhd_start(struct api_server *s)
     sigaddset(&block, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &block, &old);
     /* The logger option first, or earlier options log to stderr. */
-    d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+    d = MHD_start_daemon(flags, 0, on_accept, s, on_request, s,
                          MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, s,
                          MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,

@@ -9,12 +9,14 @@
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <termios.h>
 #include <time.h>
@@ -228,6 +230,61 @@ static const char *const role_names[SANDBOX_NR_ROLES] = {
     [SANDBOX_ROLE_EVENT_LOOP] = "event-loop",
     [SANDBOX_ROLE_API] = "api",
     [SANDBOX_ROLE_MAIN] = "main",
+    [SANDBOX_ROLE_API_PREBOOT] = "api-preboot",
+};
+
+/* The API thread before InstanceStart serves requests from clients while
+ * it may still have to create the VM (open /dev/kvm, images and taps, map
+ * memory, start threads): an allowlist cannot foresee every configuration,
+ * so it runs under this denylist of what vmrun never does, then adds the
+ * API role's allowlist on top once the VM exists.  Also denied: clone
+ * without CLONE_THREAD (a new process), clone3 (fails with ENOSYS: glibc
+ * falls back to clone, whose flags a filter can see) and socket() outside
+ * AF_UNIX.  Sanitizer builds keep exec, fork and ptrace (see below). */
+static const int preboot_denied[] = {
+#ifndef VMRUN_SANITIZER_RULES
+    SCMP_SYS(execve),
+    SCMP_SYS(execveat),
+    SCMP_SYS(fork),
+    SCMP_SYS(vfork),
+    SCMP_SYS(ptrace),
+#endif
+    SCMP_SYS(process_vm_readv),
+    SCMP_SYS(process_vm_writev),
+    SCMP_SYS(connect),
+    SCMP_SYS(bind),
+    SCMP_SYS(listen),
+    SCMP_SYS(mount),
+    SCMP_SYS(umount2),
+    SCMP_SYS(pivot_root),
+    SCMP_SYS(chroot),
+    SCMP_SYS(unshare),
+    SCMP_SYS(setns),
+    SCMP_SYS(kexec_load),
+    SCMP_SYS(kexec_file_load),
+    SCMP_SYS(init_module),
+    SCMP_SYS(finit_module),
+    SCMP_SYS(delete_module),
+    SCMP_SYS(bpf),
+    SCMP_SYS(perf_event_open),
+    SCMP_SYS(keyctl),
+    SCMP_SYS(add_key),
+    SCMP_SYS(request_key),
+    SCMP_SYS(reboot),
+    SCMP_SYS(swapon),
+    SCMP_SYS(swapoff),
+    SCMP_SYS(acct),
+    SCMP_SYS(iopl),
+    SCMP_SYS(ioperm),
+    SCMP_SYS(open_by_handle_at),
+    SCMP_SYS(personality),
+    SCMP_SYS(syslog),
+    SCMP_SYS(settimeofday),
+    SCMP_SYS(clock_settime),
+    SCMP_SYS(adjtimex),
+    SCMP_SYS(userfaultfd),
+    SCMP_SYS(mknod),
+    SCMP_SYS(mknodat),
 };
 
 /* The calling thread's role, for the SIGSYS handler: a signal handler has
@@ -359,7 +416,6 @@ static int build(scmp_filter_ctx ctx, enum sandbox_role role, int vcpu_fd)
 }
 
 #ifdef VMRUN_SECCOMP_TEST
-#include <sys/socket.h>
 /* The test build (vmrun-seccomp-test, never installed) proves the filter
  * holds: VMRUN_SECCOMP_TEST=ROLE makes that role's thread open a socket
  * right after its filter is on. */
@@ -380,11 +436,36 @@ static void sandbox_test_hook(enum sandbox_role role)
     } while (0)
 #endif
 
+static int build_denylist(scmp_filter_ctx ctx, uint32_t deny)
+{
+    static const int domains[] = {AF_INET, AF_INET6, AF_NETLINK, AF_PACKET};
+    size_t n = sizeof(preboot_denied) / sizeof(preboot_denied[0]);
+    int ret = 0;
+
+    for (size_t i = 0; i < n && ret == 0; i++)
+        ret = seccomp_rule_add(ctx, deny, preboot_denied[i], 0);
+    for (size_t i = 0; i < 4 && ret == 0; i++)
+        ret = seccomp_rule_add(
+            ctx, deny, SCMP_SYS(socket), 1,
+            SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, (uint64_t)domains[i]));
+#ifndef VMRUN_SANITIZER_RULES
+    if (ret == 0) /* a new process, not a thread */
+        ret = seccomp_rule_add(ctx, deny, SCMP_SYS(clone), 1,
+                               SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0));
+#endif
+    if (ret == 0)
+        ret =
+            seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+    return ret;
+}
+
 int sandbox_enter(enum vmrun_seccomp mode, enum sandbox_role role, int vcpu_fd,
                   const struct logger *log)
 {
     scmp_filter_ctx ctx;
     sigset_t sys;
+    uint32_t deny;
+    bool preboot;
     int ret;
 
     if (mode == VMRUN_SECCOMP_OFF)
@@ -396,11 +477,12 @@ int sandbox_enter(enum vmrun_seccomp mode, enum sandbox_role role, int vcpu_fd,
     sigemptyset(&sys);
     sigaddset(&sys, SIGSYS);
     pthread_sigmask(SIG_UNBLOCK, &sys, NULL);
-    ctx =
-        seccomp_init(mode == VMRUN_SECCOMP_LOG ? SCMP_ACT_LOG : SCMP_ACT_TRAP);
+    deny = mode == VMRUN_SECCOMP_LOG ? SCMP_ACT_LOG : SCMP_ACT_TRAP;
+    preboot = role == SANDBOX_ROLE_API_PREBOOT;
+    ctx = seccomp_init(preboot ? SCMP_ACT_ALLOW : deny);
     if (!ctx)
         return -ENOMEM;
-    ret = build(ctx, role, vcpu_fd);
+    ret = preboot ? build_denylist(ctx, deny) : build(ctx, role, vcpu_fd);
     if (ret == 0)
         ret = seccomp_load(ctx);
     seccomp_release(ctx);

@@ -17,8 +17,10 @@ enum sandbox_role {
     SANDBOX_ROLE_VCPU,
     SANDBOX_ROLE_EVENT_LOOP,
     SANDBOX_ROLE_API,
-    SANDBOX_ROLE_MAIN, /* the thread in vmrun_run(), once it started the
-                          others: waits, then tears the VM down */
+    SANDBOX_ROLE_MAIN,        /* the thread in vmrun_run(), once it started the
+                                 others: waits, then tears the VM down */
+    SANDBOX_ROLE_API_PREBOOT, /* the API thread before InstanceStart: it may
+                                 still create the VM, so a denylist */
     SANDBOX_NR_ROLES,
 };
 
@@ -38,7 +40,7 @@ int sandbox_setup(enum vmrun_seccomp mode, const struct logger *log)
 int sandbox_enter(enum vmrun_seccomp mode, enum sandbox_role role, int vcpu_fd,
                   const struct logger *log) __attribute__((warn_unused_result));
 
-/* "vcpu", "event-loop", "api", "main". */
+/* "vcpu", "event-loop", "api", "main", "api-preboot". */
 const char *sandbox_role_name(enum sandbox_role role);
 
 #endif

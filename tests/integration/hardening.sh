@@ -2,7 +2,8 @@
 # hardening.sh BUILD_DIR - what docs/security.md promises, on the
 # freestanding guests of firmware/:
 #  - seccomp: a forbidden system call from each thread role (vcpu,
-#    event-loop, api, main) kills vmrun by SIGSYS with a line naming the
+#    event-loop, api, main, and api-preboot: the API thread before
+#    InstanceStart, under its denylist) kills vmrun by SIGSYS with a line naming the
 #    role and the call (vmrun-seccomp-test, a test build whose hook makes
 #    that thread call socket() once filtered); --no-seccomp lets it through;
 #  - --uid/--gid: the running vmrun has the ids, no groups and no
@@ -65,6 +66,47 @@ for role in vcpu event-loop main api; do
 		"^vmrun: seccomp: the $role thread made a forbidden system call: socket \(41\)" \
 		"$work/$role.err"
 done
+
+# Before InstanceStart the API thread is under the pre-boot denylist from
+# its first client on: the test hook's socket(AF_INET) right after it
+# goes on is stopped the same way.  Then the same test build, untriggered,
+# is configured and booted over the API under that denylist.
+if command -v curl >/dev/null; then
+	sock=$work/preboot.sock
+	VMRUN_SECCOMP_TEST=api-preboot timeout 30 "$sctest" --api-sock "$sock" \
+		2>"$work/preboot.err" </dev/null &
+	pid=$!
+	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
+	curl -s --max-time 5 --unix-socket "$sock" http://localhost/ >/dev/null 2>&1
+	wait "$pid"
+	rc=$?
+	pid=""
+	expect "seccomp api-preboot: killed by SIGSYS (status 159)" 159 "$rc"
+	expect_grep "seccomp api-preboot: the log names the role and the call" \
+		"^vmrun: seccomp: the api-preboot thread made a forbidden system call: socket \(41\)" \
+		"$work/preboot.err"
+
+	sock=$work/apiboot.sock
+	timeout 30 "$sctest" --api-sock "$sock" 2>"$work/apiboot.err" </dev/null &
+	pid=$!
+	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
+	api() {
+		curl -s --max-time 10 --unix-socket "$sock" -o /dev/null \
+			-w '%{http_code}' -X PUT -H 'Content-Type: application/json' \
+			-d "$2" "http://localhost$1"
+	}
+	codes="$(api /boot-source '{"kernel_image_path": "'"$build"'/firmware/hello.elf", "boot_args": "status=7"}')"
+	codes="$codes $(api /machine-config '{"vcpu_count": 1, "mem_size_mib": 64}')"
+	codes="$codes $(api /actions '{"action_type": "InstanceStart"}')"
+	wait "$pid"
+	rc=$?
+	pid=""
+	expect "seccomp api-preboot: configured and started over the API" "204 204 204" "$codes"
+	expect "seccomp api-preboot: the guest ran to its end (status 7)" 7 "$rc"
+	[ $rc = 7 ] || tail -n 5 "$work/apiboot.err"
+else
+	echo "# no curl: the api-preboot checks are skipped"
+fi
 
 # The test build without a trigger runs a guest to its end: the filters
 # let everything vmrun does through.
