@@ -43,6 +43,9 @@ QUICK=0
 TRACE=1
 BUILD=$REPO_DIR/build-bench
 UPDATE_DOCS=0
+# A box with no new result for this long is stopped and the run resumes in a
+# new box (box_watchdog). The longest job, density, reports within 15 min.
+STALL_S=${VMRUN_BENCH_STALL_S:-1200}
 # Every boot gets vmrun's default command line plus these words (see
 # docs/benchmarks.md: without quiet the polled console dominates both VMMs).
 CMDLINE_EXTRA="quiet"
@@ -171,12 +174,33 @@ run_box() {
 	VMRUN_BENCH_IP=$(readlink -f "$(command -v ip)")
 	export VMRUN_BENCH_IP
 	# Density: up to 50 guests of 128 MiB (about 60 MiB touched each).
-	"$REPO_DIR/tests/lab/box.sh" --timeout "$1" --out "$RES" --mem "$BOX_MEM" \
-		"${payload[@]}" -- sh "$BENCH_DIR/inner.sh" \
+	rm -f "$TMP/box.pid"
+	box_watchdog &
+	local dog=$!
+	BOX_PIDFILE=$TMP/box.pid "$REPO_DIR/tests/lab/box.sh" --timeout "$1" --out "$RES" \
+		--mem "$BOX_MEM" "${payload[@]}" -- sh "$BENCH_DIR/inner.sh" \
 		2> >(tee -a "$RES/box.log" >&2) | tee -a "$RES/raw.log" | show_progress
 	st=${PIPESTATUS[0]}
+	kill "$dog" 2>/dev/null
 	wait
 	return "$st"
+}
+
+# box_watchdog: stops the box (QEMU's pid file) when no result line came for
+# STALL_S seconds. The TCG box's own kernel has soft-locked up (a CPU stuck
+# for good in KVM_RUN of a nested guest, QEMU's and vmrun's alike): then the
+# box never ends by itself, and run_inner resumes in a new one.
+box_watchdog() {
+	local n=-1 c since=$SECONDS
+	while sleep 20; do
+		c=$(grep -c '^BENCH' "$RES/raw.log" 2>/dev/null || true)
+		[ "$c" != "$n" ] && { n=$c; since=$SECONDS; }
+		if [ $((SECONDS - since)) -ge "$STALL_S" ] && [ -s "$TMP/box.pid" ]; then
+			log "no result for $STALL_S s: the box looks wedged (console in $RES/raw.log); stopping it"
+			kill "$(cat "$TMP/box.pid")" 2>/dev/null
+			return 0
+		fi
+	done
 }
 
 # run_inner: inner.sh in the box (or directly); its stdout to $RES/raw.log.

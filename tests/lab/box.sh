@@ -364,10 +364,12 @@ run_box() {
 	# decompression, both slow under TCG (about 2-4 s less than with the bzImage).
 	local t0=$EPOCHREALTIME rc=0
 	local st
-	timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -M microvm -accel tcg -cpu max \
+	timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -M microvm \
+		-accel "tcg${BOX_TCG_THREAD:+,thread=$BOX_TCG_THREAD}" -cpu max \
 		-smp "$CPUS" -m "$MEM" -kernel "$CACHE/guest/vmlinux" -initrd "$TMP/box.cpio" \
 		-append "console=ttyS0 loglevel=3 panic=-1 rdinit=/init edd=off tsc_early_khz=$(tsc_khz)" \
 		-display none -serial stdio -monitor none -no-reboot "${drive[@]}" \
+		${BOX_PIDFILE:+-pidfile "$BOX_PIDFILE"} \
 		</dev/null 2>"$TMP/qemu.err" | filter_console "$t0"
 	st=("${PIPESTATUS[@]}")
 	if [ "${st[0]}" -eq 124 ] || [ "${st[0]}" -eq 137 ]; then
