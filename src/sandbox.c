@@ -444,7 +444,8 @@ static int build_denylist(scmp_filter_ctx ctx, uint32_t deny)
 
     for (size_t i = 0; i < n && ret == 0; i++)
         ret = seccomp_rule_add(ctx, deny, preboot_denied[i], 0);
-    for (size_t i = 0; i < 4 && ret == 0; i++)
+    for (size_t i = 0; i < sizeof(domains) / sizeof(domains[0]) && ret == 0;
+         i++)
         ret = seccomp_rule_add(
             ctx, deny, SCMP_SYS(socket), 1,
             SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, (uint64_t)domains[i]));
