@@ -397,4 +397,13 @@ for group in ${VMRUN_DISK_ONLY:-sync async readonly root kill lock}; do
 	"check_$group"
 done
 [ $bench = 1 ] && run_bench
+# The box does not pass ASAN_OPTIONS/UBSAN_OPTIONS in, and UBSan's default is
+# to report and go on: look for a report in every vmrun's stderr.
+reports=$(grep -lE 'runtime error|AddressSanitizer|LeakSanitizer' "$work"/*.err 2>/dev/null | grep -v '/qemu\.err$')
+if [ -z "$reports" ]; then
+	ok "no sanitizer report in any vmrun's stderr"
+else
+	not_ok "no sanitizer report in any vmrun's stderr" "in: $reports"
+	for f in $reports; do sed 's/^/    | /' "$f" | head -n 20; done
+fi
 summary
