@@ -89,11 +89,14 @@ linux() {
 # All three are failures of the nested lab (QEMU TCG's emulated SVM under the
 # box's KVM), seen mostly while a guest moves network traffic and with QEMU
 # as the nested VMM too (docs/net-tests.md, "Reliability"). Each retry is
-# printed loudly; a deterministic failure fails every time.
+# printed loudly; a deterministic failure fails every time. A try that took
+# longer than LAB_RETRY_WITHIN seconds (default 1200) is not repeated: that
+# bounds the step's time.
 lab_retry() {
-	local rc log try=1
+	local rc log try=1 t0
 	log=$(mktemp)
 	while :; do
+		t0=$SECONDS
 		"$@" 2>&1 | tee "$log"
 		rc=${PIPESTATUS[0]}
 		if [ $rc -eq 124 ] || [ $rc -eq 125 ]; then
@@ -106,6 +109,10 @@ lab_retry() {
 			break
 		fi
 		[ $try -lt "${LAB_TRIES:-2}" ] || break
+		if [ $((SECONDS - t0)) -gt "${LAB_RETRY_WITHIN:-1200}" ]; then
+			echo "=== NO RETRY: that try took $((SECONDS - t0)) s (over ${LAB_RETRY_WITHIN:-1200} s)"
+			break
+		fi
 		try=$((try + 1))
 	done
 	rm -f "$log"
