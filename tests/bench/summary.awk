@@ -430,9 +430,9 @@ BEGIN {
 		kv[substr($i, 1, eq - 1)] = substr($i, eq + 1)
 	}
 	if (kv["test"] == "boot" && kv["run"] + 0 > runs)
-		runs = kv["run"]
+		runs = kv["run"] + 0
 	if (kv["test"] == "mem" && kv["run"] + 0 > memruns)
-		memruns = kv["run"]
+		memruns = kv["run"] + 0
 	record()
 }
 
