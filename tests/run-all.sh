@@ -86,10 +86,12 @@ linux() {
 #    bounds each vmrun with a timeout), or
 #  - a guest vCPU triple-faulted (vmrun exit 4, "triple fault"), or
 #  - a guest boot outlived its time bound ("=== BOUND:" from net-suite.sh).
-# All three are failures of the nested lab (QEMU TCG's emulated SVM under the
-# box's KVM), seen mostly while a guest moves network traffic and with QEMU
-# as the nested VMM too (docs/net-tests.md, "Reliability"). Each retry is
-# printed loudly; a deterministic failure fails every time. A try that took
+# The box failures are the nested lab's (QEMU TCG's emulated SVM under the
+# box's KVM; with QEMU as the nested VMM too). The guest triple fault is not
+# explained: it comes on vcpu1 as a 2-vCPU guest starts a bulk receive, so a
+# vmrun receive-path bug is not ruled out (KNOWN ISSUE, docs/net-tests.md,
+# "Reliability"). Each retry is printed loudly; a deterministic failure
+# fails every time. A try that took
 # longer than LAB_RETRY_WITHIN seconds (default 1200) is not repeated: that
 # bounds the step's time.
 lab_retry() {
