@@ -88,9 +88,9 @@ linux() {
 #  - a guest boot outlived its time bound ("=== BOUND:" from net-suite.sh).
 # The box failures are the nested lab's (QEMU TCG's emulated SVM under the
 # box's KVM; with QEMU as the nested VMM too). The guest triple fault is not
-# explained: it comes on vcpu1 as a 2-vCPU guest starts a bulk receive, so a
-# vmrun receive-path bug is not ruled out (KNOWN ISSUE, docs/net-tests.md,
-# "Reliability"). Each retry is printed loudly; a deterministic failure
+# explained and probably vmrun's: it comes as the guest starts a bulk
+# receive, with 1 or 2 vCPUs, and not under QEMU so far (KNOWN ISSUE,
+# docs/net-tests.md, "Reliability"). Each retry is printed loudly; a deterministic failure
 # fails every time. A try that took
 # longer than LAB_RETRY_WITHIN seconds (default 1200) is not repeated: that
 # bounds the step's time.
