@@ -97,6 +97,13 @@ struct vmrun_exit {
     int status; /* suggested exit status: 0, the debug-exit byte, ... */
 };
 
+/* vmrun_wait() (and so vmrun_run()) also stops the VM, with reason
+ * VMRUN_EXIT_STOPPED, once (fd) is readable; the fd is polled, never read.
+ * The vmrun command passes a signalfd of SIGINT, SIGTERM and SIGHUP, so a
+ * signal stops the VM without a handler or any process-wide state.  -1 (the
+ * default): none.  Call before vmrun_wait(). */
+void vmrun_set_stop_fd(struct vmrun_vm *vm, int fd);
+
 /* Starts the device event loop and the vCPU threads and returns once
  * they run: from then on vmrun_pause() works.  Call once, from any thread;
  * -EALREADY the second time.  A failure to start is also reported by

@@ -136,6 +136,12 @@ void vmrun_log_close(struct vmrun_create_opts *opts)
     opts->log_opaque = NULL;
 }
 
+void vmrun_set_stop_fd(struct vmrun_vm *v, int fd)
+{
+    if (v)
+        v->vm.stop_fd = fd;
+}
+
 void vmrun_request_stop(struct vmrun_vm *v)
 {
     vm_request_exit(&v->vm, VMRUN_EXIT_STOPPED, VMRUN_STATUS_ERROR);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -27,19 +28,13 @@ struct cli {
     struct vmrun_restore restore;
     const char *drive_paths[CLI_MAX_OVERRIDES];
     const char *taps[CLI_MAX_OVERRIDES];
+    int stop_fd; /* signalfd of SIGINT/SIGTERM/SIGHUP, -1: none */
 };
 
 struct term {
     int saved; /* 1 when (orig) must be restored */
     struct termios orig;
 };
-
-/* The VM a signal handler stops: set once before signals are unblocked. */
-static struct vmrun_vm *volatile signal_vm;
-static volatile sig_atomic_t signal_number;
-/* Written by the signal handler so that a thread waiting for the API's
- * InstanceStart wakes up (a self-pipe: write() is async-signal-safe). */
-static int signal_pipe[2] = {-1, -1};
 
 static void usage(FILE *f)
 {
@@ -243,32 +238,35 @@ static void log_stderr(void *opaque, enum vmrun_log_level level,
     fprintf(stderr, "vmrun: %s%s\n", prefix[level & 3], msg);
 }
 
-static void on_signal(int sig)
+/* SIGINT, SIGTERM and SIGHUP stop the VM: blocked in every thread (the
+ * threads vmrun starts inherit the mask) and read from a signalfd that
+ * vmrun_wait() and the wait for InstanceStart poll.  No handler, so no
+ * process-wide state.  Returns the signalfd, -1 if there is none (the
+ * signals then keep their default action: they end vmrun at once). */
+static int stop_signals_fd(void)
 {
-    int saved = errno;
+    sigset_t set;
+    int fd;
 
-    signal_number = sig;
-    if (signal_vm)
-        vmrun_request_stop(signal_vm);
-    if (signal_pipe[1] >= 0 && write(signal_pipe[1], "", 1) < 0) {
-        /* full: a wake-up is pending already */
-    }
-    errno = saved;
+    signal(SIGPIPE, SIG_IGN);
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (fd >= 0)
+        sigprocmask(SIG_BLOCK, &set, NULL);
+    return fd;
 }
 
-static void install_signals(void)
+/* The signal that stopped vmrun (SIGTERM when none can be read). */
+static int stop_signal(int fd)
 {
-    struct sigaction sa;
+    struct signalfd_siginfo si;
 
-    if (pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
-        signal_pipe[0] = signal_pipe[1] = -1; /* only the API wait needs it */
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    if (fd >= 0 && read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+        return (int)si.ssi_signo;
+    return SIGTERM;
 }
 
 /* Character-at-a-time input for the guest's console; output processing and
@@ -295,8 +293,10 @@ static void term_restore(struct term *t)
     t->saved = 0;
 }
 
-static int exit_status(const struct vmrun_exit *e)
+static int exit_status(const struct vmrun_exit *e, int stop_fd)
 {
+    int sig;
+
     switch (e->reason) {
     case VMRUN_EXIT_REBOOT:
         fprintf(stderr, "vmrun: guest rebooted; vmrun exits (restart on "
@@ -306,8 +306,9 @@ static int exit_status(const struct vmrun_exit *e)
         fprintf(stderr, "vmrun: guest kernel panicked\n");
         return VMRUN_STATUS_PANIC;
     case VMRUN_EXIT_STOPPED:
-        fprintf(stderr, "vmrun: stopped by signal %d\n", (int)signal_number);
-        return 128 + (signal_number ? signal_number : SIGTERM);
+        sig = stop_signal(stop_fd);
+        fprintf(stderr, "vmrun: stopped by signal %d\n", sig);
+        return 128 + sig;
     default:
         return e->status;
     }
@@ -379,27 +380,25 @@ static int drop_privileges(const struct cli *cli)
 
 /* Runs (vm) on this thread until it stops.  The API server (srv, if any)
  * stops first: no request may reach a destroyed VM. */
-static int boot_vm(struct vmrun_vm *vm, struct api_server *srv)
+static int boot_vm(const struct cli *cli, struct vmrun_vm *vm,
+                   struct api_server *srv)
 {
     struct vmrun_exit ex;
     struct term term = {0};
     int ret;
 
-    signal_vm = vm;
-    if (signal_number)
-        vmrun_request_stop(vm);
+    vmrun_set_stop_fd(vm, cli->stop_fd); /* a signal already here stops it */
     term_raw(&term);
     /* A VM from InstanceStart is started already (-EALREADY). */
     ret = vmrun_run(vm, &ex);
     term_restore(&term);
-    signal_vm = NULL;
     api_server_close(srv);
     vmrun_destroy(vm);
     if (ret < 0) {
         fprintf(stderr, "vmrun: %s\n", strerror(-ret));
         return VMRUN_STATUS_ERROR;
     }
-    return exit_status(&ex);
+    return exit_status(&ex, cli->stop_fd);
 }
 
 static int run_vm(const struct cli *cli, struct vmrun_config *cfg)
@@ -410,7 +409,7 @@ static int run_vm(const struct cli *cli, struct vmrun_config *cfg)
 
     if (ret < 0 && (ret = drop_privileges(cli)) >= 0)
         vmrun_destroy(vm);
-    return ret >= 0 ? ret : boot_vm(vm, NULL);
+    return ret >= 0 ? ret : boot_vm(cli, vm, NULL);
 }
 
 /* The socket path is the user's to fix, like a config error (status 2),
@@ -447,18 +446,19 @@ static int run_api(const struct cli *cli, struct vmrun_config *cfg)
     }
     ret = api_server_start(srv, vm, cfg, cli->config_path);
     if (ret == 0 && !vm)
-        ret = api_server_wait_vm(srv, signal_pipe[0], &vm);
+        ret = api_server_wait_vm(srv, cli->stop_fd, &vm);
     if (ret < 0)
         fprintf(stderr, "vmrun: api-sock: %s\n", strerror(-ret));
     if (ret < 0 || !vm) {
         api_server_close(srv);
         vmrun_destroy(vm);
-        if (ret == 0)
-            fprintf(stderr, "vmrun: stopped by signal %d\n",
-                    (int)signal_number);
-        return ret < 0 ? VMRUN_STATUS_ERROR : 128 + signal_number;
+        if (ret < 0)
+            return VMRUN_STATUS_ERROR;
+        ret = stop_signal(cli->stop_fd);
+        fprintf(stderr, "vmrun: stopped by signal %d\n", ret);
+        return 128 + ret;
     }
-    return boot_vm(vm, srv);
+    return boot_vm(cli, vm, srv);
 }
 
 /* A snapshot that is not one, is damaged or does not fit this host, and
@@ -502,7 +502,7 @@ static int run_restore(const struct cli *cli)
         vmrun_destroy(vm);
         return VMRUN_STATUS_ERROR;
     }
-    return boot_vm(vm, srv);
+    return boot_vm(cli, vm, srv);
 }
 
 /* vmrun snapshot-merge FULL [DIFF...] -o OUT */
@@ -561,7 +561,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "vmrun: %s\n", err);
         return VMRUN_STATUS_USAGE;
     }
-    install_signals();
+    cli.stop_fd = stop_signals_fd();
     if (cli.restore.snapshot_path)
         ret = run_restore(&cli);
     else

@@ -285,6 +285,7 @@ static const int preboot_denied[] = {
     SCMP_SYS(userfaultfd),
     SCMP_SYS(mknod),
     SCMP_SYS(mknodat),
+    SCMP_SYS(uselib), /* the SIGSYS handler's second call must trap too */
 };
 
 /* The calling thread's role, for the SIGSYS handler: a signal handler has
@@ -325,8 +326,9 @@ static size_t put_uint(char *buf, size_t pos, size_t cap, unsigned int v)
  * process dies by SIGSYS all the same: a second trapped call while SIGSYS
  * is blocked (it is, inside its own handler) makes the kernel reset the
  * handler to the default action, which kills every thread with a core
- * dump, exactly like KILL_PROCESS.  uselib is in no list (and does not
- * exist on x86_64). */
+ * dump, exactly like KILL_PROCESS.  That second call is uselib: in no
+ * allowlist, and named in the pre-boot denylist.  So the library never
+ * ends the process itself: the kernel does. */
 static void seccomp_sigsys(int sig, siginfo_t *si, void *uc)
 {
     char msg[256];
@@ -352,8 +354,8 @@ static void seccomp_sigsys(int sig, siginfo_t *si, void *uc)
     if (write(STDERR_FILENO, msg, n) < 0) {
         /* nowhere else to say it */
     }
+    /* The kernel ends the process here: no list allows uselib. */
     syscall(SYS_uselib, NULL);
-    _exit(128 + SIGSYS); /* not reached while the filter is on */
 }
 
 int sandbox_setup(enum vmrun_seccomp mode, const struct logger *log)

@@ -263,6 +263,7 @@ static void vm_fds_init(struct vm *vm)
     vm->kvm_fd = vm->vm_fd = vm->exit_fd = vm->metrics_file.fd = vm->mem_fd =
         -1;
     vm->statm_fd = -1;
+    vm->stop_fd = -1;
     chardev_init_fds(&vm->arch.serial_cd, -1, -1);
 }
 
@@ -509,7 +510,8 @@ int vm_resume(struct vm *vm)
  * timer thread, and it runs while the VM is paused too. */
 static void vm_wait_exit(struct vm *vm)
 {
-    struct pollfd pfd = {.fd = vm->exit_fd, .events = POLLIN};
+    struct pollfd pfd[2] = {{.fd = vm->exit_fd, .events = POLLIN},
+                            {.fd = vm->stop_fd, .events = POLLIN}};
     uint64_t period = vm->has_metrics ? vm->cfg->metrics_period_ms : 0;
     uint64_t next = metrics_now_ns() / 1000000 + period;
 
@@ -521,7 +523,10 @@ static void vm_wait_exit(struct vm *vm)
                 vm_log(vm, VMRUN_LOG_WARN, "metrics: cannot write a line");
             next = now + period;
         }
-        poll(&pfd, 1, period && next - now < 1000 ? (int)(next - now) : 1000);
+        /* A negative fd is skipped by poll(). */
+        poll(pfd, 2, period && next - now < 1000 ? (int)(next - now) : 1000);
+        if (pfd[1].revents)
+            vm_request_exit(vm, VMRUN_EXIT_STOPPED, VMRUN_STATUS_ERROR);
     }
 }
 

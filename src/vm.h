@@ -89,6 +89,7 @@ struct vm {
     enum vmrun_exit_reason exit_reason;
     int exit_status;
     int exit_fd;
+    int stop_fd; /* vmrun_set_stop_fd(): polled by vm_wait(), -1: none */
 };
 
 /* Builds the whole VM from (cfg) (copied) in (vm); on failure the caller
