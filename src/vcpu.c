@@ -177,10 +177,8 @@ static void *vcpu_thread(void *arg)
     sigemptyset(&set);
     sigaddset(&set, vm->kick_signal);
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-    if (sandbox_enter(vm->seccomp, SANDBOX_ROLE_VCPU, vcpu->fd, &vm->log) < 0) {
+    if (sandbox_enter(vm->seccomp, SANDBOX_ROLE_VCPU, vcpu->fd, &vm->log) < 0)
         vm_request_exit(vm, VMRUN_EXIT_ERROR, VMRUN_STATUS_ERROR);
-        return NULL;
-    }
     while (!vm_exit_requested(vm)) {
         if (atomic_load(&vm->pause_requested)) {
             vcpu_complete_io(vcpu);
@@ -203,6 +201,7 @@ static void *vcpu_thread(void *arg)
         if (vcpu_handle_exit(vcpu, vcpu->run))
             break;
     }
+    vm_vcpu_gone(vm);
     return NULL;
 }
 

@@ -422,6 +422,16 @@ void vm_fini(struct vm *vm)
     memset(vm, 0, sizeof(*vm));
 }
 
+/* A vCPU thread ends: whoever waits for the vCPUs to park (vm_start() of a
+ * paused restore, vm_pause()) sees the exit request instead of waiting for
+ * a vCPU that will never park. */
+void vm_vcpu_gone(struct vm *vm)
+{
+    pthread_mutex_lock(&vm->lock);
+    pthread_cond_broadcast(&vm->cond);
+    pthread_mutex_unlock(&vm->lock);
+}
+
 void vm_vcpu_park(struct vm *vm)
 {
     pthread_mutex_lock(&vm->lock);

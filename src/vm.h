@@ -143,6 +143,8 @@ int vm_resume(struct vm *vm) __attribute__((warn_unused_result));
 /* Called by a vCPU thread that saw pause_requested: waits until resumed or
  * the VM exits. */
 void vm_vcpu_park(struct vm *vm);
+/* Called by a vCPU thread as it ends: wakes the waiters for parked vCPUs. */
+void vm_vcpu_gone(struct vm *vm);
 
 /* True once any exit was requested; vCPU loops poll it. */
 bool vm_exit_requested(struct vm *vm);
