@@ -174,18 +174,7 @@ const char *blk_verify(struct blk *b, uint64_t s, uint32_t nsect)
 
 static void blk_report(struct blk *b, const char *name, const char *why)
 {
-    b->check++;
-    fw_puts("vmrun-firmware: blk: ");
-    fw_puts(name);
-    if (!why) {
-        fw_puts(": ok\n");
-        return;
-    }
-    fw_puts(": FAILED ");
-    fw_puts(why);
-    fw_putc('\n');
-    if (!b->first_failed)
-        b->first_failed = b->check;
+    fw_report(&b->tally, 0, name, why);
 }
 
 static void put_kv(const char *k, uint64_t v)
@@ -520,8 +509,10 @@ static const struct check checks[] = {
 
 void fw_main(const uint8_t *boot_params)
 {
-    struct blk b = {.ram_top = fw_ram_top(boot_params)};
+    struct blk b = {.ram_top = fw_ram_top(boot_params),
+                    .tally = {.prog = "blk"}};
     uint32_t cmd = *(const uint32_t *)(boot_params + 0x228);
+    uint8_t status;
     bool bench;
 
     b.cmdline = cmd ? (const char *)(uintptr_t)cmd : 0;
@@ -530,10 +521,10 @@ void fw_main(const uint8_t *boot_params)
         if (bench && i == SETUP_CHECKS)
             break;
         blk_report(&b, checks[i].name, checks[i].fn(&b));
-        if (b.first_failed && i < SETUP_CHECKS)
+        if (b.tally.first_failed && i < SETUP_CHECKS)
             break;
     }
-    if (bench && !b.first_failed) {
+    if (bench && !b.tally.first_failed) {
         b.bench_n[0] = fw_cmdline_u64(boot_params, "count", 2048);
         b.bench_n[1] = fw_cmdline_u64(boot_params, "count4k", 32768);
         b.depth = fw_cmdline_u64(boot_params, "depth", DEPTH);
@@ -541,15 +532,9 @@ void fw_main(const uint8_t *boot_params)
             b.depth = DEPTH;
         blk_bench(&b);
     }
-    fw_puts("vmrun-firmware: blk: exit status=");
-    fw_put_dec(b.first_failed ? 10u + (unsigned)b.first_failed : 0);
-    fw_putc('\n');
+    status = fw_tally_status(&b.tally);
     if (cmdline_is(&b, "hold", "1"))
         for (;;)
             __asm__ volatile("pause");
-    /* The MMIO debug-exit register, written from CPL3; the port is the
-     * fallback should the write not end the VM. */
-    fw_mmio_write8(DEBUG_EXIT,
-                   (uint8_t)(b.first_failed ? 10 + b.first_failed : 0));
-    fw_exit((uint8_t)(b.first_failed ? 10 + b.first_failed : 0));
+    fw_finish(status);
 }

@@ -3,11 +3,12 @@
 #ifndef VMRUN_FW_BLK_H
 #define VMRUN_FW_BLK_H
 
+#include "fw.h"
 #include "virtio.h"
 
-#define BLK_BASE 0xd0100000ULL   /* first virtio-mmio window (layout.h) */
-#define DEBUG_EXIT 0xd0000000ULL /* debug-exit MMIO register */
-#define NO_RAM 0x200000000ULL    /* 8 GiB: far above any test guest */
+#define BLK_BASE 0xd0100000ULL /* first virtio-mmio window (layout.h) */
+#define DEBUG_EXIT FW_DEBUG_EXIT_MMIO
+#define NO_RAM 0x200000000ULL /* 8 GiB: far above any test guest */
 #define VIRTIO_ID_BLOCK 2
 #define QSIZE 256
 #define SECTOR 512
@@ -47,11 +48,10 @@ struct blk {
     uint64_t capacity; /* sectors */
     uint64_t ram_top;
     const char *cmdline;
-    uint64_t bench_n[2]; /* bench requests: 64 KiB, 4 KiB */
-    uint64_t depth;      /* bench requests in flight */
-    int ring;            /* which blk_rings the queue lives in */
-    int check;           /* number of the check being reported */
-    int first_failed;
+    uint64_t bench_n[2];   /* bench requests: 64 KiB, 4 KiB */
+    uint64_t depth;        /* bench requests in flight */
+    int ring;              /* which blk_rings the queue lives in */
+    struct fw_tally tally; /* .prog "blk" */
 };
 
 /* The memory the device sees (blk.c): the guest has no allocator. */

@@ -47,6 +47,48 @@ void fw_exit(uint8_t status)
         ;
 }
 
+void fw_report(struct fw_tally *t, const char *dev, const char *name,
+               const char *why)
+{
+    t->check++;
+    fw_puts("vmrun-firmware: ");
+    fw_puts(t->prog);
+    fw_puts(": ");
+    if (dev) {
+        fw_puts(dev);
+        fw_puts(": ");
+    }
+    fw_puts(name);
+    if (!why) {
+        fw_puts(": ok\n");
+        return;
+    }
+    fw_puts(": FAILED ");
+    fw_puts(why);
+    fw_putc('\n');
+    if (!t->first_failed)
+        t->first_failed = t->check;
+}
+
+uint8_t fw_tally_status(const struct fw_tally *t)
+{
+    uint8_t status =
+        (uint8_t)(t->first_failed ? 10 + t->first_failed % 200 : 0);
+
+    fw_puts("vmrun-firmware: ");
+    fw_puts(t->prog);
+    fw_puts(": exit status=");
+    fw_put_dec(status);
+    fw_putc('\n');
+    return status;
+}
+
+void fw_finish(uint8_t status)
+{
+    fw_mmio_write8(FW_DEBUG_EXIT_MMIO, status);
+    fw_exit(status);
+}
+
 static const char *fw_find(const char *s, const char *key)
 {
     for (; *s; s++) {

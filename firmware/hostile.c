@@ -201,22 +201,7 @@ static const char *check_echo(struct hdev *d)
 static void report(struct hostile *h, const char *dev, const char *check,
                    const char *why)
 {
-    h->check++;
-    fw_puts("vmrun-firmware: hostile: ");
-    if (dev) {
-        fw_puts(dev);
-        fw_puts(": ");
-    }
-    fw_puts(check);
-    if (!why) {
-        fw_puts(": ok\n");
-        return;
-    }
-    fw_puts(": FAILED ");
-    fw_puts(why);
-    fw_putc('\n');
-    if (!h->first_failed)
-        h->first_failed = h->check;
+    fw_report(&h->tally, dev, check, why);
 }
 
 static void discover(struct hostile *h)
@@ -281,9 +266,9 @@ void fw_main(const uint8_t *boot_params)
         .dev = {[DEV_NET] = {"net", 1, 2, 1, 12, false, {0}, {{0}}, 0},
                 [DEV_BLK] = {"blk", 2, 1, 0, 60, false, {0}, {{0}}, 0},
                 [DEV_CONSOLE] = {"console", 3, 2, 1, 12, false, {0}, {{0}}, 0},
-                [DEV_RNG] = {"rng", 4, 1, 0, 0, false, {0}, {{0}}, 0}}};
+                [DEV_RNG] = {"rng", 4, 1, 0, 0, false, {0}, {{0}}, 0}},
+        .tally = {.prog = "hostile"}};
     uint64_t storm = fw_cmdline_u64(boot_params, "storm", 1000000);
-    uint8_t status;
 
     g_h = &h;
     h.ram_top = fw_ram_top(boot_params);
@@ -301,10 +286,5 @@ void fw_main(const uint8_t *boot_params)
                check_notify_storm(&h.dev[DEV_RNG], &h.dev[DEV_CONSOLE], storm));
     if (h.dev[DEV_CONSOLE].found)
         report(&h, "console", "echo", check_echo(&h.dev[DEV_CONSOLE]));
-    status = (uint8_t)(h.first_failed ? 10 + (h.first_failed % 200) : 0);
-    fw_puts("vmrun-firmware: hostile: exit status=");
-    fw_put_dec(status);
-    fw_putc('\n');
-    fw_mmio_write8(DEBUG_EXIT, status);
-    fw_exit(status);
+    fw_finish(fw_tally_status(&h.tally));
 }

@@ -6,11 +6,12 @@
 #ifndef VMRUN_FW_HOSTILE_H
 #define VMRUN_FW_HOSTILE_H
 
+#include "fw.h"
 #include "virtio.h"
 
 #define VIRTIO_FIRST 0xd0100000ULL /* first virtio-mmio window (layout.h) */
 #define VIRTIO_SLOTS 32
-#define DEBUG_EXIT 0xd0000000ULL
+#define DEBUG_EXIT FW_DEBUG_EXIT_MMIO
 #define PVPANIC 0xd0001000ULL
 #define ACPI_REGS 0xd0002000ULL
 #define NO_RAM 0x200000000ULL /* 8 GiB: far above any test guest */
@@ -39,7 +40,7 @@ struct hdev {
 struct hostile {
     struct hdev dev[NDEV];
     uint64_t ram_top;
-    int check, first_failed;
+    struct fw_tally tally; /* .prog "hostile" */
 };
 
 /* The memory devices see: the guest has no allocator. */
