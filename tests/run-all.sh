@@ -132,7 +132,14 @@ step build-clang build_clang "$builds/build-clang"
 step format format_check
 step bench-smoke bench_smoke
 step unit-gcc unit "$builds/build-ci"
-step valgrind tests/integration/valgrind.sh "$builds/build-ci"
+# valgrind.sh boots a firmware guest on this host's /dev/kvm.  A host with
+# none (no kvm module bound at all) cannot run it here; the box runner for
+# these tests (tests/integration/kvm.sh) is not finished yet: see README.
+if [ -c /dev/kvm ]; then
+	step valgrind tests/integration/valgrind.sh "$builds/build-ci"
+else
+	echo "=== valgrind: NOT RUN: this host has no /dev/kvm (KNOWN ISSUE, README)"
+fi
 sanitize_env
 step build-asan build "$builds/build-asan" -Db_sanitize=address,undefined \
 	-Db_lundef=false

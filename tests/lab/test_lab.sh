@@ -5,7 +5,8 @@
 #      (-enable-kvm -M microvm -cpu host -smp 2 -m 256): QEMU is the reference VMM,
 #   3. asserts the guest's markers (userspace with nproc=2, verdict=PASS),
 #   4. prints timings: box start, guest boot inside, total.
-# Exit: 0 pass, 1 fail, 77 cannot run here (no /dev/kvm at all).
+# Exit: 0 pass, 1 fail.  The box needs no /dev/kvm on this host: without
+# hardware virtualization it is QEMU TCG.
 set -euo pipefail
 
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -41,10 +42,6 @@ stamp_lines() {
 stamp() { awk -v n="$2" '$1 == n { print $2; exit }' "$1"; }
 
 main() {
-	if [ ! -e /dev/kvm ]; then
-		log "SKIP: no /dev/kvm on this host"
-		exit 77
-	fi
 	local t0 t1 t2 rc=0 out
 	t0=$EPOCHREALTIME
 	"$REPO_DIR/tests/guest/build.sh" >/dev/null || { log "FAIL: guest build"; exit 1; }

@@ -1,0 +1,42 @@
+#!/bin/bash
+# kvm-suite.sh [--valgrind] BUILD_DIR EMBED_DIR - runs, where /dev/kvm is
+# (tests/integration/kvm.sh puts it in the lab's box), every test of
+# `meson test` that boots a freestanding guest: firmware.sh, api.sh,
+# snapshot.sh, lifecycle, embed.sh --run EMBED_DIR, hostile.sh,
+# hardening.sh, and with --valgrind valgrind.sh.  Each prints its checks;
+# this ends with "N passed, M failed" over the scripts.
+set -u
+valgrind=0
+[ "${1:-}" = --valgrind ] && { valgrind=1; shift; }
+build=$(cd "${1:?usage: kvm-suite.sh [--valgrind] BUILD_DIR EMBED_DIR}" && pwd)
+embed=${2:?usage: kvm-suite.sh [--valgrind] BUILD_DIR EMBED_DIR}
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+. "$here/lib.sh"
+
+have_kvm || { echo "skip: no usable /dev/kvm"; exit 77; }
+# What meson test sets for a sanitized build (tests/integration/meson.build).
+VMRUN_SANITIZED=0
+grep -q '"name": "b_sanitize", "value": "address' \
+	"$build/meson-info/intro-buildoptions.json" && VMRUN_SANITIZED=1
+export VMRUN_SANITIZED
+
+# run NAME BOUND CMD...: one script, bounded in time; its status is a check.
+run() {
+	local name=$1 bound=$2 t0=$SECONDS rc
+	shift 2
+	echo "--- $name"
+	timeout "$bound" "$@"
+	rc=$?
+	expect "$name ($((SECONDS - t0)) s)" 0 "$rc"
+}
+
+run firmware 600 "$here/firmware.sh" "$build"
+run api 600 "$here/api.sh" "$build"
+run snapshot 600 "$here/snapshot.sh" "$build"
+run lifecycle 300 "$build/tests/integration/lifecycle" "$build/firmware/spin.elf"
+run embed 300 "$here/embed.sh" --run "$embed" "$repo" "$build"
+run hostile 900 "$here/hostile.sh" "$build"
+run hardening 600 "$here/hardening.sh" "$build"
+[ $valgrind = 1 ] && run valgrind 900 "$here/valgrind.sh" "$build"
+summary
