@@ -11,7 +11,7 @@ PACKAGES=(
 	# lab: guest builder and the box (QEMU TCG with nested SVM)
 	qemu-system-x86 busybox-static cpio lz4 kmod e2fsprogs
 	# tests: ACPI disassembly, sanitizer runtimes, format check
-	acpica-tools libclang-rt-14-dev clang-format iproute2 curl python3 valgrind
+	acpica-tools libclang-rt-14-dev clang-format iproute2 curl python3 valgrind libc6-dbg
 	# tests/bench/run.sh: fio and iperf3 go into the bench guest, gnuplot
 	# draws the boot-time chart
 	fio iperf3 gnuplot-nox strace

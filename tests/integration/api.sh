@@ -322,7 +322,7 @@ JSON
 "$vmrun" "$work/metrics.json.cfg" >/dev/null 2>"$work/stderr" </dev/null &
 pid=$!
 for _ in $(seq 100); do
-	[ "$(wc -l <"$work/periodic.json" 2>/dev/null)" -ge 2 ] 2>/dev/null && break
+	[ "$({ wc -l <"$work/periodic.json"; } 2>/dev/null)" -ge 2 ] 2>/dev/null && break
 	sleep 0.1
 done
 kill -STOP "$pid" 2>/dev/null

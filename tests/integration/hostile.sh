@@ -133,6 +133,7 @@ pid=
 exec 3>&-
 
 expect "hostile: exit status 0 (every check passed, vmrun survived)" 0 "$rc"
+[ "$rc" = 0 ] || sed 's/^/    | /' "$work/err" | tail -n 40
 checks="works mmio-reads mmio-writes features-never-offered queue-size
 notify-early ring-outside-ram works-after-sweeps"
 ring_checks="desc-loop reset-in-flight indirect buffers-outside-ram"

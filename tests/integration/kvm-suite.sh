@@ -1,15 +1,18 @@
 #!/bin/bash
-# kvm-suite.sh [--valgrind] BUILD_DIR EMBED_DIR - runs, where /dev/kvm is
+# kvm-suite.sh [--valgrind] BUILD_DIR EMBED_DIR [NAME...] - runs, where /dev/kvm is
 # (tests/integration/kvm.sh puts it in the lab's box), every test of
 # `meson test` that boots a freestanding guest: firmware.sh, api.sh,
 # snapshot.sh, lifecycle, embed.sh --run EMBED_DIR, hostile.sh,
 # hardening.sh, and with --valgrind valgrind.sh.  Each prints its checks;
-# this ends with "N passed, M failed" over the scripts.
+# this ends with "N passed, M failed" over the scripts.  NAMEs (firmware,
+# api, ...) run only those.
 set -u
 valgrind=0
 [ "${1:-}" = --valgrind ] && { valgrind=1; shift; }
 build=$(cd "${1:?usage: kvm-suite.sh [--valgrind] BUILD_DIR EMBED_DIR}" && pwd)
-embed=${2:?usage: kvm-suite.sh [--valgrind] BUILD_DIR EMBED_DIR}
+embed=${2:?usage: kvm-suite.sh [--valgrind] BUILD_DIR EMBED_DIR [NAME...]}
+shift 2
+only=" $* "
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 . "$here/lib.sh"
@@ -20,11 +23,16 @@ VMRUN_SANITIZED=0
 grep -q '"name": "b_sanitize", "value": "address' \
 	"$build/meson-info/intro-buildoptions.json" && VMRUN_SANITIZED=1
 export VMRUN_SANITIZED
+# What tests/run-all.sh sets for the sanitized suites (the box starts with
+# no environment of the host's).
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
 # run NAME BOUND CMD...: one script, bounded in time; its status is a check.
 run() {
 	local name=$1 bound=$2 t0=$SECONDS rc
 	shift 2
+	[ "$only" = "  " ] || [[ $only == *" $name "* ]] || return 0
 	echo "--- $name"
 	timeout "$bound" "$@"
 	rc=$?
