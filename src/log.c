@@ -13,16 +13,10 @@
 
 #define LOG_LINE_MAX 1024
 
-/* "../src/vm.c" or "../../work/vmrun/src/vm.c" -> "src/vm.c": meson
- * compiles from the build folder, which may be anywhere. */
+/* "../src/vm.c" -> "src/vm.c" where the compiler does not map the prefix
+ * away (meson.build passes -fmacro-prefix-map). */
 static const char *origin_name(const char *file)
 {
-    const char *last = 0;
-
-    for (const char *p = strstr(file, "/src/"); p; p = strstr(p + 1, "/src/"))
-        last = p;
-    if (last)
-        return last + 1;
     while (strncmp(file, "../", 3) == 0)
         file += 3;
     return file;

@@ -139,7 +139,7 @@ step unit-gcc unit "$builds/build-ci"
 # ran them above; with none (a host whose kernel binds no KVM at all) they
 # run in the lab's box (tests/integration/kvm.sh), after the guest build.
 have_kvm=0
-[ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] && have_kvm=1
+(. tests/integration/lib.sh && have_kvm) && have_kvm=1
 [ $have_kvm = 1 ] && step valgrind tests/integration/valgrind.sh "$builds/build-ci"
 sanitize_env
 step build-asan build "$builds/build-asan" -Db_sanitize=address,undefined \

@@ -1,6 +1,6 @@
 #!/bin/bash
-# kvm-suite.sh [--valgrind] BUILD_DIR EMBED_DIR [NAME...] - runs, where /dev/kvm is
-# (tests/integration/kvm.sh puts it in the lab's box), every test of
+# kvm-suite.sh [--valgrind] BUILD_DIR EMBED_DIR [NAME...] - runs, where
+# /dev/kvm is (tests/integration/kvm.sh puts it in the lab's box), every test of
 # `meson test` that boots a freestanding guest: firmware.sh, api.sh,
 # snapshot.sh, lifecycle, embed.sh --run EMBED_DIR, hostile.sh,
 # hardening.sh, and with --valgrind valgrind.sh.  Each prints its checks;
@@ -9,7 +9,7 @@
 set -u
 valgrind=0
 [ "${1:-}" = --valgrind ] && { valgrind=1; shift; }
-build=$(cd "${1:?usage: kvm-suite.sh [--valgrind] BUILD_DIR EMBED_DIR}" && pwd)
+build=$(cd "${1:?usage: kvm-suite.sh [--valgrind] BUILD_DIR EMBED_DIR [NAME...]}" && pwd)
 embed=${2:?usage: kvm-suite.sh [--valgrind] BUILD_DIR EMBED_DIR [NAME...]}
 shift 2
 only=" $* "

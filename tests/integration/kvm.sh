@@ -2,9 +2,10 @@
 # kvm.sh [--valgrind] BUILD_DIR [NAME...] - the tests that need /dev/kvm
 # but no Linux guest (the freestanding guests of firmware/: firmware.sh,
 # api.sh, snapshot.sh, lifecycle, embed.sh, hostile.sh, hardening.sh; with
-# --valgrind also valgrind.sh), for a host without a usable /dev/kvm: each
-# runs through tests/lab/box.sh in a lab box of its own (QEMU TCG with
-# nested SVM), again when the box itself fails.  On a host with /dev/kvm
+# --valgrind also valgrind.sh), for a host without a usable /dev/kvm: they
+# run through tests/lab/box.sh in one lab box (QEMU TCG with nested SVM),
+# and those that had not reported run again when the box itself fails
+# (kvm-suite.sh runs them inside the box).  On a host with /dev/kvm
 # `meson test` runs them directly.  embed.sh's build half (meson install,
 # pkg-config, cc) runs here on the host, its boot in the box.  NAMEs
 # (firmware, api, snapshot, lifecycle, embed, hostile, hardening, and
