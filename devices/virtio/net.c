@@ -226,9 +226,14 @@ static void net_rx_deliver(struct virtio_net *net, uint32_t len)
     for (uint16_t i = 0; i < k; i++) {
         uint32_t used = left < net->rx[i].cap ? left : net->rx[i].cap;
 
-        virtq_push(vq, net->rx[i].head, used);
+        virtq_fill(vq, net->rx[i].head, used);
         left -= used;
     }
+    /* All k at once: a driver that saw the first chain before the rest
+     * would read num_buffers, find buffers missing and drop the frame,
+     * then take the rest for frames of their own, parsing a header out of
+     * the middle of this one (§5.1.6.4: the device uses them together). */
+    virtq_publish(vq);
     net_rx_consume(net, k);
     net->st.rx_packets++;
     net->st.rx_bytes += len - HDR;

@@ -234,7 +234,7 @@ int virtq_pop(struct virtq *vq, struct virtq_elem *elem, struct iovec *iov,
     return ret < 0 ? ret : 1;
 }
 
-void virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
+void virtq_fill(struct virtq *vq, uint16_t head, uint32_t len)
 {
     volatile uint8_t *e;
 
@@ -244,10 +244,22 @@ void virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
     shared_store32(e, head);
     shared_store32(e + 4, len);
     vq->used_idx++;
+}
+
+void virtq_publish(struct virtq *vq)
+{
+    if (!vq->enabled)
+        return;
     /* Release pairs with the driver's read barrier between reading
      * used->idx and reading the ring element (§2.7.14). */
     __atomic_store_n((uint16_t *)(vq->used + USED_IDX), htole16(vq->used_idx),
                      __ATOMIC_RELEASE);
+}
+
+void virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
+{
+    virtq_fill(vq, head, len);
+    virtq_publish(vq);
 }
 
 bool virtq_should_notify(struct virtq *vq)

@@ -97,6 +97,13 @@ int virtq_pop(struct virtq *vq, struct virtq_elem *elem, struct iovec *iov,
  * publishes the new used index. */
 void virtq_push(struct virtq *vq, uint16_t head, uint32_t len);
 
+/* virtq_push() in two halves, for chains the driver must see together
+ * (one received frame in several mergeable buffers, §5.1.6.4): fill writes
+ * a used element without moving used->idx, publish then moves used->idx
+ * past every element filled so far, in one store. */
+void virtq_fill(struct virtq *vq, uint16_t head, uint32_t len);
+void virtq_publish(struct virtq *vq);
+
 /* True when the driver wants an interrupt for the buffers pushed since the
  * last time this returned true (used_event with EVENT_IDX, §2.7.10;
  * VIRTQ_AVAIL_F_NO_INTERRUPT otherwise).  Call after a batch of pushes. */

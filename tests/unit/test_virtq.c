@@ -80,6 +80,33 @@ START_TEST(test_good_chain)
 }
 END_TEST
 
+/* virtq_fill() writes used elements but moves used->idx only when
+ * virtq_publish() says so, past all of them at once. */
+START_TEST(test_fill_then_publish)
+{
+    uint32_t id, len;
+
+    for (uint16_t i = 0; i < 3; i++) {
+        tdrv_desc(&drv, i, tdrv_alloc(&drv, 64), 64, VIRTQ_DESC_F_WRITE, 0);
+        tdrv_publish(&drv, i);
+    }
+    for (uint16_t i = 0; i < 3; i++) {
+        ck_assert_int_eq(pop(), 1);
+        virtq_fill(&vq, elem.head, 10 + i);
+        ck_assert_uint_eq(tdrv_used_idx(&drv), 0);
+    }
+    virtq_publish(&vq);
+    ck_assert_uint_eq(tdrv_used_idx(&drv), 3);
+    for (uint32_t i = 0; i < 3; i++) {
+        ck_assert(tdrv_used(&drv, &id, &len));
+        ck_assert_uint_eq(id, i);
+        ck_assert_uint_eq(len, 10 + i);
+    }
+    virtq_publish(&vq); /* nothing new: used->idx stays */
+    ck_assert_uint_eq(tdrv_used_idx(&drv), 3);
+}
+END_TEST
+
 START_TEST(test_enable_checks)
 {
     struct virtq q = vq;
@@ -542,6 +569,7 @@ int main(void)
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_good_chain);
+    tcase_add_test(tc, test_fill_then_publish);
     tcase_add_test(tc, test_enable_checks);
     tcase_add_test(tc, test_used_overlaps_rings);
     tcase_add_test(tc, test_writable_buffer_over_rings);
