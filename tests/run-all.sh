@@ -92,12 +92,13 @@ linux() {
 #  - a guest boot outlived its time bound ("=== BOUND:" from net-suite.sh).
 # The box failures are the nested lab's (QEMU TCG's emulated SVM under the
 # box's KVM; with QEMU as the nested VMM too). The guest triple fault is not
-# explained and probably vmrun's: it comes as the guest starts a bulk
-# receive, with 1 or 2 vCPUs, and not under QEMU so far (KNOWN ISSUE,
-# docs/net-tests.md, "Reliability"). Each retry is printed loudly; a deterministic failure
-# fails every time. A try that took
-# longer than LAB_RETRY_WITHIN seconds (default 1200) is not repeated: that
-# bounds the step's time.
+# explained: it comes while the guest moves network traffic, with 1 or 2
+# vCPUs, about once in 7 vmrun boots and not under QEMU so far; the traces
+# show the emulated CPU failing to deliver an interrupt it had delivered at
+# the same place moments before (KNOWN ISSUE, docs/net-tests.md,
+# "Reliability"). Each retry is printed loudly; a deterministic failure
+# fails every time. A try that took longer than LAB_RETRY_WITHIN seconds
+# (default 1200) is not repeated: that bounds the step's time.
 lab_retry() {
 	local rc log try=1 t0
 	log=$(mktemp)
