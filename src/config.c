@@ -258,12 +258,22 @@ static int mac_parse(const char *s, uint8_t mac[6])
     return 0;
 }
 
-enum { NIC_ID, NIC_DEV, NIC_MAC, NIC_MTU, NIC_RX_RATE, NIC_TX_RATE, NIC_NKEYS };
+enum {
+    NIC_ID,
+    NIC_DEV,
+    NIC_MAC,
+    NIC_MTU,
+    NIC_TX_COALESCE,
+    NIC_RX_RATE,
+    NIC_TX_RATE,
+    NIC_NKEYS
+};
 static const struct cj_key nic_keys[NIC_NKEYS] = {
     [NIC_ID] = {.name = "iface_id"},
     [NIC_DEV] = {.name = "host_dev_name"},
     [NIC_MAC] = {.name = "guest_mac"},
     [NIC_MTU] = {.name = "mtu"},
+    [NIC_TX_COALESCE] = {.name = "tx_coalesce_us"},
     [NIC_RX_RATE] = {"rx_rate_limiter", CJ_KEY_UNSUPPORTED},
     [NIC_TX_RATE] = {"tx_rate_limiter", CJ_KEY_UNSUPPORTED},
 };
@@ -326,7 +336,7 @@ static int parse_nic(struct cj_parser *p, const cJSON *json, size_t n)
     struct net_config *nic = &p->cfg->nics[n];
     const char *id = NULL, *dev = NULL, *mac = NULL;
     char path[CJ_KEY_MAX];
-    uint64_t mtu = 0;
+    uint64_t mtu = 0, coalesce = CONFIG_TX_COALESCE_DEFAULT_US;
     struct cj_obj o;
     int rc;
 
@@ -336,7 +346,9 @@ static int parse_nic(struct cj_parser *p, const cJSON *json, size_t n)
         (rc = cj_strdup(p, id, &nic->iface_id)) ||
         (rc = cj_obj_str(&o, NIC_DEV, true, 1, 15, &dev)) ||
         (rc = cj_obj_str(&o, NIC_MAC, false, 0, 64, &mac)) ||
-        (rc = cj_obj_uint(&o, NIC_MTU, false, 68, 65535, &mtu)))
+        (rc = cj_obj_uint(&o, NIC_MTU, false, 68, 65535, &mtu)) ||
+        (rc = cj_obj_uint(&o, NIC_TX_COALESCE, false, 0,
+                          CONFIG_TX_COALESCE_MAX_US, &coalesce)))
         return rc;
     if (!ifname_valid(dev)) {
         cj_obj_key(&o, NIC_DEV, path);
@@ -346,6 +358,7 @@ static int parse_nic(struct cj_parser *p, const cJSON *json, size_t n)
         (mac && (rc = nic_set_mac(&o, nic, mac))))
         return rc;
     nic->mtu = (uint16_t)mtu;
+    nic->tx_coalesce_us = (uint16_t)coalesce;
     return nic_check_unique(p, &o, n);
 }
 

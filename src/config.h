@@ -47,7 +47,13 @@ struct net_config {
     bool has_mac;
     uint8_t guest_mac[6];
     uint16_t mtu; /* "mtu" 68..65535; 0: absent, VIRTIO_NET_F_MTU not offered */
+    /* "tx_coalesce_us" 0..CONFIG_TX_COALESCE_MAX_US: after a transmit pass
+     * that sent frames, the guest's kicks stay off this long */
+    uint16_t tx_coalesce_us;
 };
+
+#define CONFIG_TX_COALESCE_DEFAULT_US 50
+#define CONFIG_TX_COALESCE_MAX_US 1000
 
 struct vmrun_config {
     char *source; /* config file path or "<string>", for messages */

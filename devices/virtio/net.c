@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <sys/random.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -53,7 +53,8 @@ struct virtio_net {
     uint32_t rx_max; /* header + largest frame the guest may get */
     bool tap_watched, tap_dead;
     struct event_source tap_src;
-    struct event_source resume_src; /* eventfd: more transmit work */
+    struct event_source tx_timer; /* timerfd: the next transmit pass */
+    long tx_coalesce_ns;
     struct virtio_net_stats st;
     struct log_ratelimit rl;
 
@@ -362,17 +363,26 @@ static void net_tx_chain(struct virtio_net *net, const struct virtq_elem *e,
     net->st.tx_bytes += e->rd_len - HDR;
 }
 
-static void net_resume_kick(struct virtio_net *net)
+/* Comes back to the transmit queue in (ns) nanoseconds (> 0). */
+static void net_tx_later(struct virtio_net *net, long ns)
 {
-    uint64_t one = 1;
+    struct itimerspec t = {.it_value = {ns / 1000000000L, ns % 1000000000L}};
 
-    if (write(net->resume_src.fd, &one, sizeof(one)) < 0) {
-        /* Counter overflow only: a resume is pending anyway. */
-    }
+    /* Cannot fail on a valid timerfd and time. */
+    (void)timerfd_settime(net->tx_timer.fd, 0, &t, NULL);
 }
 
 /* Sends every chain, at most TX_BUDGET per call so that one busy device
- * cannot starve the others on the loop; the rest resumes on its turn. */
+ * cannot starve the others on the loop; the rest resumes on its turn.
+ *
+ * A pass that sent something leaves the guest's notifications off and
+ * comes back after tx_coalesce_ns: meanwhile the guest queues frames
+ * without a kick each (an exit, and on the host an eventfd wake-up), and
+ * frames in flight let its TCP coalesce writes into larger segments
+ * (autocorking).  The first frame after a quiet spell still goes at once,
+ * and a pass that finds nothing turns notifications back on; so a frame
+ * waits at most tx_coalesce_ns, and only when it follows another within
+ * that window.  tx_coalesce_ns 0: notifications on after every pass. */
 static void net_tx(struct virtio_net *net)
 {
     struct virtq *vq = net_vq(net, TXQ);
@@ -393,9 +403,13 @@ static void net_tx(struct virtio_net *net)
                 net_tx_chain(net, &e, net->tx_iov);
             virtq_push(vq, e.head, 0);
             if (--budget == 0) {
-                net_resume_kick(net); /* notifications stay off */
+                net_tx_later(net, 1); /* the next loop turn */
                 goto out;
             }
+        }
+        if (budget < TX_BUDGET && net->tx_coalesce_ns) {
+            net_tx_later(net, net->tx_coalesce_ns);
+            goto out;
         }
     } while (virtq_enable_notify(vq));
 out:
@@ -416,13 +430,13 @@ static void net_queue_notify(void *dev, uint16_t q)
     pthread_mutex_unlock(&net->lock);
 }
 
-static void net_resume(void *opaque, uint32_t events)
+static void net_tx_timer(void *opaque, uint32_t events)
 {
     struct virtio_net *net = opaque;
     uint64_t n;
 
     (void)events;
-    if (read(net->resume_src.fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+    if (read(net->tx_timer.fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
         return;
     net_queue_notify(net, TXQ);
 }
@@ -554,14 +568,15 @@ static int net_init(struct virtio_net *net, const struct net_config *c)
     net->bounce = malloc(BOUNCE_LEN);
     if (!net->bounce)
         return -ENOMEM;
-    fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    net->tx_coalesce_ns = c->tx_coalesce_us * 1000L;
+    fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
     if (fd < 0)
         return -errno;
-    net->resume_src = (struct event_source){fd, net_resume, net};
-    ret = event_loop_add(vm_event_loop(net->vm), &net->resume_src, EPOLLIN);
+    net->tx_timer = (struct event_source){fd, net_tx_timer, net};
+    ret = event_loop_add(vm_event_loop(net->vm), &net->tx_timer, EPOLLIN);
     if (ret < 0) {
         close(fd);
-        net->resume_src.fd = -1;
+        net->tx_timer.fd = -1;
         return ret;
     }
     net->tap_src = (struct event_source){net->fd, net_tap_event, net};
@@ -582,7 +597,7 @@ int virtio_net_create_fd(struct vm *vm, const struct net_config *cfg, int fd,
     net->vm = vm;
     net->fd = fd;
     net->is_tap = is_tap;
-    net->resume_src.fd = -1;
+    net->tx_timer.fd = -1;
     snprintf(net->what, sizeof(net->what), "network-interfaces '%s'",
              cfg->iface_id ? cfg->iface_id : "");
     pthread_mutex_init(&net->lock, NULL);
@@ -628,9 +643,9 @@ void virtio_net_destroy(struct virtio_net *net)
     if (!net)
         return;
     net_tap_watch(net, false); /* the loop has stopped: safe here */
-    if (net->resume_src.fd >= 0) {
-        event_loop_del(vm_event_loop(net->vm), &net->resume_src);
-        close(net->resume_src.fd);
+    if (net->tx_timer.fd >= 0) {
+        event_loop_del(vm_event_loop(net->vm), &net->tx_timer);
+        close(net->tx_timer.fd);
     }
     virtio_mmio_destroy(net->t);
     close(net->fd);

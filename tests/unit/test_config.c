@@ -328,6 +328,12 @@ static const struct reject rejects[] = {
      "network-interfaces[0].guest_mac: '00:00:00:00:00:00' is not a valid"},
     {"{" NICS(NIC(", \"mtu\": 67")) "}",
      "network-interfaces[0].mtu: expected an integer 68..65535, got 67"},
+    {"{" NICS(NIC(", \"tx_coalesce_us\": 1001")) "}",
+     "network-interfaces[0].tx_coalesce_us: expected an integer 0..1000, got "
+     "1001"},
+    {"{" NICS(NIC(", \"tx_coalesce_us\": -1")) "}",
+     "network-interfaces[0].tx_coalesce_us: expected an integer 0..1000, got "
+     "-1"},
     {"{" NICS(NIC(", \"rx_rate_limiter\": {}")) "}",
      "network-interfaces[0].rx_rate_limiter: not supported by vmrun yet"},
     {"{" NICS(NIC(", \"tx_rate_limiter\": {\"bandwidth\": {}}")) "}",
@@ -511,8 +517,10 @@ START_TEST(test_full_values)
                                                  ", \"guest_mac\": "
                                                  "\"06:00:AC:10:00:02\", "
                                                  "\"mtu\": "
-                                                 "9000") "],"
-                                                         "\"entropy\": {}}");
+                                                 "9000, "
+                                                 "\"tx_coalesce_us\": "
+                                                 "0") "],"
+                                                      "\"entropy\": {}}");
     ck_assert_str_eq(cfg->initrd_path, in_dir("initrd.img"));
     ck_assert_str_eq(cfg->boot_args, "quiet");
     ck_assert_uint_eq(cfg->vcpu_count, 254);
@@ -531,6 +539,7 @@ START_TEST(test_full_values)
     ck_assert(cfg->nics[0].has_mac);
     ck_assert_mem_eq(cfg->nics[0].guest_mac, "\x06\x00\xac\x10\x00\x02", 6);
     ck_assert_uint_eq(cfg->nics[0].mtu, 9000);
+    ck_assert_uint_eq(cfg->nics[0].tx_coalesce_us, 0);
     ck_assert(cfg->has_entropy);
 }
 END_TEST
@@ -580,6 +589,8 @@ START_TEST(test_mac_parsing)
     ck_assert(cfg->nics[0].has_mac);
     ck_assert(!cfg->nics[1].has_mac);
     ck_assert_uint_eq(cfg->nics[1].mtu, 0);
+    ck_assert_uint_eq(cfg->nics[1].tx_coalesce_us,
+                      CONFIG_TX_COALESCE_DEFAULT_US);
     /* 02: locally administered, unicast */
     parse_ok("{" NICS(NIC(", \"guest_mac\": \"02:00:00:00:00:00\"")) "}");
     ck_assert_uint_eq(cfg->nics[0].guest_mac[0], 2);

@@ -661,6 +661,60 @@ START_TEST(test_tx_gso_negotiated)
 }
 END_TEST
 
+/* Waits up to 2 s for the transmit queue's avail_event to reach (v). */
+static bool tx_avail_event_is(uint16_t v)
+{
+    for (int i = 0; i < 2000 && tdrv_avail_event(&txd) != v; i++)
+        usleep(1000);
+    return tdrv_avail_event(&txd) == v;
+}
+
+/* tx_coalesce_us: after a pass that sent a frame, the guest's next frame
+ * needs no kick (avail_event stays behind, so a driver following §2.7.10
+ * does not notify) and still goes out, on the device's timer; a pass that
+ * finds nothing turns kicks back on. */
+START_TEST(test_tx_coalesce)
+{
+    gpa_t h = tdrv_alloc(&txd, HDR);
+    struct tbuf b[] = {{h, HDR, false}, {tx_buf(60, 1), 60, false}};
+    uint8_t got[256];
+
+    cfg.tx_coalesce_us = 1000;
+    create_fake();
+    go(BASIC);
+    tx_send(b, 2); /* kicks: the first frame goes at once */
+    ck_assert_int_eq(peer_recv(got, sizeof(got)), HDR + 60);
+    tdrv_publish(&txd, tdrv_chain(&txd, 2, b, 2));
+    ck_assert(!virtq_need_event(tdrv_avail_event(&txd), 2, 1)); /* no kick */
+    ck_assert(tdrv_wait_used(&txd, 2));
+    ck_assert_int_eq(peer_recv(got, sizeof(got)), HDR + 60);
+    ck_assert(tx_avail_event_is(2)); /* quiet again: kicks back on */
+    ck_assert(virtq_need_event(tdrv_avail_event(&txd), 3, 2));
+    ck_assert_uint_eq(stats().tx_packets, 2);
+}
+END_TEST
+
+/* tx_coalesce_us 0: kicks are back on as soon as a pass ends. */
+START_TEST(test_tx_no_coalesce)
+{
+    gpa_t h = tdrv_alloc(&txd, HDR);
+    struct tbuf b[] = {{h, HDR, false}, {tx_buf(60, 1), 60, false}};
+    uint8_t got[256];
+
+    create_fake();
+    go(BASIC);
+    tx_send(b, 2);
+    ck_assert_int_eq(peer_recv(got, sizeof(got)), HDR + 60);
+    ck_assert(tx_avail_event_is(1));
+    tdrv_publish(&txd, tdrv_chain(&txd, 2, b, 2));
+    ck_assert(virtq_need_event(tdrv_avail_event(&txd), 2, 1)); /* kick */
+    usleep(20000);
+    ck_assert_uint_eq(tdrv_used_idx(&txd), 1); /* not without one */
+    tdrv_mmio_write(&txd, VIRTIO_MMIO_QUEUE_NOTIFY, 1);
+    ck_assert(tdrv_wait_used(&txd, 2));
+}
+END_TEST
+
 static void *drain(void *arg)
 {
     int *count = arg;
@@ -867,6 +921,8 @@ int main(void)
     tcase_add_test(tc, test_tx_malformed);
     tcase_add_test(tc, test_tx_gso_negotiated);
     tcase_add_test(tc, test_tx_budget);
+    tcase_add_test(tc, test_tx_coalesce);
+    tcase_add_test(tc, test_tx_no_coalesce);
     tcase_add_test(tc, test_hostile_ring_needs_reset);
     suite_add_tcase(s, tc);
     /* The real tap needs /dev/net/tun and a namespace of our own (root, or
