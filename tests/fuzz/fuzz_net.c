@@ -119,6 +119,7 @@ static void net_read_input(struct net_run *r, struct fz *f, uint8_t *ops,
 
     cfg->mtu = opts & 1 ? 68 + fz_u16(f) % (65536 - 68) : 0;
     r->raw = opts & 2;
+    cfg->tx_coalesce_us = opts & 4 ? 1 : 0; /* timer passes, or kicks only */
     r->features = fz_u64(f);
     fuzz_queue_from_input(f, &r->q[0], RAM_BASE, RAM_SIZE,
                           VIRTIO_NET_QUEUE_SIZE);
