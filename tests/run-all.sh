@@ -89,7 +89,8 @@ linux() {
 #    inside a live box is a failed check, never 124/125, because every suite
 #    bounds each vmrun with a timeout), or
 #  - a guest vCPU triple-faulted (vmrun exit 4, "triple fault"), or
-#  - a guest boot outlived its time bound ("=== BOUND:" from net-suite.sh).
+#  - a guest boot outlived its time bound ("=== BOUND:" from net-suite.sh
+#    and linux-suite.sh).
 # The box failures are the nested lab's (QEMU TCG's emulated SVM under the
 # box's KVM; with QEMU as the nested VMM too). The guest triple fault is not
 # explained: it came while the guest moved network traffic, about once in

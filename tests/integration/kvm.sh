@@ -76,10 +76,22 @@ names=("$@")
 # All in one box (each box costs about 50 s: its image and its boot under
 # TCG).  A box that dies (status 124 or 125, the nested lab's failure, never
 # a check's) is started again, at most three times in all, for the tests
-# that had not reported yet.  Every retry is printed.
+# that had not reported yet.  A test that failed because its guest crashed
+# (vmrun's exit 4: a triple fault in the box, which the emulated CPU causes
+# now and then without any network, docs/net-tests.md "Reliability") runs
+# once more in the next box.  Every retry is printed.
 passed=0
 failed=""
+retried=" "
 out=$tmp/box.out
+
+# guest_crashed NAME: NAME's part of the box's output shows a guest crash.
+guest_crashed() {
+	awk -v n="$1" '$0 == "--- " n { on = 1 } on { print }
+		on && index($0, "ok - " n " (") { exit }' "$out" |
+		grep -qE "triple fault \(KVM_EXIT_SHUTDOWN\)|KVM_EXIT_INTERNAL_ERROR|got '4'\$"
+}
+
 for try in 1 2 3; do
 	rc=0
 	"$repo/tests/lab/box.sh" --timeout 1500 --mem 3072 "${payload[@]}" -- \
@@ -87,25 +99,34 @@ for try in 1 2 3; do
 		"$build" "$tmp/embed" "${names[@]}" 2>&1 | tee "$out"
 	rc=${PIPESTATUS[0]}
 	left=()
+	again=()
 	for name in "${names[@]}"; do
 		if grep -q "^ok - $name (" "$out"; then
 			passed=$((passed + 1))
 		elif grep -q "^not ok - $name (" "$out"; then
-			failed="$failed $name"
+			if [[ $retried != *" $name "* ]] && guest_crashed "$name"; then
+				again+=("$name")
+				retried="$retried$name "
+			else
+				failed="$failed $name"
+			fi
 		else
 			left+=("$name")
 		fi
 	done
 	[ $rc -eq 77 ] && skip "the box has no usable /dev/kvm"
-	[ ${#left[@]} -gt 0 ] || break
-	if [ $rc -ne 124 ] && [ $rc -ne 125 ]; then
+	if [ ${#left[@]} -gt 0 ] && [ $rc -ne 124 ] && [ $rc -ne 125 ]; then
 		failed="$failed ${left[*]}(no result, status $rc)"
-		break
+		left=()
 	fi
-	names=("${left[@]}")
-	[ $try -lt 3 ] && log "=== RETRY ${names[*]}: the lab box failed (status $rc), not a check"
+	names=("${left[@]}" "${again[@]}")
+	[ ${#names[@]} -gt 0 ] || break
+	[ $try -lt 3 ] || break
+	[ ${#left[@]} -gt 0 ] &&
+		log "=== RETRY ${left[*]}: the lab box failed (status $rc), not a check"
+	[ ${#again[@]} -gt 0 ] &&
+		log "=== RETRY ${again[*]}: KNOWN INTERMITTENT guest crash (exit 4) in the nested box (see above)"
 done
-[ ${#left[@]} -gt 0 ] && [ $rc -eq 124 -o $rc -eq 125 ] &&
-	failed="$failed ${left[*]}(box failed 3 times)"
+[ ${#names[@]} -gt 0 ] && failed="$failed ${names[*]}(no result after 3 boxes)"
 echo "kvm: tests in the box: $passed passed${failed:+, failed:$failed}"
 [ -z "$failed" ]

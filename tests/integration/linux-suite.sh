@@ -48,6 +48,12 @@ boot() {
 	t1=$(now_ms)
 	MS=$((t1 - t0))
 	echo "# $1: exit $RC in $MS ms"
+	# Killed by the bound (timeout's SIGTERM: vmrun exits 143): a guest
+	# stalled in the nested box; run-all.sh's lab_retry runs the suite again.
+	if [ "$MS" -ge 299000 ] && { [ "$RC" = 143 ] || [ "$RC" = 124 ]; }; then
+		echo "=== BOUND: $1: vmrun still ran after 300 s and was killed"
+		tail -n 3 "$work/$1.out" 2>/dev/null | sed 's/^/    last| /'
+	fi
 	no_sanitizer_report "$1" "$work/$1.err"
 }
 
