@@ -74,7 +74,8 @@ names=("$@")
 [ -n "$valgrind" ] && [ $# -eq 0 ] && names+=(valgrind)
 
 # All in one box (each box costs about 50 s: its image and its boot under
-# TCG).  A box that dies (status 124 or 125, the nested lab's failure, never
+# TCG; the whole suite 2.5-4 min, so a box still busy after 10 is taken for
+# frozen, as the lab's boxes sometimes are).  A box that dies (status 124 or 125, the nested lab's failure, never
 # a check's) is started again, at most three times in all, for the tests
 # that had not reported yet.  A test that failed because its guest crashed
 # (vmrun's exit 4: a triple fault in the box, which the emulated CPU causes
@@ -94,7 +95,7 @@ guest_crashed() {
 
 for try in 1 2 3; do
 	rc=0
-	"$repo/tests/lab/box.sh" --timeout 1500 --mem 3072 "${payload[@]}" -- \
+	"$repo/tests/lab/box.sh" --timeout 600 --mem 3072 "${payload[@]}" -- \
 		env HOSTILE_STORM="$storm" "$here/kvm-suite.sh" $valgrind \
 		"$build" "$tmp/embed" "${names[@]}" 2>&1 | tee "$out"
 	rc=${PIPESTATUS[0]}
