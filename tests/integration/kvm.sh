@@ -75,9 +75,9 @@ names=("$@")
 
 # All in one box (each box costs about 50 s: its image and its boot under
 # TCG; the whole suite 2.5-4 min, so a box still busy after 10 is taken for
-# frozen, as the lab's boxes sometimes are).  A box that dies (status 124 or 125, the nested lab's failure, never
-# a check's) is started again, at most three times in all, for the tests
-# that had not reported yet.  A test that failed because its guest crashed
+# frozen, as the lab's boxes sometimes are).  A box that dies (status 124
+# or 125, the nested lab's failure, never a check's) is started again, at
+# most three times in all, for the tests that had not reported yet.  A test that failed because its guest crashed
 # (vmrun's exit 4: a triple fault in the box, which the emulated CPU causes
 # now and then without any network, docs/net-tests.md "Reliability") runs
 # once more in the next box.  Every retry is printed.

@@ -40,18 +40,20 @@ JSON
 # now_ms: a monotonic clock in ms (busybox date has no %N).
 now_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
 
+BOOT_BOUND=300 # seconds a boot may take before it counts as stalled
 boot() {
 	local t0 t1
 	t0=$(now_ms)
-	timeout 300 "$vmrun" "$2" >"$work/$1.out" 2>"$work/$1.err" </dev/null
+	timeout "$BOOT_BOUND" "$vmrun" "$2" >"$work/$1.out" 2>"$work/$1.err" </dev/null
 	RC=$?
 	t1=$(now_ms)
 	MS=$((t1 - t0))
 	echo "# $1: exit $RC in $MS ms"
 	# Killed by the bound (timeout's SIGTERM: vmrun exits 143): a guest
 	# stalled in the nested box; run-all.sh's lab_retry runs the suite again.
-	if [ "$MS" -ge 299000 ] && { [ "$RC" = 143 ] || [ "$RC" = 124 ]; }; then
-		echo "=== BOUND: $1: vmrun still ran after 300 s and was killed"
+	if [ "$MS" -ge $((BOOT_BOUND * 1000 - 1000)) ] &&
+		{ [ "$RC" = 143 ] || [ "$RC" = 124 ]; }; then
+		echo "=== BOUND: $1: vmrun still ran after $BOOT_BOUND s and was killed"
 		tail -n 3 "$work/$1.out" 2>/dev/null | sed 's/^/    last| /'
 	fi
 	no_sanitizer_report "$1" "$work/$1.err"
