@@ -74,11 +74,11 @@ bench_smoke() {
 }
 
 # linux DIR: the Linux suites with the vmrun of build DIR.  They take
-# 1.5-2.5 min; a box that froze (docs/net-tests.md) is given up after 8
-# and retried by lab_retry.
+# 1.5-2.5 min; a box that froze (docs/net-tests.md) is given up after 8,
+# or after 4 without a line from the suite, and retried by lab_retry.
 linux() {
 	local dir=$1
-	tests/lab/box.sh --timeout 480 --payload "$dir" --payload "$repo/tests" \
+	tests/lab/box.sh --timeout 480 --idle 240 --payload "$dir" --payload "$repo/tests" \
 		--payload /bin/bash -- "$repo/tests/integration/linux-suite.sh" "$dir"
 }
 

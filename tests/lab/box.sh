@@ -1,8 +1,8 @@
 #!/bin/bash
 # tests/lab/box.sh — run one command on a machine with a usable /dev/kvm.
 #
-#   tests/lab/box.sh [--timeout SECS] [--mem MIB] [--cpus N] [--payload PATH]... \
-#                    [--out DIR] [--out-size SIZE] -- CMD [ARGS...]
+#   tests/lab/box.sh [--timeout SECS] [--idle SECS] [--mem MIB] [--cpus N] \
+#                    [--payload PATH]... [--out DIR] [--out-size SIZE] -- CMD [ARGS...]
 #
 # Direct mode: the host has hardware virtualization (vmx/svm + kvm_intel/kvm_amd and a
 # usable /dev/kvm): CMD runs right here.
@@ -12,6 +12,9 @@
 # ($VMRUN_CACHE/guest) appear in the box at the same absolute paths, with the shared
 # libraries their ELF files need. CMD's output streams to stdout; box.sh exits with
 # CMD's status, or 124 on timeout. Files CMD writes to $BOX_OUT come back to --out DIR.
+# --idle SECS (box mode): a box whose CMD printed no line for SECS (the box
+# kernel's own messages do not count: a box stuck for good prints "soft
+# lockup" every 28 s) is taken for frozen and stopped at once: status 124.
 #
 # VMRUN_BOX=direct|box forces the mode. See docs/lab.md.
 set -euo pipefail
@@ -23,6 +26,7 @@ export VMRUN_CACHE=$CACHE
 BOX_CACHE=$CACHE/box
 
 TIMEOUT=600
+IDLE=0
 MEM=3072
 CPUS=2
 OUT_DIR=
@@ -50,6 +54,7 @@ parse_args() {
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--timeout) TIMEOUT=${2:?}; shift 2 ;;
+		--idle) IDLE=${2:?}; shift 2 ;;
 		--mem) MEM=${2:?}; shift 2 ;;
 		--cpus) CPUS=${2:?}; shift 2 ;;
 		--payload) PAYLOADS+=("${2:?}"); shift 2 ;;
@@ -62,7 +67,9 @@ parse_args() {
 	done
 	[ $# -gt 0 ] || usage
 	CMD=("$@")
-	case "$TIMEOUT$MEM$CPUS" in *[!0-9]*) die "--timeout, --mem and --cpus take integers" ;; esac
+	case "$TIMEOUT$IDLE$MEM$CPUS" in
+	*[!0-9]*) die "--timeout, --idle, --mem and --cpus take integers" ;;
+	esac
 }
 
 # choose_mode: sets MODE and WHY.
@@ -297,10 +304,12 @@ build_payload_cpio() {
 
 # filter_console: stream the box console to stdout. Kernel lines before the
 # BEGIN marker go to a log (shown only on failure); the markers are consumed.
+# Every line of CMD's (not the kernel's) renews $TMP/alive for --idle.
 filter_console() {
-	local line in_cmd=0 t0=$1
+	local line in_cmd=0 t0=$1 klog='^\[ *[0-9]+\.[0-9]+\] '
 	while IFS= read -r line || [ -n "$line" ]; do
 		line=${line%$'\r'}
+		[[ $line =~ $klog ]] || : >"$TMP/alive"
 		case $line in
 		"@@BOX-BEGIN-$NONCE "*)
 			in_cmd=1
@@ -335,6 +344,20 @@ tsc_khz() {
 	echo "${khz:-2000000}"
 }
 
+# idle_watchdog PIDFILE: stops QEMU (its pid file) once $TMP/alive is
+# $IDLE seconds old, and leaves $TMP/idle for run_box to report.
+idle_watchdog() {
+	local age
+	while sleep 5; do
+		age=$(($(date +%s) - $(stat -c %Y "$TMP/alive" 2>/dev/null || date +%s)))
+		if [ "$age" -ge "$IDLE" ] && [ -s "$1" ]; then
+			: >"$TMP/idle"
+			kill "$(cat "$1")" 2>/dev/null || true
+			return 0
+		fi
+	done
+}
+
 # show_console_log: what the box printed outside the command, for diagnosis.
 show_console_log() {
 	[ -s "$TMP/qemu.err" ] && sed 's/^/box: qemu: /' "$TMP/qemu.err" >&2
@@ -362,16 +385,29 @@ run_box() {
 	fi
 	# The ELF kernel is entered through its PVH note: no real-mode setup and no
 	# decompression, both slow under TCG (about 2-4 s less than with the bzImage).
-	local t0=$EPOCHREALTIME rc=0
+	local t0=$EPOCHREALTIME rc=0 pidfile=${BOX_PIDFILE:-$TMP/qemu.pid} dog=
 	local st
+	: >"$TMP/alive"
+	if [ "$IDLE" -gt 0 ]; then
+		idle_watchdog "$pidfile" &
+		dog=$!
+	fi
 	timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -M microvm \
 		-accel "tcg${BOX_TCG_THREAD:+,thread=$BOX_TCG_THREAD}" -cpu max \
 		-smp "$CPUS" -m "$MEM" -kernel "$CACHE/guest/vmlinux" -initrd "$TMP/box.cpio" \
 		-append "console=ttyS0 loglevel=3 panic=-1 rdinit=/init edd=off tsc_early_khz=$(tsc_khz)" \
 		-display none -serial stdio -monitor none -no-reboot "${drive[@]}" \
-		${BOX_PIDFILE:+-pidfile "$BOX_PIDFILE"} \
-		</dev/null 2>"$TMP/qemu.err" | filter_console "$t0"
+		-pidfile "$pidfile" </dev/null 2>"$TMP/qemu.err" | filter_console "$t0"
 	st=("${PIPESTATUS[@]}")
+	if [ -n "$dog" ]; then
+		kill "$dog" 2>/dev/null || true
+		wait "$dog" 2>/dev/null || true
+	fi
+	if [ -e "$TMP/idle" ]; then
+		log "idle: no output from the command for $IDLE s: box stopped (--idle)"
+		show_console_log
+		return 124
+	fi
 	if [ "${st[0]}" -eq 124 ] || [ "${st[0]}" -eq 137 ]; then
 		log "timeout: box killed after $TIMEOUT s (--timeout)"
 		show_console_log
