@@ -84,7 +84,7 @@ names=("$@")
 # boxes in all.
 # hostile.sh's thousands of exits a second make the box's own kernel die
 # now and then ("corrupted stack end detected inside scheduler" in vmrun's
-# thread, 3 of 7 boxes on 2026-12-04), so a run can take several boxes
+# thread, 3 of 9 boxes on 2026-12-04), so a run can take several boxes
 # and kvm-suite.sh runs hostile.sh last.  Every retry is printed.
 # A box whose suite prints nothing for VMRUN_KVM_IDLE seconds (default 240;
 # the quietest test, hostile.sh under ASan, is silent for about 70 s) is
