@@ -167,7 +167,8 @@ step snapshot-asan lab_retry tests/integration/snapshot-box.sh "$builds/build-as
 # benchmark; box-kernel crashes in KVM_RUN and guest triple faults,
 # docs/net-tests.md). The suite's default is the issue's 100 MiB: run
 # tests/integration/net.sh build by hand for it.
-# A box that froze is given up after 10 minutes (VMRUN_NET_BOX_TIMEOUT).
+# A box that froze is given up after 10 minutes (VMRUN_NET_BOX_TIMEOUT),
+# or after 4 without a line (VMRUN_NET_BOX_IDLE).
 VMRUN_NET_MIB=20 LAB_TRIES=3 VMRUN_NET_BOX_TIMEOUT=600 step net-gcc lab_retry tests/integration/net.sh "$builds/build-ci"
 VMRUN_NET_MIB=10 LAB_TRIES=3 VMRUN_NET_BOX_TIMEOUT=600 step net-asan lab_retry tests/integration/net.sh "$builds/build-asan"
 step fuzz-replay tests/fuzz/run.sh --replay
