@@ -344,15 +344,33 @@ tsc_khz() {
 	echo "${khz:-2000000}"
 }
 
+# cpu_ticks PID: the process's user + system CPU time in clock ticks.
+cpu_ticks() {
+	local stat f
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || {
+		echo 0
+		return
+	}
+	stat=${stat##*) } # fields from 3 on: the name may hold spaces
+	read -r -a f <<<"$stat"
+	echo $((f[11] + f[12]))
+}
+
 # idle_watchdog PIDFILE: stops QEMU (its pid file) once $TMP/alive is
-# $IDLE seconds old, and leaves $TMP/idle for run_box to report.
+# $IDLE seconds old, and leaves $TMP/idle for run_box to report, with how
+# busy QEMU was over its last 2 s: spinning vCPUs (a livelock in the box)
+# or none (a deadlock or halted CPUs) tell frozen boxes apart.
 idle_watchdog() {
-	local age
+	local age pid t0 t1
 	while sleep 5; do
 		age=$(($(date +%s) - $(stat -c %Y "$TMP/alive" 2>/dev/null || date +%s)))
 		if [ "$age" -ge "$IDLE" ] && [ -s "$1" ]; then
-			: >"$TMP/idle"
-			kill "$(cat "$1")" 2>/dev/null || true
+			pid=$(cat "$1")
+			t0=$(cpu_ticks "$pid")
+			sleep 2
+			t1=$(cpu_ticks "$pid")
+			echo "QEMU used $(((t1 - t0) * 100 / (2 * $(getconf CLK_TCK))))% of a CPU over its last 2 s" >"$TMP/idle"
+			kill "$pid" 2>/dev/null || true
 			return 0
 		fi
 	done
@@ -404,7 +422,7 @@ run_box() {
 		wait "$dog" 2>/dev/null || true
 	fi
 	if [ -e "$TMP/idle" ]; then
-		log "idle: no output from the command for $IDLE s: box stopped (--idle)"
+		log "idle: no output from the command for $IDLE s: box stopped (--idle; $(cat "$TMP/idle"))"
 		show_console_log
 		return 124
 	fi

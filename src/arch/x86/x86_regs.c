@@ -205,6 +205,14 @@ void arch_vcpu_dump(struct vcpu *vcpu, int with_code)
            "vcpu%u: rax=%016llx rbx=%016llx rcx=%016llx rdx=%016llx "
            "rsi=%016llx rdi=%016llx rbp=%016llx",
            vcpu->index, r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp);
-    if (with_code)
+    /* KVM on AMD SVM reinitializes a vCPU when the guest shuts down (the
+     * VMCB is undefined after a shutdown intercept): what is left to read
+     * is the reset state, not the state that faulted. */
+    if (r.rip == 0xfff0 && s.cs.selector == 0xf000 && !(s.cr0 & 1))
+        vm_log(vm, VMRUN_LOG_ERROR,
+               "vcpu%u: these are the CPU's reset values: KVM reset the vCPU "
+               "(AMD SVM does on a shutdown), the faulting state is lost",
+               vcpu->index);
+    else if (with_code)
         x86_dump_code(vcpu, r.rip);
 }
