@@ -334,6 +334,11 @@ filter_console() {
 	done
 }
 
+# softlockup_panic=1 on the box kernel's command line: a box CPU stuck in
+# its kernel for 20 s never came back in any run on record (the box then
+# sat silent until --idle or --timeout); panicking ends it at once (status
+# 125, "ended without reporting a status") for the caller's retry.
+
 # tsc_khz: the host's TSC frequency (QEMU TCG's guest TSC follows the host's).
 # The box kernel is told it (tsc_early_khz=): calibrating against the emulated PIT
 # fails when the host is busy, and the kernel then hangs right after
@@ -413,7 +418,7 @@ run_box() {
 	timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -M microvm \
 		-accel "tcg${BOX_TCG_THREAD:+,thread=$BOX_TCG_THREAD}" -cpu max \
 		-smp "$CPUS" -m "$MEM" -kernel "$CACHE/guest/vmlinux" -initrd "$TMP/box.cpio" \
-		-append "console=ttyS0 loglevel=3 panic=-1 rdinit=/init edd=off tsc_early_khz=$(tsc_khz)" \
+		-append "console=ttyS0 loglevel=3 panic=-1 rdinit=/init edd=off tsc_early_khz=$(tsc_khz) softlockup_panic=1" \
 		-display none -serial stdio -monitor none -no-reboot "${drive[@]}" \
 		-pidfile "$pidfile" </dev/null 2>"$TMP/qemu.err" | filter_console "$t0"
 	st=("${PIPESTATUS[@]}")
