@@ -83,8 +83,8 @@ linux() {
 }
 
 # lab_retry CMD...: runs a lab suite, and runs it again (at most LAB_TRIES
-# times in all, default 3: two rehearsals on 2026-12-04 each lost one box
-# in three of the Linux suites' and kvm.sh's steps) when
+# times in all, default 3: a rehearsal on 2026-12-04 lost linux-asan to
+# two frozen boxes in a row) when
 #  - the box itself failed (box.sh's 124 timeout or 125 box error: the
 #    emulated box froze, did not boot, or its kernel crashed; a vmrun failure
 #    inside a live box is a failed check, never 124/125, because every suite

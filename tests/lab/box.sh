@@ -334,11 +334,6 @@ filter_console() {
 	done
 }
 
-# softlockup_panic=1 on the box kernel's command line: a box CPU stuck in
-# its kernel for 20 s never came back in any run on record (the box then
-# sat silent until --idle or --timeout); panicking ends it at once (status
-# 125, "ended without reporting a status") for the caller's retry.
-
 # tsc_khz: the host's TSC frequency (QEMU TCG's guest TSC follows the host's).
 # The box kernel is told it (tsc_early_khz=): calibrating against the emulated PIT
 # fails when the host is busy, and the kernel then hangs right after
@@ -408,6 +403,10 @@ run_box() {
 	fi
 	# The ELF kernel is entered through its PVH note: no real-mode setup and no
 	# decompression, both slow under TCG (about 2-4 s less than with the bzImage).
+	# softlockup_panic=1: a box CPU stuck in its kernel for 20 s never came
+	# back in any run on record (the box sat silent until --idle or
+	# --timeout); the panic ends it at once (status 125, "ended without
+	# reporting a status") for the caller's retry.
 	local t0=$EPOCHREALTIME rc=0 pidfile=${BOX_PIDFILE:-$TMP/qemu.pid} dog=
 	local st
 	: >"$TMP/alive"
