@@ -151,7 +151,7 @@ step build-asan build "$builds/build-asan" -Db_sanitize=address,undefined \
 	-Db_lundef=false
 step unit-asan unit "$builds/build-asan"
 step guest tests/guest/build.sh
-step lab tests/lab/test_lab.sh
+step lab lab_retry tests/lab/test_lab.sh
 if [ $have_kvm = 0 ]; then
 	step kvm-gcc tests/integration/kvm.sh --valgrind "$builds/build-ci"
 	step kvm-asan tests/integration/kvm.sh "$builds/build-asan"

@@ -5,8 +5,9 @@
 #      (-enable-kvm -M microvm -cpu host -smp 2 -m 256): QEMU is the reference VMM,
 #   3. asserts the guest's markers (userspace with nproc=2, verdict=PASS),
 #   4. prints timings: box start, guest boot inside, total.
-# Exit: 0 pass, 1 fail.  The box needs no /dev/kvm on this host: without
-# hardware virtualization it is QEMU TCG.
+# Exit: 0 pass, 1 fail, 124/125 the box itself failed (box.sh).  The box
+# needs no /dev/kvm on this host: without hardware virtualization it is
+# QEMU TCG.
 set -euo pipefail
 
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -83,6 +84,12 @@ main() {
 		log "PASS"
 		exit 0
 	fi
+	# box.sh's own failure (124: timeout or --idle, 125: the box died, e.g.
+	# its kernel's soft-lockup panic) is the nested lab's, not a check's:
+	# tests/run-all.sh's lab_retry runs this again.
+	case $rc in
+	124 | 125) exit "$rc" ;;
+	esac
 	exit 1
 }
 
