@@ -69,9 +69,9 @@ fi
 # still measures what it costs vmrun's other threads.
 storm=${HOSTILE_STORM:-100000}
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(firmware api snapshot lifecycle embed hostile
-	hardening)
-[ -n "$valgrind" ] && [ $# -eq 0 ] && names+=(valgrind)
+# kvm-suite.sh's own list, in its order.
+[ ${#names[@]} -gt 0 ] || mapfile -t names < <("$here/kvm-suite.sh" $valgrind --list)
+[ ${#names[@]} -gt 0 ] || { log "error: kvm-suite.sh --list printed nothing"; exit 1; }
 
 # All in one box (each box costs about 50 s: its image and its boot under
 # TCG; the whole suite 2.5-4 min, so a box still busy after 10 is taken for
