@@ -56,10 +56,13 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/vmrun-bench.XXXXXX")
 
 info() { echo "BENCHINFO $*"; }
 
-# next_job: counts jobs in their fixed order; false for those already done.
+# next_job WHAT...: counts jobs in their fixed order; false for those
+# already done.  A job it starts is announced ("BENCHSTART N WHAT"), so
+# run.sh can name a job that took its box down.
 next_job() {
 	JOB=$((JOB + 1))
-	[ "$JOB" -gt "$SKIP_JOBS" ]
+	[ "$JOB" -gt "$SKIP_JOBS" ] || return 1
+	echo "BENCHSTART $JOB $*"
 }
 job_done() { echo "BENCHJOB $JOB"; }
 
@@ -150,7 +153,7 @@ boot_rounds() {
 		for VCPUS in 1 2; do
 			for VMM in $VMMS; do
 				case " $SKIP " in *" $VMM-$VCPUS "*) continue ;; esac
-				next_job || continue
+				next_job boot "$VMM" "$VCPUS" vCPU run "$RUN" || continue
 				boot_once "$VMM" "$VCPUS"
 				job_done
 			done
@@ -163,7 +166,7 @@ mem_rounds() {
 	RUN=1
 	while [ "$RUN" -le "$MEMRUNS" ]; do
 		for VMM in vmrun microvm; do
-			next_job || continue
+			next_job mem "$VMM" run "$RUN" || continue
 			mem_once "$VMM"
 			job_done
 		done
@@ -288,7 +291,7 @@ blk_rounds() {
 	RUN=1
 	while [ "$RUN" -le "$IORUNS" ]; do
 		for VMM in vmrun-async vmrun-sync qemu host; do
-			next_job || continue
+			next_job blk "$VMM" run "$RUN" || continue
 			if [ "$VMM" = host ]; then blk_host; else blk_once "$VMM"; fi
 			job_done
 		done
@@ -352,7 +355,7 @@ net_rounds() {
 	RUN=1
 	while [ "$RUN" -le "$IORUNS" ]; do
 		for VMM in vmrun qemu; do
-			next_job || continue
+			next_job net "$VMM" run "$RUN" || continue
 			net_once "$VMM"
 			job_done
 		done
@@ -386,7 +389,7 @@ density_rounds() {
 	[ -x "${VMRUN_BENCH_FLEET:-}" ] || { info density=no-fleet; return 0; }
 	RUN=1
 	for VMM in vmrun microvm; do
-		next_job || continue
+		next_job density "$VMM" || continue
 		density_once "$VMM"
 		job_done
 	done
@@ -434,7 +437,7 @@ startup_rounds() {
 	RUN=1
 	while [ "$RUN" -le "$RUNS" ]; do
 		for VMM in $VMMS; do
-			next_job || continue
+			next_job startup "$VMM" run "$RUN" || continue
 			startup_once "$VMM"
 			api_once "$VMM"
 			job_done
@@ -476,7 +479,7 @@ exitcost_rounds() {
 	RUN=1
 	while [ "$RUN" -le "${VMRUN_BENCH_EXITRUNS:-5}" ]; do
 		for VMM in vmrun microvm; do
-			next_job || continue
+			next_job exitcost "$VMM" run "$RUN" || continue
 			exitcost_once "$VMM"
 			job_done
 		done
@@ -497,7 +500,7 @@ main() {
 		trace)
 			[ "${VMRUN_BENCH_TRACE:-0}" = 1 ] || continue
 			for VMM in $VMMS; do
-				next_job || continue
+				next_job trace "$VMM" || continue
 				trace_boot "$VMM"
 				job_done
 			done
