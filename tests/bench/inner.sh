@@ -115,7 +115,8 @@ stamp_vmm() {
 }
 
 # check_run TEST VMM VCPUS RESULT: keeps the first console of each row in
-# $BOX_OUT (run.sh's results folder) and shows it when a boot failed.
+# $BOX_OUT (run.sh's results folder) and shows it when a boot failed or
+# stamp had to kill the VMM (status 137: a guest that never finished).
 check_run() {
 	if [ "$RUN" = 1 ] && [ -n "${BOX_OUT:-}" ]; then
 		cp "$WORK/last.out" "$BOX_OUT/console-$1-$2-$3.log"
@@ -124,6 +125,11 @@ check_run() {
 	case $4 in
 	*"marker_ms=-1"* | "")
 		echo "bench: $2 $3 vCPU ($1): no userspace marker; console tail:" >&2
+		tail -n 15 "$WORK/last.out" >&2
+		tail -n 5 "$WORK/last.err" >&2
+		;;
+	*"status=137 "*)
+		echo "bench: $2 $3 vCPU ($1): killed at its time bound; console tail:" >&2
 		tail -n 15 "$WORK/last.out" >&2
 		tail -n 5 "$WORK/last.err" >&2
 		;;
