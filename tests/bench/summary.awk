@@ -143,7 +143,7 @@ function common(    cpu) {
 	}
 }
 
-function record_io(    test, vmm, k, j, f, jobs, nj, rate) {
+function record_io(    test, vmm, k, j, f, jobs, nj, rate, bad) {
 	test = kv["test"]
 	vmm = kv["vmm"]
 	if (get("where") == "host")
@@ -151,11 +151,14 @@ function record_io(    test, vmm, k, j, f, jobs, nj, rate) {
 	else if (!(test in where))
 		where[test] = "box"
 	if (test == "blk") {
+		# A run that lost a job or ended badly (stamp killed a guest that
+		# hung) counts once as failed; its finished jobs still count, its
+		# per-run CPU and exits (which include the hang) do not.
+		bad = vmm != "host" && get("status") != 0
 		nj = split("seqread seqwrite randread1 randread32 randwrite1 randwrite32", jobs, " ")
 		for (j = 1; j <= nj; j++) {
 			if (split(get("fio_" jobs[j]), f, "/") != 4) {
-				if (vmm != "host")
-					fails[test, vmm, "x"]++
+				bad = 1
 				continue
 			}
 			# fio: KiB/s and IOPS of reads (1, 2) and writes (3, 4)
@@ -168,16 +171,19 @@ function record_io(    test, vmm, k, j, f, jobs, nj, rate) {
 			else
 				xadd(jobs[j], f[4])
 		}
-		if (vmm != "host")
+		if (bad)
+			fails[test, vmm, "x"]++
+		if (vmm != "host" && get("status") == 0)
 			common()
 	} else if (test == "net") {
-		if (get("iperf_g2h") == "" || get("iperf_h2g") == "")
+		if (get("iperf_g2h") == "" || get("iperf_h2g") == "" || get("status") != 0)
 			fails[test, vmm, "x"]++
 		if (get("iperf_g2h") != "")
 			xadd("g2h", get("iperf_g2h"))
 		if (get("iperf_h2g") != "")
 			xadd("h2g", get("iperf_h2g"))
-		common()
+		if (get("status") == 0)
+			common()
 	} else if (test == "density") {
 		nguests = get("n")
 		if (get("all_ms") < 0) {
