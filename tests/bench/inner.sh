@@ -123,17 +123,13 @@ check_run() {
 		cp "$WORK/last.err" "$BOX_OUT/stderr-$1-$2-$3.log"
 	fi
 	case $4 in
-	*"marker_ms=-1"* | "")
-		echo "bench: $2 $3 vCPU ($1): no userspace marker; console tail:" >&2
-		tail -n 15 "$WORK/last.out" >&2
-		tail -n 5 "$WORK/last.err" >&2
-		;;
-	*"status=137 "*)
-		echo "bench: $2 $3 vCPU ($1): killed at its time bound; console tail:" >&2
-		tail -n 15 "$WORK/last.out" >&2
-		tail -n 5 "$WORK/last.err" >&2
-		;;
+	*"marker_ms=-1"* | "") why="no userspace marker" ;;
+	*"status=137 "*) why="killed at its time bound" ;;
+	*) return 0 ;;
 	esac
+	echo "bench: $2 $3 vCPU ($1): $why; console tail:" >&2
+	tail -n 15 "$WORK/last.out" >&2
+	tail -n 5 "$WORK/last.err" >&2
 }
 
 # boot_once VMM VCPUS: one boot to userspace and an immediate poweroff.
