@@ -114,7 +114,7 @@ lab_retry() {
 		if [ $rc -eq 124 ] || [ $rc -eq 125 ]; then
 			echo "=== RETRY: the lab box failed (status $rc), not a check"
 		elif [ $rc -ne 0 ] && grep -qE 'triple fault \(KVM_EXIT_SHUTDOWN\)|VM exited: crash, status 4' "$log"; then
-			echo "=== RETRY: KNOWN INTERMITTENT guest triple fault in the nested box (see above)"
+			echo "=== RETRY: KNOWN INTERMITTENT guest crash (triple fault, vmrun exit 4) in the nested box (see above)"
 		elif [ $rc -ne 0 ] && grep -q '^=== BOUND:' "$log"; then
 			echo "=== RETRY: KNOWN INTERMITTENT stalled guest in the nested box (see above)"
 		else
