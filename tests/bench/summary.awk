@@ -157,11 +157,15 @@ function record_io(    test, vmm, k, j, f, jobs, nj, rate, bad) {
 		bad = vmm != "host" && get("status") != 0
 		nj = split("seqread seqwrite randread1 randread32 randwrite1 randwrite32", jobs, " ")
 		for (j = 1; j <= nj; j++) {
-			if (split(get("fio_" jobs[j]), f, "/") != 4) {
+			if (split(get("fio_" jobs[j]), f, "/") < 4) {
 				bad = 1
 				continue
 			}
-			# fio: KiB/s and IOPS of reads (1, 2) and writes (3, 4)
+			# fio: KiB/s and IOPS of reads (1, 2) and writes (3, 4);
+			# then, from the guest, the disk's interrupts (5) and the
+			# requests it completed (6) during the job
+			if (f[5] > 0 && f[6] > 0)
+				xadd(jobs[j] "_rpi", f[6] / f[5])
 			if (jobs[j] == "seqread")
 				xadd(jobs[j], f[1] * 1024 / 1e6)
 			else if (jobs[j] == "seqwrite")
@@ -295,6 +299,8 @@ function print_io(    cols, rat) {
 		xrow("rand read 4 KiB, QD32 [IOPS]", "blk", cols, rat, "randread32", 1)
 		xrow("rand write 4 KiB, QD1 [IOPS]", "blk", cols, rat, "randwrite1", 1)
 		xrow("rand write 4 KiB, QD32 [IOPS]", "blk", cols, rat, "randwrite32", 1)
+		xrow("rand read 4 KiB, QD32: requests per interrupt", "blk", cols, rat, "randread32_rpi", 1)
+		xrow("rand write 4 KiB, QD32: requests per interrupt", "blk", cols, rat, "randwrite32_rpi", 1)
 		xrow("per run (boot + 6 jobs): VMM CPU excl. guest [ms]", "blk", cols, rat, "vmm_cpu_ms", 1)
 		xrow("per run (boot + 6 jobs): exits to userspace", "blk", cols, rat, "user_exits", 1)
 		xrow("per run (boot + 6 jobs): all VM exits", "blk", cols, rat, "exits", 1)

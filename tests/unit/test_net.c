@@ -333,6 +333,17 @@ static uint64_t irqs(void)
     return n;
 }
 
+/* Waits up to ms milliseconds for an interrupt; returns irqs()'s count,
+ * 0 when none came. */
+static uint64_t wait_irqs(int ms)
+{
+    uint64_t n = 0;
+
+    for (int i = 0; i < ms && !(n = irqs()); i++)
+        usleep(1000);
+    return n;
+}
+
 /* MRG_RXBUF: a frame is written only into the bytes the used ring reports
  * (header, num_buffers in the first chain, frame data in chain order);
  * the rest of the last chain and every chain still held keep what the
@@ -464,10 +475,7 @@ START_TEST(test_rx_event_idx)
     ck_assert_uint_eq(irqs(), 0); /* 0 -> 1 does not pass 1 */
     tap_send(100, 2);
     ck_assert_uint_eq(rx_take(got), 100);
-    for (int i = 0; i < 500 && !irqs(); i++) {
-        ck_assert_int_lt(i, 499); /* 1 -> 2 passes 1 */
-        usleep(1000);
-    }
+    ck_assert_uint_ge(wait_irqs(500), 1); /* 1 -> 2 passes 1 */
     tdrv_set_used_event(&rxd, 0xffff);
     tap_send(100, 3);
     tap_send(100, 4);
@@ -484,10 +492,7 @@ START_TEST(test_rx_event_idx)
     rx_post(1, 1600, 1); /* its kick resumes the receive path */
     ck_assert_uint_eq(rx_take(got), 100);
     ck_assert_uint_eq(got[HDR], (uint8_t)(HDR * 13 + 5));
-    for (int i = 0; i < 500 && !irqs(); i++) {
-        ck_assert_int_lt(i, 499);
-        usleep(1000);
-    }
+    ck_assert_uint_ge(wait_irqs(500), 1);
 }
 END_TEST
 
@@ -519,10 +524,7 @@ START_TEST(test_rx_irq_coalesced_until_ack)
     tdrv_set_used_event(&rxd, 2);
     tap_send(100, 3); /* acknowledged: a new edge */
     ck_assert_uint_eq(rx_take(got), 100);
-    for (int i = 0; i < 500 && !irqs(); i++) {
-        ck_assert_int_lt(i, 499);
-        usleep(1000);
-    }
+    ck_assert_uint_ge(wait_irqs(500), 1);
 }
 END_TEST
 
@@ -722,16 +724,13 @@ START_TEST(test_tx_no_coalesce)
     gpa_t h = tdrv_alloc(&txd, HDR);
     struct tbuf b[] = {{h, HDR, false}, {tx_buf(60, 1), 60, false}};
     uint8_t got[256];
-    uint64_t n = 0;
 
     create_fake();
     go(BASIC);
     (void)irqs();
     tx_send(b, 2);
     ck_assert_int_eq(peer_recv(got, sizeof(got)), HDR + 60);
-    for (int i = 0; i < 2000 && !(n = irqs()); i++)
-        usleep(1000);
-    ck_assert_uint_ge(n, 1); /* the pass is over */
+    ck_assert_uint_ge(wait_irqs(2000), 1); /* the pass is over */
     ck_assert(tx_avail_event_is(1));
     tdrv_publish(&txd, tdrv_chain(&txd, 2, b, 2));
     ck_assert(virtq_need_event(tdrv_avail_event(&txd), 2, 1)); /* kick */
