@@ -135,6 +135,7 @@ enum {
     DRV_PARTUUID,
     DRV_CACHE,
     DRV_ENGINE,
+    DRV_COALESCE,
     DRV_RATE,
     DRV_SOCKET,
     DRV_NKEYS
@@ -147,6 +148,7 @@ static const struct cj_key drive_keys[DRV_NKEYS] = {
     [DRV_PARTUUID] = {.name = "partuuid"},
     [DRV_CACHE] = {.name = "cache_type"},
     [DRV_ENGINE] = {.name = "io_engine"},
+    [DRV_COALESCE] = {.name = "completion_coalesce_us"},
     [DRV_RATE] = {"rate_limiter", CJ_KEY_UNSUPPORTED},
     [DRV_SOCKET] = {"socket", CJ_KEY_UNSUPPORTED}, /* vhost-user-blk */
 };
@@ -180,6 +182,7 @@ static int parse_drive(struct cj_parser *p, const cJSON *json, size_t n)
     struct drive_config *d = &p->cfg->drives[n];
     const char *id = NULL, *partuuid = NULL;
     int cache = 0, engine = 0, rc;
+    uint64_t coalesce = CONFIG_COMPLETION_COALESCE_DEFAULT_US;
     char path[CJ_KEY_MAX];
     struct cj_obj o;
 
@@ -196,7 +199,9 @@ static int parse_drive(struct cj_parser *p, const cJSON *json, size_t n)
         (rc = cj_obj_enum(&o, DRV_CACHE, cache_types, ARRAY_SIZE(cache_types),
                           &cache)) ||
         (rc = cj_obj_enum(&o, DRV_ENGINE, io_engines, ARRAY_SIZE(io_engines),
-                          &engine)))
+                          &engine)) ||
+        (rc = cj_obj_uint(&o, DRV_COALESCE, false, 0,
+                          CONFIG_COMPLETION_COALESCE_MAX_US, &coalesce)))
         return rc;
     if (partuuid && !str_is_token(partuuid)) {
         cj_obj_key(&o, DRV_PARTUUID, path);
@@ -205,6 +210,7 @@ static int parse_drive(struct cj_parser *p, const cJSON *json, size_t n)
     }
     d->cache_type = cache ? CACHE_WRITEBACK : CACHE_UNSAFE;
     d->io_engine = engine ? IO_ENGINE_ASYNC : IO_ENGINE_SYNC;
+    d->completion_coalesce_us = (uint16_t)coalesce;
     if ((rc = cj_strdup(p, partuuid, &d->partuuid)))
         return rc;
     return drive_check_unique(p, &o, n);

@@ -39,6 +39,9 @@ struct drive_config {
     char *partuuid; /* NULL or the root partition's PARTUUID */
     enum cache_type cache_type;
     enum io_engine io_engine;
+    /* "completion_coalesce_us" 0..CONFIG_COMPLETION_COALESCE_MAX_US: while the
+     * guest streams requests, its interrupt waits this long for more */
+    uint16_t completion_coalesce_us;
 };
 
 struct net_config {
@@ -54,6 +57,8 @@ struct net_config {
 
 #define CONFIG_TX_COALESCE_DEFAULT_US 50
 #define CONFIG_TX_COALESCE_MAX_US 1000
+#define CONFIG_COMPLETION_COALESCE_DEFAULT_US 50
+#define CONFIG_COMPLETION_COALESCE_MAX_US 1000
 
 struct vmrun_config {
     char *source; /* config file path or "<string>", for messages */

@@ -118,6 +118,8 @@ static int snap_get_drive(struct snap_rd *r, struct drive_config *d)
         ret = -EINVAL;
     d->cache_type = (enum cache_type)cache;
     d->io_engine = (enum io_engine)engine;
+    /* Tuning, not state: a restored VM gets today's default. */
+    d->completion_coalesce_us = CONFIG_COMPLETION_COALESCE_DEFAULT_US;
     return ret;
 }
 
@@ -131,6 +133,7 @@ static int snap_get_nic(struct snap_rd *r, struct net_config *n)
         ret = -EINVAL;
     sr_bytes(r, n->guest_mac, 6);
     n->mtu = sr_u16(r);
+    n->tx_coalesce_us = CONFIG_TX_COALESCE_DEFAULT_US; /* as for drives */
     /* IFNAMSIZ is 16: a tap name has at most 15 bytes. */
     if (ret == 0 &&
         (!n->iface_id || !n->host_dev_name || !n->host_dev_name[0] ||

@@ -370,6 +370,8 @@ static void mmio_write(void *opaque, uint64_t off, const uint8_t *data,
     memcpy(&v, data, 4);
     if (off == VIRTIO_MMIO_INTERRUPT_ACK) {
         atomic_fetch_and(&t->isr, ~v);
+        if ((v & VIRTIO_MMIO_INT_VRING) && t->ops->used_irq_ack)
+            t->ops->used_irq_ack(t->dev);
     } else if (off == VIRTIO_MMIO_QUEUE_NOTIFY) {
         /* No ioeventfd caught this write: go through the same path. */
         if (v < t->ops->num_queues)

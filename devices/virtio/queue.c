@@ -284,6 +284,16 @@ bool virtq_should_notify(struct virtq *vq)
     return notify;
 }
 
+bool virtq_unsignalled(const struct virtq *vq)
+{
+    return vq->enabled && vq->signalled_used != vq->used_idx;
+}
+
+uint16_t virtq_avail_idx(const struct virtq *vq)
+{
+    return vq->enabled ? shared_load16(&vq->avail[1]) : 0;
+}
+
 void virtq_disable_notify(struct virtq *vq)
 {
     if (!vq->enabled)

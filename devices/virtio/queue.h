@@ -109,6 +109,13 @@ void virtq_publish(struct virtq *vq);
  * VIRTQ_AVAIL_F_NO_INTERRUPT otherwise).  Call after a batch of pushes. */
 bool virtq_should_notify(struct virtq *vq);
 
+/* True if used buffers were pushed since the last virtq_should_notify(). */
+bool virtq_unsignalled(const struct virtq *vq);
+
+/* The driver's avail->idx as it is now in guest memory; 0 while the queue
+ * is not enabled.  A hint only: the guest may change it at any time. */
+uint16_t virtq_avail_idx(const struct virtq *vq);
+
 /* Asks the driver not to kick while the device is already processing
  * (VIRTQ_USED_F_NO_NOTIFY; with EVENT_IDX the stale avail_event does it). */
 void virtq_disable_notify(struct virtq *vq);

@@ -66,6 +66,11 @@ struct virtio_device_ops {
      * back to the pre-activate state.  When this returns the transport
      * forgets the queues. */
     void (*reset)(void *dev);
+
+    /* The driver acknowledged a used-buffer interrupt (InterruptStatus
+     * write with bit 0).  vCPU thread, without the transport's lock; may be
+     * NULL. */
+    void (*used_irq_ack)(void *dev);
 };
 
 #endif

@@ -5,6 +5,7 @@
 #include "check_main.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +48,7 @@ static void image_create(size_t size)
     free(buf);
 }
 
-static void start(bool read_only)
+static void start_coalescing(bool read_only, uint16_t coalesce_us)
 {
     uint64_t f;
 
@@ -55,7 +56,8 @@ static void start(bool read_only)
                                 .path_on_host = path,
                                 .is_read_only = read_only,
                                 .cache_type = CACHE_WRITEBACK,
-                                .io_engine = engine};
+                                .io_engine = engine,
+                                .completion_coalesce_us = coalesce_us};
     ck_assert_int_eq(virtio_blk_create(vm, &cfg, BASE, IRQ, &blk), 0);
     tdrv_mmio_write(&drv, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
     f = tdrv_mmio_read(&drv, VIRTIO_MMIO_DEVICE_FEATURES);
@@ -64,6 +66,11 @@ static void start(bool read_only)
     ck_assert_uint_eq(tdrv_mmio_start(&drv, BASE, f), 15);
     ck_assert_int_eq(event_loop_start(vm->loop), 0);
     next_desc = 0;
+}
+
+static void start(bool read_only)
+{
+    start_coalescing(read_only, 0);
 }
 
 static void setup(void)
@@ -450,6 +457,101 @@ START_TEST(test_many_in_flight)
 }
 END_TEST
 
+/* True if the used-buffer interrupt comes within (ms); consumes it. */
+static bool irq_within(int ms)
+{
+    struct pollfd p = {.fd = vm->irqfd[IRQ], .events = POLLIN};
+    uint64_t n;
+
+    return poll(&p, 1, ms) == 1 && read(p.fd, &n, sizeof(n)) == sizeof(n);
+}
+
+/* The driver's side of an interrupt: read the status, acknowledge it. */
+static void irq_ack(void)
+{
+    tdrv_mmio_write(&drv, VIRTIO_MMIO_INTERRUPT_ACK,
+                    tdrv_mmio_read(&drv, VIRTIO_MMIO_INTERRUPT_STATUS));
+}
+
+/* One 4 KiB read into the ring, published; kicked if (kick). */
+static void publish_read(uint64_t sector, bool kick)
+{
+    gpa_t st = tdrv_alloc(&drv, 1);
+    struct tbuf b[] = {{header(VIRTIO_BLK_T_IN, sector), 16, false},
+                       {aligned_buf(4096), 4096, true},
+                       {st, 1, true}};
+
+    tdrv_publish(&drv, tdrv_chain(&drv, next_desc, b, 3));
+    next_desc = (next_desc + 3) % (drv.size - 8);
+    /* Like Linux's enable_cb: an interrupt for anything after what it saw. */
+    tdrv_set_used_event(&drv, tdrv_used_idx(&drv));
+    if (kick)
+        tdrv_mmio_write(&drv, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+}
+
+/* completion_coalesce_us: a guest that waits for each completion gets its
+ * interrupt at once; one that queued more between an interrupt and its
+ * acknowledgement has the next one held (here 60 ms, so the test can
+ * tell), as long as requests keep coming while it is held; a hold in
+ * which none came ends it. */
+START_TEST(test_completion_coalescing)
+{
+    enum { HOLD_MS = 60 };
+    uint16_t n = 0;
+
+    start_coalescing(false, HOLD_MS * 1000);
+    /* Waiting for each: at once, every time. */
+    for (int i = 0; i < 3; i++) {
+        publish_read(i * 8, true);
+        ck_assert(tdrv_wait_used(&drv, ++n));
+        ck_assert(irq_within(HOLD_MS / 4));
+        irq_ack();
+    }
+    /* A request queued before the acknowledgement: streaming. */
+    publish_read(0, true);
+    ck_assert(tdrv_wait_used(&drv, ++n));
+    ck_assert(irq_within(HOLD_MS / 4));
+    publish_read(8, false);
+    irq_ack();
+    tdrv_mmio_write(&drv, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+    ck_assert(tdrv_wait_used(&drv, ++n));
+    ck_assert(!irq_within(HOLD_MS / 6)); /* held */
+    publish_read(16, true);               /* comes during the hold */
+    ck_assert(tdrv_wait_used(&drv, ++n));
+    ck_assert(irq_within(10 * HOLD_MS)); /* the hold ends: both in it */
+    irq_ack();
+    /* Requests came in that hold: the next completion is held too. */
+    publish_read(24, true);
+    ck_assert(tdrv_wait_used(&drv, ++n));
+    ck_assert(!irq_within(HOLD_MS / 6));
+    ck_assert(irq_within(10 * HOLD_MS));
+    irq_ack();
+    /* None came in that one: at once again. */
+    publish_read(32, true);
+    ck_assert(tdrv_wait_used(&drv, ++n));
+    ck_assert(irq_within(HOLD_MS / 4));
+    irq_ack();
+}
+END_TEST
+
+/* A reset while an interrupt is held cancels it: no interrupt for rings
+ * the driver has given up, and nothing fires into a device that is gone
+ * (teardown destroys it right after). */
+START_TEST(test_coalescing_reset_while_held)
+{
+    start_coalescing(false, 60000);
+    publish_read(0, true);
+    ck_assert(tdrv_wait_used(&drv, 1));
+    ck_assert(irq_within(50));
+    publish_read(8, false);
+    irq_ack();
+    tdrv_mmio_write(&drv, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+    ck_assert(tdrv_wait_used(&drv, 2));
+    tdrv_mmio_write(&drv, VIRTIO_MMIO_STATUS, 0);
+    ck_assert(!irq_within(300));
+}
+END_TEST
+
 START_TEST(test_hostile_ring_needs_reset)
 {
     gpa_t d = aligned_buf(512);
@@ -532,6 +634,8 @@ static TCase *engine_case(const char *name, void (*fixture)(void))
     tcase_add_test(tc, test_discard_write_zeroes);
     tcase_add_test(tc, test_malformed_requests);
     tcase_add_test(tc, test_many_in_flight);
+    tcase_add_test(tc, test_completion_coalescing);
+    tcase_add_test(tc, test_coalescing_reset_while_held);
     tcase_add_test(tc, test_hostile_ring_needs_reset);
     tcase_add_test(tc, test_lock_conflict);
     tcase_add_test(tc, test_missing_file);

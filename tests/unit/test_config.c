@@ -258,6 +258,12 @@ static const struct reject rejects[] = {
                                             "\"is_root_device\": "
                                             "true}") "}",
      "drives[1].is_root_device: drives[0] is already the root device"},
+    {"{" DRIVES(DISK(", \"completion_coalesce_us\": 1001")) "}",
+     "drives[0].completion_coalesce_us: expected an integer 0..1000, got "
+     "1001"},
+    {"{" DRIVES(DISK(", \"completion_coalesce_us\": \"50\"")) "}",
+     "drives[0].completion_coalesce_us: expected an integer 0..1000, got "
+     "\"50\""},
     {"{" DRIVES(DISK(", \"rate_limiter\": {}")) "}",
      "drives[0].rate_limiter: not supported by vmrun yet"},
     {"{" DRIVES(DISK(", \"socket\": \"/run/vhost.sock\"")) "}",
@@ -512,6 +518,7 @@ START_TEST(test_full_values)
         "\"drives\": [" DISK(
             ", \"is_read_only\": false, \"cache_type\": "
             "\"Writeback\", \"io_engine\": \"Async\", "
+            "\"completion_coalesce_us\": 0, "
             "\"partuuid\": \"0eaa91a0-01\"") "],"
                                              "\"network-interfaces\": [" NIC(
                                                  ", \"guest_mac\": "
@@ -532,6 +539,7 @@ START_TEST(test_full_values)
     ck_assert_str_eq(cfg->drives[0].partuuid, "0eaa91a0-01");
     ck_assert_int_eq(cfg->drives[0].cache_type, CACHE_WRITEBACK);
     ck_assert_int_eq(cfg->drives[0].io_engine, IO_ENGINE_ASYNC);
+    ck_assert_uint_eq(cfg->drives[0].completion_coalesce_us, 0);
     ck_assert(!cfg->drives[0].is_root_device && !cfg->drives[0].is_read_only);
     ck_assert_uint_eq(cfg->nr_nics, 1);
     ck_assert_str_eq(cfg->nics[0].iface_id, "eth0");
@@ -558,6 +566,8 @@ START_TEST(test_drive_defaults_and_root_first)
     ck_assert_ptr_null(cfg->drives[0].partuuid);
     ck_assert_int_eq(cfg->drives[0].cache_type, CACHE_UNSAFE);
     ck_assert_int_eq(cfg->drives[0].io_engine, IO_ENGINE_SYNC);
+    ck_assert_uint_eq(cfg->drives[0].completion_coalesce_us,
+                      CONFIG_COMPLETION_COALESCE_DEFAULT_US);
     ck_assert_str_eq(cfg->drives[1].drive_id, "data");
     ck_assert_str_eq(cfg->drives[1].path_on_host, in_dir("ro.img"));
     ck_assert(cfg->drives[1].is_read_only);
