@@ -75,7 +75,7 @@ static const struct sc_rule common_rules[] = {
  * threads need the block calls too. */
 static const struct sc_rule device_rules[] = {
     ANY(epoll_ctl),
-    ANY(timerfd_settime), /* virtio-net's next transmit pass */
+    ANY(timerfd_settime), /* virtio-net's next transmit pass, a held disk irq */
     ANY(poll),            /* a stalled UART or console output waits a moment */
     /* Writes to a pipe consume the SIGPIPE they raise (serial, console). */
     ANY(rt_sigpending),

@@ -59,10 +59,10 @@ struct virtio_blk {
     /* Completion coalescing (blk_irq); off when coalesce_ns is 0. */
     long coalesce_ns;
     struct event_source hold_src; /* timerfd: a held interrupt's deadline */
-    bool holding;       /* an interrupt is held until hold_src fires */
-    bool streaming;     /* the guest queues without waiting for completions */
-    bool added_in_hold; /* requests arrived while holding */
-    bool raised;        /* an interrupt is raised and not yet acknowledged */
+    bool holding;         /* an interrupt is held until hold_src fires */
+    bool streaming;       /* the guest queues without waiting for completions */
+    bool added_in_hold;   /* requests arrived while holding */
+    bool raised;          /* an interrupt is raised and not yet acknowledged */
     uint16_t raise_avail; /* the driver's avail->idx when it was raised */
 };
 

@@ -3,9 +3,11 @@
  * in-memory disk in place of the image file.
  *
  * The input: device options (read-only, discard, deferred or immediate
- * completion, failing I/O, cache mode), the features the driver accepts,
- * the queue, a disk size, a script of driver actions (kicks, completions,
- * resets, config reads, new avail entries) and the contents of guest RAM.
+ * completion, failing I/O, cache mode, completion coalescing with a 1 us
+ * hold, which the loop's next pass usually finds expired), the features the
+ * driver accepts, the queue, a disk size, a script of driver actions (kicks,
+ * completions, resets, config reads, new avail entries) and the contents of
+ * guest RAM.
  *
  * The fake backend checks the promises block.h makes to a backend: slots
  * unique and in range, READ/WRITE lengths equal to their segments, ranges
@@ -36,6 +38,7 @@ enum {
     OPT_UNSAFE = 8,
     OPT_RAW_FEATURES = 16,
     OPT_FAIL_IO = 32,
+    OPT_COALESCE = 64,
 };
 
 struct mem_disk {
@@ -250,6 +253,7 @@ static void blk_fuzz(struct vm *vm, struct fz *f)
     memcpy(vm->ram, img, n);
     cfg.is_read_only = opts & OPT_RO;
     cfg.cache_type = opts & OPT_UNSAFE ? CACHE_UNSAFE : CACHE_WRITEBACK;
+    cfg.completion_coalesce_us = opts & OPT_COALESCE ? 1 : 0;
     d = disk_create(vm, opts, sectors * 512);
     if (!d)
         return;

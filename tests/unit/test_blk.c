@@ -516,7 +516,7 @@ START_TEST(test_completion_coalescing)
     tdrv_mmio_write(&drv, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
     ck_assert(tdrv_wait_used(&drv, ++n));
     ck_assert(!irq_within(HOLD_MS / 6)); /* held */
-    publish_read(16, true);               /* comes during the hold */
+    publish_read(16, true);              /* comes during the hold */
     ck_assert(tdrv_wait_used(&drv, ++n));
     ck_assert(irq_within(10 * HOLD_MS)); /* the hold ends: both in it */
     irq_ack();
