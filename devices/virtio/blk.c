@@ -2,6 +2,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,11 +60,15 @@ struct virtio_blk {
     /* Completion coalescing (blk_irq); off when coalesce_ns is 0. */
     long coalesce_ns;
     struct event_source hold_src; /* timerfd: a held interrupt's deadline */
-    bool holding;         /* an interrupt is held until hold_src fires */
-    bool streaming;       /* the guest queues without waiting for completions */
-    bool added_in_hold;   /* requests arrived while holding */
-    bool raised;          /* an interrupt is raised and not yet acknowledged */
-    uint16_t raise_avail; /* the driver's avail->idx when it was raised */
+    bool holding;       /* an interrupt is held until hold_src fires */
+    bool added_in_hold; /* requests arrived while holding */
+    /* Also written by blk_used_irq_ack on a vCPU thread, without (lock):
+     * an acknowledgement must never wait for a request in progress. */
+    atomic_bool streaming;   /* the guest queues without waiting */
+    atomic_bool raised;      /* an interrupt is raised, not yet acknowledged */
+    atomic_uint raise_avail; /* the driver's avail->idx when it was raised */
+    /* &avail->idx in guest RAM (mapped for the VM's life), or NULL */
+    _Atomic(volatile uint16_t *) raise_idx;
 };
 
 static struct virtq *blk_vq(struct virtio_blk *blk)
@@ -340,8 +345,9 @@ static void blk_signal(struct virtio_blk *blk)
 
     if (!virtq_should_notify(vq))
         return;
-    blk->raised = true;
-    blk->raise_avail = virtq_avail_idx(vq);
+    atomic_store(&blk->raise_idx, virtq_avail_idx_addr(vq));
+    atomic_store(&blk->raise_avail, virtq_avail_idx(vq));
+    atomic_store(&blk->raised, true);
     virtio_mmio_signal_used(blk->t);
 }
 
@@ -375,7 +381,8 @@ static void blk_irq(struct virtio_blk *blk)
 
     if (blk->holding || !virtq_unsignalled(blk_vq(blk)))
         return;
-    if (!blk->streaming || blk->coalesce_ns <= 0 || blk->hold_src.fd < 0) {
+    if (!atomic_load(&blk->streaming) || blk->coalesce_ns <= 0 ||
+        blk->hold_src.fd < 0) {
         blk_signal(blk);
         return;
     }
@@ -397,7 +404,7 @@ static void blk_hold_event(void *opaque, uint32_t events)
     pthread_mutex_lock(&blk->lock);
     if (blk->holding) {
         blk->holding = false;
-        blk->streaming = blk->added_in_hold;
+        atomic_store(&blk->streaming, blk->added_in_hold);
         if (blk->active)
             blk_signal(blk);
     }
@@ -405,18 +412,21 @@ static void blk_hold_event(void *opaque, uint32_t events)
 }
 
 /* vCPU thread: the driver took our interrupt.  Requests it added after
- * the interrupt was raised went in without waiting for those completions. */
+ * the interrupt was raised went in without waiting for those completions.
+ * Lock-free: the Sync engine may be in the middle of a request under
+ * (lock).  The ring address was valid when the interrupt was raised and
+ * stays inside guest RAM; a reset racing with this costs one hold at most. */
 static void blk_used_irq_ack(void *dev)
 {
     struct virtio_blk *blk = dev;
+    volatile uint16_t *idx;
 
-    pthread_mutex_lock(&blk->lock);
-    if (blk->active && blk->raised) {
-        blk->raised = false;
-        if (virtq_avail_idx(blk_vq(blk)) != blk->raise_avail)
-            blk->streaming = true;
-    }
-    pthread_mutex_unlock(&blk->lock);
+    if (!atomic_exchange(&blk->raised, false))
+        return;
+    idx = atomic_load(&blk->raise_idx);
+    if (idx && __atomic_load_n(idx, __ATOMIC_ACQUIRE) !=
+                   (uint16_t)atomic_load(&blk->raise_avail))
+        atomic_store(&blk->streaming, true);
 }
 
 /* Pops until the ring is empty, every slot is in flight or the budget is
@@ -551,8 +561,8 @@ static void blk_reset(void *dev)
     blk->features = 0;
     blk->starved = false;
     blk_hold_cancel(blk);
-    blk->streaming = false;
-    blk->raised = false;
+    atomic_store(&blk->streaming, false);
+    atomic_store(&blk->raised, false);
     pthread_mutex_unlock(&blk->lock);
 }
 

@@ -294,6 +294,11 @@ uint16_t virtq_avail_idx(const struct virtq *vq)
     return vq->enabled ? shared_load16(&vq->avail[1]) : 0;
 }
 
+volatile uint16_t *virtq_avail_idx_addr(const struct virtq *vq)
+{
+    return vq->enabled ? &vq->avail[1] : NULL;
+}
+
 void virtq_disable_notify(struct virtq *vq)
 {
     if (!vq->enabled)

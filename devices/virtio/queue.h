@@ -116,6 +116,10 @@ bool virtq_unsignalled(const struct virtq *vq);
  * is not enabled.  A hint only: the guest may change it at any time. */
 uint16_t virtq_avail_idx(const struct virtq *vq);
 
+/* Where avail->idx lives in guest RAM, NULL while the queue is not
+ * enabled: for a reader on another thread that must not touch (vq). */
+volatile uint16_t *virtq_avail_idx_addr(const struct virtq *vq);
+
 /* Asks the driver not to kick while the device is already processing
  * (VIRTQ_USED_F_NO_NOTIFY; with EVENT_IDX the stale avail_event does it). */
 void virtq_disable_notify(struct virtq *vq);

@@ -68,8 +68,8 @@ struct virtio_device_ops {
     void (*reset)(void *dev);
 
     /* The driver acknowledged a used-buffer interrupt (InterruptStatus
-     * write with bit 0).  vCPU thread, without the transport's lock; may be
-     * NULL. */
+     * write with bit 0).  vCPU thread, without the transport's lock; must
+     * not block (every acknowledgement goes through it); may be NULL. */
     void (*used_irq_ack)(void *dev);
 };
 
