@@ -170,6 +170,7 @@ run_box() {
 	brd=$(cd "$CACHE/kernel/lib/modules/"*/kernel/drivers/block 2>/dev/null && pwd)/brd.ko
 	wants blk && payload+=(--payload "$(command -v fio)" --payload "$INITRD" --payload "$brd")
 	wants net && payload+=(--payload "$(command -v iperf3)" --payload "$(command -v ip)" --payload "$INITRD")
+	wants exitcost && payload+=(--payload "$VMRUN_BENCH_EXITCOST")
 	export VMRUN_BENCH_BRD=$brd VMRUN_BENCH_INITRD=$INITRD
 	VMRUN_BENCH_IP=$(readlink -f "$(command -v ip)")
 	export VMRUN_BENCH_IP
