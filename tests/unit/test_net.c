@@ -817,9 +817,8 @@ END_TEST
 /* ---- a real tap, in a network namespace of this test's own ---- */
 
 /* Moves this (forked, single-threaded) test into a new network namespace:
- * nothing here touches the host's interfaces. */
-/* A network namespace of the test's own, where new interfaces get no IPv6:
- * a tap that comes up otherwise sends MLD reports, DAD and router
+ * nothing here touches the host's interfaces. New interfaces there get no
+ * IPv6: a tap that comes up otherwise sends MLD reports, DAD and router
  * solicitations, which compete with the test's frames for rx buffers. */
 static bool netns_enter(void)
 {
@@ -886,6 +885,12 @@ static void eth_frame(uint8_t *f, size_t len, const uint8_t *src, uint8_t seed)
         f[i] = (uint8_t)(i + seed);
 }
 
+/* Whether Ethernet frame (f) is one of eth_frame's, not the kernel's own. */
+static bool is_test_frame(const uint8_t *f)
+{
+    return f[12] == 0x88 && f[13] == 0xb5;
+}
+
 START_TEST(test_real_tap)
 {
     static const uint8_t host_mac[6] = {0x02, 0, 0, 0, 0, 1};
@@ -921,7 +926,7 @@ START_TEST(test_real_tap)
     tx_send(b, 2);
     do
         n = recv(ps, got, sizeof(got), 0); /* skip IPv6 chatter */
-    while (n > 0 && !(got[12] == 0x88 && got[13] == 0xb5));
+    while (n > 0 && !is_test_frame(got));
     ck_assert_int_eq(n, 100);
     ck_assert_mem_eq(got, frame, 100);
     /* Host -> guest; with a guest GSO offload the device holds room for a
@@ -937,7 +942,7 @@ START_TEST(test_real_tap)
      * replaced, so the room for a 64 KiB frame stays. */
     for (;;) {
         n = rx_take(got);
-        if (got[HDR + 12] == 0x88 && got[HDR + 13] == 0xb5)
+        if (is_test_frame(got + HDR))
             break;
         rx_post(1, 2048, 1);
     }
