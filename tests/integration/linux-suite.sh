@@ -56,11 +56,11 @@ boot() {
 		echo "=== BOUND: $1: vmrun still ran after $BOOT_BOUND s and was killed"
 		tail -n 3 "$work/$1.out" 2>/dev/null | sed 's/^/    last| /'
 	fi
-	# No boot here expects 1 (vmrun failed) or 4 (guest crash): show
+	# No boot here expects 1 (vmrun failed) or 4 (guest crash): show the end of
 	# vmrun's log, the register dump with it, so the failure can be read
 	# (and lab_retry in tests/run-all.sh can tell a nested-box crash).
 	if [ "$RC" = 1 ] || [ "$RC" = 4 ]; then
-		head -n 20 "$work/$1.err" | sed 's/^/    err| /'
+		tail -n 20 "$work/$1.err" | sed 's/^/    err| /'
 	fi
 	no_sanitizer_report "$1" "$work/$1.err"
 }
