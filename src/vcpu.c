@@ -74,7 +74,8 @@ static void vcpu_crash(struct vcpu *vcpu, const char *what, int with_code)
 {
     struct vm *vm = vcpu->vm;
 
-    vm_log(vm, VMRUN_LOG_ERROR, "vcpu%u: %s", vcpu->index, what);
+    /* One fixed prefix for every crash, which scripts match on. */
+    vm_log(vm, VMRUN_LOG_ERROR, "vcpu%u: guest crash: %s", vcpu->index, what);
     arch_vcpu_dump(vcpu, with_code);
     vm_request_exit(vm, VMRUN_EXIT_CRASH, VMRUN_STATUS_CRASH);
 }
@@ -100,9 +101,17 @@ static void vcpu_system_event(struct vcpu *vcpu, struct kvm_run *run)
     case KVM_SYSTEM_EVENT_RESET:
         vm_request_exit(vcpu->vm, VMRUN_EXIT_REBOOT, 0);
         break;
-    default:
-        vcpu_crash(vcpu, "guest crash (system event)", 0);
+    default: {
+        char what[48];
+
+        snprintf(what, sizeof(what), "system event %u (%s)",
+                 run->system_event.type,
+                 run->system_event.type == KVM_SYSTEM_EVENT_CRASH
+                     ? "crash"
+                     : "unknown");
+        vcpu_crash(vcpu, what, 0);
         break;
+    }
     }
 }
 

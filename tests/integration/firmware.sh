@@ -209,6 +209,8 @@ for crash in 1 2; do
 	fi
 	expect "crash=$crash: vmrun exits 4" 4 "$rc"
 	expect_grep "crash=$crash: register dump with rip" 'vcpu0: rip=[0-9a-f]{16}' "$work/crash.err"
+	# lab_retry (tests/run-all.sh) and users' scripts match this prefix.
+	expect_grep "crash=$crash: the crash line's fixed prefix" 'vcpu0: guest crash: ' "$work/crash.err"
 	# kvm-amd resets a vCPU that shut down: the dump must say so, not pass
 	# the reset vector off as where the guest faulted.
 	if [ "$crash" = 1 ] && [ -d /sys/module/kvm_amd ]; then
