@@ -296,6 +296,10 @@ int cj_path_existing(struct cj_parser *p, const char *key, const char *given,
                      cj_strerror(errno, ebuf, sizeof(ebuf)));
     else if (S_ISDIR(st.st_mode))
         rc = cj_fail(p, key, "'%s' is a directory, expected a file", given);
+    else if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))
+        /* A FIFO would block vmrun in open() until a writer came. */
+        rc = cj_fail(p, key, "'%s' is a FIFO or socket, expected a file",
+                     given);
     free(joined);
     if (rc) {
         free(*out);

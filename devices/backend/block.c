@@ -358,6 +358,26 @@ static int file_lock(struct file_backend *fb, bool ro)
 
 /* Size and capabilities; a punch-hole past the end changes nothing but
  * tells whether the file system supports it. */
+/* The image must be a regular file or a block device; then the fd is made
+ * blocking again (the engines expect blocking reads and writes). */
+static int file_check_type(struct file_backend *fb)
+{
+    struct stat st;
+    int fl;
+
+    if (fstat(fb->fd, &st) < 0)
+        return -errno;
+    if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+        log_msg(fb->log, VMRUN_LOG_ERROR,
+                "'%s' is not a regular file or block device", fb->path);
+        return -EINVAL;
+    }
+    fl = fcntl(fb->fd, F_GETFL);
+    if (fl < 0 || fcntl(fb->fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+        return -errno;
+    return 0;
+}
+
 static int file_probe(struct file_backend *fb)
 {
     off_t end = lseek(fb->fd, 0, SEEK_END);
@@ -419,9 +439,14 @@ static int file_open(struct file_backend *fb, const struct drive_config *cfg)
     int flags = (cfg->is_read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC;
     int ret;
 
-    fb->fd = open(fb->path, flags);
+    /* O_NONBLOCK only for the open: a FIFO put at the path since the
+     * config was read would block it until a writer came. */
+    fb->fd = open(fb->path, flags | O_NONBLOCK);
     if (fb->fd < 0)
         return -errno;
+    ret = file_check_type(fb);
+    if (ret < 0)
+        return ret;
     ret = file_lock(fb, cfg->is_read_only);
     if (ret < 0)
         return ret;

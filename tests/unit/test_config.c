@@ -63,6 +63,12 @@ static void setup(void)
     file_write("disk2.img", "disk", 0644);
     file_write("ro.img", "disk", 0444);
     dir_make("sub");
+    {
+        char fifo[PATH_MAX];
+
+        snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+        ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    }
     cfg = NULL;
     err[0] = '\0';
 }
@@ -180,6 +186,13 @@ static const struct reject rejects[] = {
      "file or directory"},
     {"{\"boot-source\": {\"kernel_image_path\": \"sub\"}}",
      "boot-source.kernel_image_path: 'sub' is a directory"},
+    /* opening a FIFO would block until a writer came */
+    {"{\"boot-source\": {\"kernel_image_path\": \"fifo\"}}",
+     "boot-source.kernel_image_path: 'fifo' is a FIFO or socket, expected a "
+     "file"},
+    {"{\"boot-source\": {\"kernel_image_path\": \"vmlinuz\", "
+     "\"initrd_path\": \"fifo\"}}",
+     "boot-source.initrd_path: 'fifo' is a FIFO or socket, expected a file"},
     {"{\"boot-source\": {\"kernel_image_path\": \"\"}}",
      "boot-source.kernel_image_path: expected a string of 1..4095 bytes"},
     {"{\"boot-source\": {\"kernel_image_path\": \"vmlinuz\", \"initrd_path\": "
@@ -238,6 +251,8 @@ static const struct reject rejects[] = {
                                    "{}"},
     {"{" DRIVES("1") "}", "drives[0]: expected an object, got 1"},
     {"{" DRIVES(DISK("") ", {\"foo\": 1}") "}", "drives[1].foo: unknown key"},
+    {"{" DRIVES("{\"drive_id\": \"d\", \"path_on_host\": \"fifo\"}") "}",
+     "drives[0].path_on_host: 'fifo' is a FIFO or socket, expected a file"},
     {"{" DRIVES("{\"path_on_host\": \"disk.img\"}") "}",
      "drives[0].drive_id: missing"},
     {"{" DRIVES("{\"drive_id\": \"\", \"path_on_host\": \"disk.img\"}") "}",

@@ -139,12 +139,17 @@ static int boot_load_initrd(struct boot_ctx *b)
 
     if (!path)
         return 0;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || fstat(fd, &st) < 0) {
+    /* O_NONBLOCK: a FIFO put there since the config was read must not
+     * block the boot; on a regular file it changes nothing. */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0 || fstat(fd, &st) < 0)
         ret = -errno;
+    else if (!S_ISREG(st.st_mode))
+        ret = -EINVAL;
+    if (ret) {
         vm_log(b->vm, VMRUN_LOG_ERROR,
                "boot-source.initrd_path: cannot open '%s': %s", path,
-               strerror(-ret));
+               ret == -EINVAL ? "not a regular file" : strerror(-ret));
         goto out;
     }
     size = (uint64_t)st.st_size;
@@ -323,15 +328,21 @@ static int boot_map_kernel(struct boot_ctx *b, int *fd_out)
     const char *path = b->vm->cfg->kernel_path;
     struct stat st;
     void *p;
-    int fd = open(path, O_RDONLY | O_CLOEXEC), ret;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK), ret = 0;
 
-    if (fd < 0 || fstat(fd, &st) < 0 || st.st_size == 0) {
-        ret = fd < 0 || errno ? -errno : -ENOEXEC;
+    /* O_NONBLOCK as for the initrd. */
+    if (fd < 0 || fstat(fd, &st) < 0)
+        ret = -errno;
+    else if (!S_ISREG(st.st_mode) || st.st_size == 0)
+        ret = -ENOEXEC;
+    if (ret) {
         vm_log(b->vm, VMRUN_LOG_ERROR,
-               "boot-source.kernel_image_path: cannot read '%s'", path);
+               "boot-source.kernel_image_path: cannot read '%s': %s", path,
+               ret == -ENOEXEC ? "not a regular file or empty"
+                               : strerror(-ret));
         if (fd >= 0)
             close(fd);
-        return ret ? ret : -ENOEXEC;
+        return ret;
     }
     p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED) {
