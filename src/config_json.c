@@ -298,8 +298,8 @@ int cj_path_existing(struct cj_parser *p, const char *key, const char *given,
         rc = cj_fail(p, key, "'%s' is a directory, expected a file", given);
     else if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))
         /* A FIFO would block vmrun in open() until a writer came. */
-        rc = cj_fail(p, key, "'%s' is a FIFO or socket, expected a file",
-                     given);
+        rc =
+            cj_fail(p, key, "'%s' is a FIFO or socket, expected a file", given);
     free(joined);
     if (rc) {
         free(*out);

@@ -106,9 +106,8 @@ static void vcpu_system_event(struct vcpu *vcpu, struct kvm_run *run)
 
         snprintf(what, sizeof(what), "system event %u (%s)",
                  run->system_event.type,
-                 run->system_event.type == KVM_SYSTEM_EVENT_CRASH
-                     ? "crash"
-                     : "unknown");
+                 run->system_event.type == KVM_SYSTEM_EVENT_CRASH ? "crash"
+                                                                  : "unknown");
         vcpu_crash(vcpu, what, 0);
         break;
     }
