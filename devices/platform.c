@@ -10,6 +10,7 @@
 struct platform {
     struct vm *vm;
     struct platform_config cfg;
+    struct log_ratelimit pvpanic_rl; /* a guest may write it in a loop */
 };
 
 static void debug_exit_write(void *opaque, uint64_t off, const uint8_t *data,
@@ -42,12 +43,16 @@ static void pvpanic_write(void *opaque, uint64_t off, const uint8_t *data,
 {
     struct platform *p = opaque;
 
-    if (off != 0)
+    if (off != 0 || !(data[0] & (PVPANIC_PANICKED | PVPANIC_CRASH_LOADED)))
         return;
+    /* One line per event, but a guest writing in a loop (every vCPU until
+     * the exit below stops them; CRASH_LOADED forever) must not flood the
+     * host's log: a few lines, then one in 4096. */
     if (data[0] & PVPANIC_PANICKED) {
-        vm_log(p->vm, VMRUN_LOG_ERROR, "guest kernel panicked (pvpanic)");
+        if (log_ratelimit_ok(&p->pvpanic_rl, 4))
+            vm_log(p->vm, VMRUN_LOG_ERROR, "guest kernel panicked (pvpanic)");
         vm_request_exit(p->vm, VMRUN_EXIT_PANIC, VMRUN_STATUS_PANIC);
-    } else if (data[0] & PVPANIC_CRASH_LOADED) {
+    } else if (log_ratelimit_ok(&p->pvpanic_rl, 4)) {
         vm_log(p->vm, VMRUN_LOG_WARN,
                "guest kernel crashed and loads a crash kernel (pvpanic)");
     }

@@ -500,6 +500,7 @@ static const struct check checks[] = {
     {"ring-outside-ram", check_ring_outside_ram},
     {"registers", check_registers},
     {"reset-in-flight", check_reset_in_flight},
+    {"huge-request", check_huge_request},
     {"pattern", check_pattern},
 };
 

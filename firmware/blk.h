@@ -113,6 +113,7 @@ const char *check_config_past_end(struct blk *b);
 const char *check_ring_outside_ram(struct blk *b);
 const char *check_registers(struct blk *b);
 const char *check_reset_in_flight(struct blk *b);
+const char *check_huge_request(struct blk *b);
 const char *check_pattern(struct blk *b);
 
 #endif

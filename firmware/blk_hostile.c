@@ -541,6 +541,36 @@ const char *check_registers(struct blk *b)
 
 /* Status 0 while requests are in flight (§2.4): the device must stop and
  * never write the old rings again; the driver then starts afresh. */
+/* Descriptors may overlap in guest RAM, so a chain's length is not bounded
+ * by the guest's: 126 segments over one 128 KiB buffer make a 15.75 MiB
+ * read (over a 32 MiB one, 4 GiB on a disk that large).  vmrun offers
+ * seg_max = 126 and size_max = 64 KiB: a read at that bound works, one
+ * beyond it must fail alone.  Nothing is written to the disk. */
+#define HUGE_SEGS 126
+#define HUGE_SEG_MAX CHUNK /* vmrun's size_max */
+
+const char *check_huge_request(struct blk *b)
+{
+    static struct vio_seg s[HUGE_SEGS + 2];
+    uint32_t len;
+    uint8_t st;
+    enum vio_wait w;
+
+    if (b->capacity * SECTOR < 2ULL * HUGE_SEGS * HUGE_SEG_MAX)
+        return "disk smaller than 16 MiB";
+    blk_hdrs[0] = (struct blk_hdr){.type = T_IN, .sector = 0};
+    s[0] = (struct vio_seg){addr(&blk_hdrs[0]), sizeof(blk_hdrs[0]), 0};
+    for (int i = 1; i <= HUGE_SEGS; i++)
+        s[i] = (struct vio_seg){addr(blk_data[0]), HUGE_SEG_MAX, W};
+    s[HUGE_SEGS + 1] = (struct vio_seg){addr(&blk_status[0]), 1, W};
+    w = blk_chain(b, s, HUGE_SEGS + 2, &st, &len);
+    if (w != VIO_WAIT_USED || st != S_OK || len != HUGE_SEGS * HUGE_SEG_MAX + 1)
+        return "a read of seg_max segments of size_max bytes failed";
+    for (int i = 1; i <= HUGE_SEGS; i++)
+        s[i].len = 2 * HUGE_SEG_MAX; /* blk_data[0] and [1] */
+    return attack_chain(b, s, HUGE_SEGS + 2);
+}
+
 const char *check_reset_in_flight(struct blk *b)
 {
     struct vio_vq old = b->vq;

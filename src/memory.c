@@ -5,11 +5,26 @@
 
 #include "memory.h"
 
+/* Sets the bits of the pages [off, off + len) touches: a word at a time,
+ * so a 4 GiB range costs 16 Ki stores, not 1 Mi atomic ORs.  A word the
+ * range covers whole is stored, not ORed: against a concurrent
+ * gmem_dirty_take() exchange the result is the same either way. */
 static void gmem_mark(const struct mem_region *r, uint64_t off, uint64_t len)
 {
-    for (uint64_t pg = off / GMEM_PAGE; pg <= (off + len - 1) / GMEM_PAGE; pg++)
-        __atomic_fetch_or(&r->dirty[pg / 64], 1ULL << (pg % 64),
-                          __ATOMIC_RELAXED);
+    uint64_t pg = off / GMEM_PAGE, last = (off + len - 1) / GMEM_PAGE;
+
+    while (pg <= last) {
+        uint64_t bit = pg % 64, n = last - pg + 1;
+
+        if (n > 64 - bit)
+            n = 64 - bit;
+        if (n == 64)
+            __atomic_store_n(&r->dirty[pg / 64], ~0ULL, __ATOMIC_RELAXED);
+        else
+            __atomic_fetch_or(&r->dirty[pg / 64], ((1ULL << n) - 1) << bit,
+                              __ATOMIC_RELAXED);
+        pg += n;
+    }
 }
 
 static size_t gmem_dirty_words(const struct mem_region *r)
@@ -50,24 +65,61 @@ void gmem_dirty_take(const struct guest_mem *mem, unsigned int i,
         bits[w] |= __atomic_exchange_n(&r->dirty[w], 0, __ATOMIC_RELAXED);
 }
 
-void *gmem_ptr(const struct guest_mem *mem, gpa_t gpa, uint64_t len)
+/* The region holding all of [gpa, gpa + len) (len > 0), or NULL. */
+static const struct mem_region *gmem_region(const struct guest_mem *mem,
+                                            gpa_t gpa, uint64_t len)
 {
     gpa_t end;
 
-    if (len == 0)
-        len = 1;
     if (__builtin_add_overflow(gpa, len, &end))
         return NULL;
     for (unsigned int i = 0; i < mem->nr; i++) {
         const struct mem_region *r = &mem->r[i];
 
-        if (gpa >= r->gpa && end <= r->gpa + r->size) {
-            if (r->dirty)
-                gmem_mark(r, gpa - r->gpa, end - gpa);
-            return r->host + (gpa - r->gpa);
-        }
+        if (gpa >= r->gpa && end <= r->gpa + r->size)
+            return r;
     }
     return NULL;
+}
+
+void *gmem_lookup(const struct guest_mem *mem, gpa_t gpa, uint64_t len)
+{
+    const struct mem_region *r = gmem_region(mem, gpa, len ? len : 1);
+
+    return r ? r->host + (gpa - r->gpa) : NULL;
+}
+
+void *gmem_ptr(const struct guest_mem *mem, gpa_t gpa, uint64_t len)
+{
+    const struct mem_region *r;
+
+    if (len == 0)
+        len = 1;
+    r = gmem_region(mem, gpa, len);
+    if (!r)
+        return NULL;
+    if (r->dirty)
+        gmem_mark(r, gpa - r->gpa, len);
+    return r->host + (gpa - r->gpa);
+}
+
+void gmem_mark_dirty(const struct guest_mem *mem, const void *host,
+                     uint64_t len)
+{
+    uintptr_t p = (uintptr_t)host;
+
+    if (len == 0)
+        return;
+    for (unsigned int i = 0; i < mem->nr; i++) {
+        const struct mem_region *r = &mem->r[i];
+        uintptr_t base = (uintptr_t)r->host;
+
+        if (p >= base && p - base < r->size && len <= r->size - (p - base)) {
+            if (r->dirty)
+                gmem_mark(r, p - base, len);
+            return;
+        }
+    }
 }
 
 int gmem_add(struct guest_mem *mem, gpa_t gpa, uint64_t size, void *host)

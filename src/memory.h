@@ -14,7 +14,8 @@ struct mem_region {
     uint64_t size;
     uint8_t *host; /* mmap'd, (size) bytes */
     /* NULL, or one bit per GMEM_PAGE page that vmrun itself may have
-     * written through gmem_ptr() (set atomically; see gmem_dirty_take()). */
+     * written: gmem_ptr(), gmem_mark_dirty() (set atomically; see
+     * gmem_dirty_take()). */
     uint64_t *dirty;
 };
 
@@ -26,8 +27,20 @@ struct guest_mem {
 };
 
 /* Returns the host address of [gpa, gpa + len) if the whole range lies in
- * one region, else NULL (also on overflow).  len == 0 is treated as 1. */
+ * one region, else NULL (also on overflow).  len == 0 is treated as 1.
+ * With dirty tracking on, marks the range written (gmem_dirty_enable()). */
 void *gmem_ptr(const struct guest_mem *mem, gpa_t gpa, uint64_t len);
+
+/* gmem_ptr() without the marking: for ranges vmrun only reads (a
+ * device-readable buffer, a descriptor table), or writes only after
+ * gmem_mark_dirty() on them. */
+void *gmem_lookup(const struct guest_mem *mem, gpa_t gpa, uint64_t len);
+
+/* Marks host range [host, host + len), as returned by gmem_lookup(), as
+ * written: call before writing it.  Nothing when dirty tracking is off or
+ * the range is not wholly inside one region. */
+void gmem_mark_dirty(const struct guest_mem *mem, const void *host,
+                     uint64_t len);
 
 /* Adds (size) bytes of RAM at (gpa) backed by (host).  -EINVAL if the range
  * overflows or overlaps another region, -ENOSPC when full. */
@@ -35,9 +48,10 @@ int gmem_add(struct guest_mem *mem, gpa_t gpa, uint64_t size, void *host)
     __attribute__((warn_unused_result));
 
 /* Dirty tracking of vmrun's own writes (devices write guest RAM through
- * gmem_ptr(), which KVM's dirty log cannot see).  Every range gmem_ptr()
- * hands out is counted as written: a superset, never a miss.  Enable
- * before the VM runs; -ENOMEM. */
+ * host pointers, which KVM's dirty log cannot see).  Every range gmem_ptr()
+ * hands out, and every range passed to gmem_mark_dirty(), is counted as
+ * written: a superset of what vmrun writes, never a miss.  Enable before
+ * the VM runs; -ENOMEM. */
 int gmem_dirty_enable(struct guest_mem *mem)
     __attribute__((warn_unused_result));
 void gmem_dirty_free(struct guest_mem *mem);

@@ -28,6 +28,13 @@
 /* Requests popped per event-loop turn; the rest on a later turn. */
 #define BLK_BUDGET VIRTIO_BLK_QUEUE_SIZE
 
+/* What one blk_process() call may still do: requests (and empty
+ * re-checks of the ring) and bytes of data moved. */
+struct blk_budget {
+    unsigned int reqs;
+    uint64_t bytes;
+};
+
 struct blk_req {
     struct block_io io;
     struct virtq_elem elem;
@@ -210,8 +217,8 @@ static uint8_t blk_rw(struct virtio_blk *blk, struct blk_req *req, bool write,
     const struct virtq_elem *e = &req->elem;
     size_t len = write ? e->rd_len - HDR_SIZE : e->wr_len - 1;
 
-    if (len % SECTOR || !blk_range_ok(blk, sector, len) ||
-        (write && blk->be->read_only))
+    if (len % SECTOR || len > VIRTIO_BLK_REQ_MAX ||
+        !blk_range_ok(blk, sector, len) || (write && blk->be->read_only))
         return VIRTIO_BLK_S_IOERR;
     req->io = (struct block_io){
         .op = write ? BLOCK_WRITE : BLOCK_READ,
@@ -293,24 +300,27 @@ static uint8_t blk_flush(struct virtio_blk *blk, struct blk_req *req)
 }
 
 /* Parses one popped chain.  A malformed request fails alone; only a
- * malformed ring (virtq_pop) stops the queue. */
-static void blk_handle(struct virtio_blk *blk, struct blk_req *req)
+ * malformed ring (virtq_pop) stops the queue.  Returns the bytes of data
+ * it moves (reads, writes, write-zeroes, which may be written out), for
+ * the budget of the call. */
+static uint64_t blk_handle(struct virtio_blk *blk, struct blk_req *req)
 {
     const struct virtq_elem *e = &req->elem;
     uint8_t hdr[HDR_SIZE], status;
     const struct iovec *last;
     uint32_t type;
-    uint64_t sector;
+    uint64_t sector, moved;
 
     req->status = NULL;
     req->used_len = 0;
+    req->io = (struct block_io){.op = BLOCK_FLUSH}; /* moves nothing */
     if (e->nr_wr) {
         last = &req->iov[e->nr_rd + e->nr_wr - 1];
         req->status = (uint8_t *)last->iov_base + last->iov_len - 1;
     }
     if (!req->status || e->rd_len < HDR_SIZE) {
         blk_finish(blk, req, VIRTIO_BLK_S_IOERR);
-        return;
+        return 0;
     }
     iov_read(req->iov, e->nr_rd, 0, hdr, HDR_SIZE);
     memcpy(&type, hdr, 4);
@@ -334,8 +344,12 @@ static void blk_handle(struct virtio_blk *blk, struct blk_req *req)
     default:
         status = VIRTIO_BLK_S_UNSUPP;
     }
+    /* Read before blk_finish() frees the slot (a synchronous completion
+     * may have freed it already; nothing reuses it before the next pop). */
+    moved = req->io.op == BLOCK_DISCARD ? 0 : req->io.len;
     if (status != 0xff)
         blk_finish(blk, req, status);
+    return moved;
 }
 
 /* Raises the used-buffer interrupt now, if the driver wants one. */
@@ -429,21 +443,30 @@ static void blk_used_irq_ack(void *dev)
         atomic_store(&blk->streaming, true);
 }
 
+static bool blk_budget_left(const struct blk_budget *b)
+{
+    return b->reqs && b->bytes;
+}
+
 /* Pops until the ring is empty, every slot is in flight or the budget is
  * spent: synchronous completions free their slot at once, so without
  * BLK_BUDGET a guest refilling the ring from another vCPU would keep this
- * call (and the event loop) to itself.  Returns false when the ring is
- * malformed (the device then needs a reset). */
-static bool blk_pop_all(struct virtio_blk *blk, unsigned int *budget)
+ * call (and the event loop) to itself; and one request may move up to
+ * VIRTIO_BLK_REQ_MAX bytes, which the Sync engine (and the Async one for
+ * misaligned buffers) reads or writes right here, so the bytes are
+ * counted too.  Returns false when the ring is malformed (the device then
+ * needs a reset). */
+static bool blk_pop_all(struct virtio_blk *blk, struct blk_budget *budget)
 {
     struct virtq *vq = blk_vq(blk);
     struct blk_req *req;
+    uint64_t moved;
     int ret;
 
     blk->starved = false;
     for (;;) {
         virtq_disable_notify(vq);
-        while (blk->nfree && *budget) {
+        while (blk->nfree && blk_budget_left(budget)) {
             req = &blk->reqs[blk->free_slots[--blk->nfree]];
             ret = virtq_pop(vq, &req->elem, req->iov, MAX_IOV);
             if (ret <= 0)
@@ -454,14 +477,16 @@ static bool blk_pop_all(struct virtio_blk *blk, unsigned int *budget)
                 virtio_mmio_set_needs_reset(blk->t);
                 return false;
             }
-            (*budget)--;
+            budget->reqs--;
             blk->added_in_hold |= blk->holding;
-            if (ret == -E2BIG) /* more segments than SEG_MAX promised */
+            if (ret == -E2BIG) { /* more segments than SEG_MAX promised */
                 virtq_push(vq, req->elem.head, 0);
-            else
-                blk_handle(blk, req);
+                continue;
+            }
+            moved = blk_handle(blk, req);
+            budget->bytes -= moved < budget->bytes ? moved : budget->bytes;
         }
-        if (!*budget) {
+        if (!blk_budget_left(budget)) {
             virtio_mmio_notify_again(blk->t, 0); /* notifications stay off */
             break;
         }
@@ -471,7 +496,7 @@ static bool blk_pop_all(struct virtio_blk *blk, unsigned int *budget)
         }
         if (!virtq_enable_notify(vq))
             break;
-        (*budget)--; /* an empty round counts too */
+        budget->reqs--; /* an empty round counts too */
     }
     return true;
 }
@@ -481,13 +506,13 @@ static bool blk_pop_all(struct virtio_blk *blk, unsigned int *budget)
  * again, as no later completion may come to resume it. */
 static void blk_process(struct virtio_blk *blk)
 {
-    unsigned int budget = BLK_BUDGET;
+    struct blk_budget budget = {BLK_BUDGET, VIRTIO_BLK_BUDGET_BYTES};
     bool ok;
 
     do {
         ok = blk_pop_all(blk, &budget);
         blk->be->ops->unplug(blk->be);
-    } while (ok && budget && blk->starved && blk->nfree);
+    } while (ok && blk_budget_left(&budget) && blk->starved && blk->nfree);
     blk_irq(blk);
 }
 
@@ -520,9 +545,9 @@ static void blk_aio_event(void *opaque, uint32_t events)
 static uint64_t blk_features(void *dev)
 {
     const struct virtio_blk *blk = dev;
-    uint64_t f = VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) |
-                 VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE) |
-                 VIRTIO_BIT(VIRTIO_BLK_F_FLUSH);
+    uint64_t f =
+        VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX) |
+        VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE) | VIRTIO_BIT(VIRTIO_BLK_F_FLUSH);
 
     if (blk->be->read_only)
         return f | VIRTIO_BIT(VIRTIO_BLK_F_RO);
@@ -592,6 +617,7 @@ static void blk_config_init(struct virtio_blk *blk)
     uint8_t *c = blk->config;
 
     memcpy(c + VIRTIO_BLK_CFG_CAPACITY, &cap, 8);
+    put32(c + VIRTIO_BLK_CFG_SIZE_MAX, VIRTIO_BLK_SIZE_MAX);
     put32(c + VIRTIO_BLK_CFG_SEG_MAX, VIRTIO_BLK_SEG_MAX);
     put32(c + VIRTIO_BLK_CFG_BLK_SIZE, SECTOR);
     c[VIRTIO_BLK_CFG_NUM_QUEUES] = 1;

@@ -2,21 +2,24 @@
  * image file (devices/backend/block.h).
  *
  * Offers VERSION_1, RING_INDIRECT_DESC, RING_EVENT_IDX, BLK_F_SEG_MAX,
- * BLK_F_BLK_SIZE (512), BLK_F_FLUSH, BLK_F_RO for read-only drives,
- * BLK_F_WRITE_ZEROES on writable drives (fallocate ZERO_RANGE, else
- * PUNCH_HOLE when the driver allows unmapping, else written zeros) and
- * BLK_F_DISCARD where the file system can punch holes.  One queue of
- * VIRTIO_BLK_QUEUE_SIZE; up to that many requests in flight, in
- * preallocated slots (no allocation per request).
+ * BLK_F_SIZE_MAX, BLK_F_BLK_SIZE (512), BLK_F_FLUSH, BLK_F_RO for
+ * read-only drives, BLK_F_WRITE_ZEROES on writable drives (fallocate
+ * ZERO_RANGE, else PUNCH_HOLE when the driver allows unmapping, else
+ * written zeros) and BLK_F_DISCARD where the file system can punch holes.
+ * One queue of VIRTIO_BLK_QUEUE_SIZE; up to that many requests in flight,
+ * in preallocated slots (no allocation per request).
  *
- * Decisions: SIZE_MAX is not offered (nothing in vmrun limits a segment's
- * size; every segment is checked against guest RAM instead).  READ/WRITE
- * go through the engine; FLUSH (fdatasync, a no-op with cache_type
- * Unsafe), DISCARD and WRITE_ZEROES run on the event-loop thread with both
- * engines.  A request that breaks the virtio-blk rules (no status byte,
- * short header, bad length or range) fails alone with IOERR/UNSUPP, or
- * with used length 0 when it has no writable status byte; a malformed ring
- * sets DEVICE_NEEDS_RESET. */
+ * Decisions: SIZE_MAX is offered so that a driver keeps every request
+ * within VIRTIO_BLK_REQ_MAX; the device checks that total (not each
+ * segment) and fails longer reads and writes with IOERR.  One queue
+ * notification moves at most VIRTIO_BLK_BUDGET_BYTES plus one request (and
+ * 256 requests), then yields the event loop and resumes on a later turn.
+ * READ/WRITE go through the engine; FLUSH (fdatasync, a no-op with
+ * cache_type Unsafe), DISCARD and WRITE_ZEROES run on the event-loop
+ * thread with both engines.  A request that breaks the virtio-blk rules
+ * (no status byte, short header, bad length or range) fails alone with
+ * IOERR/UNSUPP, or with used length 0 when it has no writable status byte;
+ * a malformed ring sets DEVICE_NEEDS_RESET. */
 #ifndef VMRUN_VIRTIO_BLK_H
 #define VMRUN_VIRTIO_BLK_H
 
@@ -33,6 +36,19 @@ struct block_backend;
 
 #define VIRTIO_BLK_QUEUE_SIZE 256
 #define VIRTIO_BLK_SEG_MAX 126 /* data segments per request */
+/* size_max (VIRTIO_BLK_F_SIZE_MAX): the longest data segment a driver may
+ * send.  Drivers honour seg_max and size_max (Linux sets its queue's
+ * max_segments and max_segment_size from them), so no request of theirs
+ * carries more than VIRTIO_BLK_REQ_MAX bytes of data. */
+#define VIRTIO_BLK_SIZE_MAX (64U << 10)
+/* The most data one read or write may move (7.875 MiB); longer ones fail
+ * with IOERR.  Descriptors may overlap in guest RAM, so without it 126
+ * segments over one 32 MiB buffer make a 4 GiB read in any guest. */
+#define VIRTIO_BLK_REQ_MAX (VIRTIO_BLK_SEG_MAX * VIRTIO_BLK_SIZE_MAX)
+/* Data one queue notification may move (reads, writes, write-zeroes)
+ * before the device yields to the rest of the event loop and carries on
+ * in a later turn. */
+#define VIRTIO_BLK_BUDGET_BYTES (64U << 20)
 
 /* Request types and status values (§5.2.6). */
 #define VIRTIO_BLK_T_IN 0
@@ -57,6 +73,7 @@ struct block_backend;
 
 /* Config space offsets (struct virtio_blk_config, §5.2.4). */
 #define VIRTIO_BLK_CFG_CAPACITY 0
+#define VIRTIO_BLK_CFG_SIZE_MAX 8
 #define VIRTIO_BLK_CFG_SEG_MAX 12
 #define VIRTIO_BLK_CFG_BLK_SIZE 20
 #define VIRTIO_BLK_CFG_NUM_QUEUES 34

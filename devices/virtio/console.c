@@ -27,7 +27,10 @@
           */
 #define CON_STALL_MS 100
 #define CON_TX_BUDGET 256 /* chains per event, then yield to other fds */
-#define CON_RX_BUDGET 64  /* chains per delivery, then yield likewise */
+/* Bytes of output per event, then likewise: a chain may be 4 GiB (its
+ * descriptors may overlap in guest RAM), written in 4 KiB chunks. */
+#define CON_TX_BYTES (1U << 20)
+#define CON_RX_BUDGET 64 /* chains per delivery, then yield likewise */
 
 enum con_input { IN_NONE, IN_PAUSED, IN_WATCHING, IN_EOF };
 
@@ -47,7 +50,15 @@ struct virtio_console {
     bool out_stalled;
     uint64_t out_dropped;
     struct log_ratelimit rl;
-    struct iovec iov[CON_MAX_IOV];
+    struct iovec iov[CON_MAX_IOV]; /* receive */
+
+    /* The transmit chain being written out, kept across event-loop turns
+     * while (tx_held): readable segment (tx_seg) is done up to (tx_off). */
+    bool tx_held;
+    struct virtq_elem tx_e;
+    unsigned int tx_seg;
+    size_t tx_off;
+    struct iovec tx_iov[CON_MAX_IOV];
 };
 
 /* ---- output ---- */
@@ -141,30 +152,63 @@ static void con_resume_kick(struct virtio_console *con)
     }
 }
 
-/* Writes out every transmit chain, at most CON_TX_BUDGET per call. */
+/* Writes the held chain on from where it stopped, up to (*bytes) bytes
+ * (counted whether written or dropped).  Returns it to the driver and
+ * true once all of it is out. */
+static bool con_tx_chain(struct virtio_console *con, struct virtq *vq,
+                         size_t *bytes)
+{
+    while (con->tx_seg < con->tx_e.nr_rd) {
+        const struct iovec *v = &con->tx_iov[con->tx_seg];
+        size_t n = v->iov_len - con->tx_off;
+
+        if (*bytes == 0)
+            return false;
+        n = n < *bytes ? n : *bytes;
+        con_out(con, (const uint8_t *)v->iov_base + con->tx_off, n);
+        *bytes -= n;
+        con->tx_off += n;
+        if (con->tx_off == v->iov_len) {
+            con->tx_seg++;
+            con->tx_off = 0;
+        }
+    }
+    virtq_push(vq, con->tx_e.head, 0); /* §5.3.6: nothing written */
+    con->tx_held = false;
+    return true;
+}
+
+/* Writes out transmit chains, at most CON_TX_BUDGET chains and
+ * CON_TX_BYTES bytes per call; a chain cut short is held and finished on
+ * the next call (Linux's hvc driver spins until it comes back, so only
+ * the guest that sent it waits). */
 static void con_tx(struct virtio_console *con)
 {
     struct virtq *vq = virtio_mmio_queue(con->t, TXQ);
-    struct virtq_elem e;
     unsigned int budget = CON_TX_BUDGET;
+    size_t bytes = CON_TX_BYTES;
     int ret;
 
+    if (con->tx_held && !con_tx_chain(con, vq, &bytes))
+        goto again;
     do {
         virtq_disable_notify(vq);
-        while ((ret = virtq_pop(vq, &e, con->iov, CON_MAX_IOV)) != 0) {
+        while ((ret = virtq_pop(vq, &con->tx_e, con->tx_iov, CON_MAX_IOV))) {
             if (ret == -EPROTO) {
                 virtio_mmio_set_needs_reset(con->t);
                 goto out;
             }
-            for (unsigned int i = 0; ret > 0 && i < e.nr_rd; i++)
-                con_out(con, con->iov[i].iov_base, con->iov[i].iov_len);
-            virtq_push(vq, e.head, 0); /* §5.3.6: nothing written */
-            if (--budget == 0) {
-                con_resume_kick(con); /* notifications stay off */
-                goto out;
-            }
+            /* -E2BIG: more segments than we take; returned unwritten. */
+            con->tx_seg = ret > 0 ? 0 : con->tx_e.nr_rd;
+            con->tx_off = 0;
+            con->tx_held = true;
+            if (!con_tx_chain(con, vq, &bytes) || --budget == 0)
+                goto again;
         }
     } while (virtq_enable_notify(vq));
+    goto out;
+again:
+    con_resume_kick(con); /* notifications stay off */
 out:
     con_irq(con, TXQ);
 }
@@ -343,6 +387,7 @@ static void con_reset(void *dev)
 
     pthread_mutex_lock(&con->lock);
     con->active = false;
+    con->tx_held = false; /* its ring is gone */
     con_input_watch(con, false);
     pthread_mutex_unlock(&con->lock);
 }
@@ -458,6 +503,22 @@ void virtio_console_destroy(struct virtio_console *con)
 
 int virtio_console_save(struct virtio_console *con, struct snap_buf *b)
 {
+    struct virtq *vq = virtio_mmio_queue(con->t, TXQ);
+    size_t bytes = CON_TX_BYTES;
+
+    /* A chain held half-written is returned now, so the snapshot holds
+     * none: one more turn's worth of it is written, the rest dropped. */
+    pthread_mutex_lock(&con->lock);
+    if (con->tx_held && con->active && !con_tx_chain(con, vq, &bytes)) {
+        for (unsigned int i = con->tx_seg; i < con->tx_e.nr_rd; i++)
+            con->out_dropped += con->tx_iov[i].iov_len;
+        con->out_dropped -= con->tx_off;
+        con->tx_seg = con->tx_e.nr_rd;
+        (void)con_tx_chain(con, vq, &bytes);
+    }
+    if (con->active)
+        con_irq(con, TXQ);
+    pthread_mutex_unlock(&con->lock);
     return virtio_mmio_save(con->t, b);
 }
 

@@ -6,8 +6,12 @@
  * F_SIZE are not offered; F_EMERG_WRITE is (a config write of emerg_wr
  * prints one character, for early boot code).
  *
- * Output: each transmit chain is written out at once and returned, because
- * Linux's hvc driver spins until the device gives the buffer back.  When
+ * Output: each transmit chain is written out and returned as soon as it
+ * can be, because Linux's hvc driver spins until the device gives the
+ * buffer back; but one event-loop turn writes at most 1 MiB (a chain's
+ * descriptors may overlap, so one chain can be 4 GiB): a longer chain is
+ * held and finished on later turns, and a snapshot returns a held chain
+ * with the rest beyond one more MiB dropped (counted).  When
  * the output fd stops taking data (a pty nobody reads, a pipe whose reader
  * stalled) the device waits up to 100 ms once, then drops output, counted,
  * until the fd drains: a slow reader never stalls the event loop or the

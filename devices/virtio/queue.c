@@ -61,8 +61,11 @@ int virtq_enable(struct virtq *vq, struct vm *vm)
         return -EINVAL;
     if ((vq->desc_gpa & 15) || (vq->avail_gpa & 1) || (vq->used_gpa & 3))
         return -EINVAL; /* §2.7: alignment of the three areas */
-    desc = vm_gpa_ptr(vm, vq->desc_gpa, DESC_SIZE * n);
-    avail = vm_gpa_ptr(vm, vq->avail_gpa, 6 + 2 * n);
+    /* The device only reads the first two (gmem_lookup: not marked
+     * dirty); the used ring is marked here and again by each snapshot
+     * (virtio_mmio_save()). */
+    desc = gmem_lookup(vm_guest_mem(vm), vq->desc_gpa, DESC_SIZE * n);
+    avail = gmem_lookup(vm_guest_mem(vm), vq->avail_gpa, 6 + 2 * n);
     used = vm_gpa_ptr(vm, vq->used_gpa, 6 + USED_ELEM_SIZE * n);
     if (!desc || !avail || !used)
         return -EINVAL;
@@ -138,7 +141,9 @@ static int elem_add(struct virtq *vq, const struct vdesc *d,
 
     if (d->len == 0)
         return 0; /* nothing to access; not worth failing a driver for */
-    p = vm_gpa_ptr(vq->vm, d->addr, d->len);
+    /* Not marked dirty yet: virtq_pop() marks the writable segments once
+     * the chain is accepted, and never marks the readable ones. */
+    p = gmem_lookup(vm_guest_mem(vq->vm), d->addr, d->len);
     if (!p || (!wr && elem->nr_wr) ||
         (wr && vq_writes_driver_area(vq, d->addr, d->len)))
         return -EPROTO;
@@ -165,7 +170,7 @@ indirect_table(struct virtq *vq, const struct vdesc *d, uint32_t *n)
         d->len / DESC_SIZE > VIRTQ_INDIRECT_MAX)
         return NULL;
     *n = d->len / DESC_SIZE;
-    return vm_gpa_ptr(vq->vm, d->addr, d->len);
+    return gmem_lookup(vm_guest_mem(vq->vm), d->addr, d->len); /* only read */
 }
 
 /* Follows the chain from (head), through at most one indirect table.  Each
@@ -231,6 +236,10 @@ int virtq_pop(struct virtq *vq, struct virtq_elem *elem, struct iovec *iov,
     ret = chain_walk(vq, head, elem, iov, max_iov);
     if (ret == -EPROTO)
         return virtq_fail(vq);
+    /* The device may write what it was handed (also an -E2BIG chain's
+     * segments): dirty for a Diff snapshot before it does. */
+    for (unsigned int i = elem->nr_rd; i < elem->nr_rd + elem->nr_wr; i++)
+        gmem_mark_dirty(vm_guest_mem(vq->vm), iov[i].iov_base, iov[i].iov_len);
     return ret < 0 ? ret : 1;
 }
 

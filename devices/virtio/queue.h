@@ -4,10 +4,10 @@
  *
  * The ring lives in guest memory that a hostile driver may rewrite at any
  * moment.  Every index and descriptor is loaded once into a local before it
- * is checked and used, every address goes through vm_gpa_ptr() for its full
- * length, and chains are bounded, so a malformed ring ends in an error code
- * (the device then sets DEVICE_NEEDS_RESET, virtio 1.2 §2.1.2), never in a
- * crash, an access outside guest RAM or an endless loop.
+ * is checked and used, every address is checked to lie in one RAM region for
+ * its full length (gmem_lookup()), and chains are bounded, so a malformed ring
+ * ends in an error code (the device then sets DEVICE_NEEDS_RESET, virtio 1.2
+ * §2.1.2), never in a crash, an access outside guest RAM or an endless loop.
  *
  * A struct virtq is not thread-safe: one thread at a time (the device's
  * lock) pops and pushes. */
@@ -89,7 +89,9 @@ void virtq_reset(struct virtq *vq);
  * fails until virtq_reset(); -E2BIG when the chain is well-formed so far but
  * has more than (max_iov) non-empty segments: the chain is consumed and
  * (elem->head) valid, so the device can complete it as failed.
- * Zero-length descriptors are accepted and yield no segment. */
+ * Zero-length descriptors are accepted and yield no segment.  With dirty
+ * tracking on, the writable segments returned (with 1 or -E2BIG) are
+ * marked dirty, the readable ones and the rings' descriptor tables never. */
 int virtq_pop(struct virtq *vq, struct virtq_elem *elem, struct iovec *iov,
               unsigned int max_iov) __attribute__((warn_unused_result));
 

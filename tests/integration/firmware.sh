@@ -76,7 +76,8 @@ blk_checks="probe features queue config write read indirect get-id flush
 past-end desc-outside-ram desc-ram-end desc-length-wraps desc-loop
 chain-too-long nested-indirect status-readable short-header avail-idx-jump
 notify-before-driver-ok queue-size-not-pow2 features-never-offered
-config-past-end ring-outside-ram registers reset-in-flight pattern"
+config-past-end ring-outside-ram registers reset-in-flight huge-request
+pattern"
 
 # sector IMAGE N: sector N of IMAGE on stdout.
 sector() {

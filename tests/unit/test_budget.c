@@ -121,8 +121,9 @@ static const struct block_backend_ops refill_ops = {
     .destroy = refill_destroy,
 };
 
-/* The victim: one 16-byte request to a virtio-rng on the same loop. */
-static void victim_start(struct virtio_rng **rng)
+/* The victim: a virtio-rng on the same loop, and one 16-byte request to
+ * it, published but not kicked when (publish). */
+static void victim_start(struct virtio_rng **rng, bool publish)
 {
     struct tbuf b = {tdrv_alloc(&victim, 16), 16, true};
 
@@ -130,7 +131,9 @@ static void victim_start(struct virtio_rng **rng)
     ck_assert_uint_eq(
         tdrv_mmio_start(&victim, VICTIM_BASE, VIRTIO_BIT(VIRTIO_F_VERSION_1)),
         15);
-    tdrv_publish(&victim, tdrv_chain(&victim, 0, &b, 1));
+    tdrv_chain(&victim, 0, &b, 1);
+    if (publish)
+        tdrv_publish(&victim, 0);
 }
 
 START_TEST(blk_refilling_guest_yields)
@@ -148,7 +151,7 @@ START_TEST(blk_refilling_guest_yields)
     ck_assert_int_eq(
         virtio_blk_create_backend(vm, &cfg, &d->be, BUSY_BASE, BUSY_IRQ, &blk),
         0);
-    victim_start(&rng);
+    victim_start(&rng, true);
     b[0] = (struct tbuf){tdrv_alloc(&busy, 16), 16, false};
     memcpy(tdrv_ptr(&busy, b[0].gpa), &type, 4);
     b[1] = (struct tbuf){tdrv_alloc(&busy, 512), 512, true};
@@ -178,6 +181,86 @@ START_TEST(blk_refilling_guest_yields)
 }
 END_TEST
 
+/* ---- blk: requests that move many bytes ---- */
+
+#define BIG_REQS 40
+#define BIG_SEGS 7 /* of 1 MiB over one buffer: 7 MiB, under the cap */
+
+struct big_disk {
+    struct block_backend be;
+    uint64_t bytes, since_unplug, max_per_call;
+    unsigned int unplugs;
+};
+
+static int big_submit(struct block_backend *be, struct block_io *io)
+{
+    struct big_disk *d = (struct big_disk *)be;
+
+    d->bytes += io->len; /* "read" at once: the Sync engine's cost */
+    d->since_unplug += io->len;
+    be->complete(be->opaque, io, 0);
+    return 0;
+}
+
+static void big_unplug(struct block_backend *be)
+{
+    struct big_disk *d = (struct big_disk *)be;
+
+    if (d->since_unplug > d->max_per_call)
+        d->max_per_call = d->since_unplug;
+    d->since_unplug = 0;
+    d->unplugs++;
+}
+
+static const struct block_backend_ops big_ops = {
+    .submit = big_submit,
+    .unplug = big_unplug,
+    .reap = refill_none,
+    .drain = refill_none,
+    .destroy = refill_destroy,
+};
+
+/* 40 reads of 7 MiB each, one kick: no call moves much more than
+ * VIRTIO_BLK_BUDGET_BYTES; the rest follows on later turns and all
+ * complete. */
+START_TEST(blk_byte_budget_yields)
+{
+    struct drive_config cfg = {.drive_id = "d", .path_on_host = "/dev/null"};
+    struct big_disk *d = calloc(1, sizeof(*d));
+    struct virtio_blk *blk;
+    struct tbuf b[BIG_SEGS + 2];
+    gpa_t data = tdrv_alloc(&busy, 1 << 20);
+    uint32_t type = 0; /* IN: sector 0 */
+
+    ck_assert_ptr_nonnull(d);
+    d->be = (struct block_backend){
+        .ops = &big_ops, .size = 1ULL << 30, .event_fd = -1};
+    ck_assert_int_eq(
+        virtio_blk_create_backend(vm, &cfg, &d->be, BUSY_BASE, BUSY_IRQ, &blk),
+        0);
+    b[0] = (struct tbuf){tdrv_alloc(&busy, 16), 16, false};
+    memcpy(tdrv_ptr(&busy, b[0].gpa), &type, 4);
+    for (int i = 1; i <= BIG_SEGS; i++)
+        b[i] = (struct tbuf){data, 1 << 20, true};
+    b[BIG_SEGS + 1] = (struct tbuf){tdrv_alloc(&busy, 1), 1, true};
+    tdrv_chain(&busy, 0, b, BIG_SEGS + 2);
+    for (int i = 0; i < BIG_REQS; i++)
+        tdrv_publish(&busy, 0);
+    ck_assert_uint_eq(
+        tdrv_mmio_start(&busy, BUSY_BASE, VIRTIO_BIT(VIRTIO_F_VERSION_1)), 15);
+    ck_assert_int_eq(event_loop_start(vm->loop), 0);
+    tdrv_mmio_write(&busy, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+    ck_assert(tdrv_wait_used(&busy, BIG_REQS));
+    event_loop_stop(vm->loop);
+    ck_assert_uint_eq(d->bytes, (uint64_t)BIG_REQS * BIG_SEGS << 20);
+    ck_assert_uint_le(d->max_per_call,
+                      VIRTIO_BLK_BUDGET_BYTES + VIRTIO_BLK_REQ_MAX);
+    ck_assert_uint_ge(
+        d->unplugs, d->bytes / (VIRTIO_BLK_BUDGET_BYTES + VIRTIO_BLK_REQ_MAX));
+    virtio_blk_destroy(blk);
+}
+END_TEST
+
 /* ---- rng and console: a full ring, one kick ---- */
 
 START_TEST(rng_full_ring_yields)
@@ -202,6 +285,55 @@ START_TEST(rng_full_ring_yields)
     ck_assert_uint_lt(VIRTIO_RNG_BUDGET, QSIZE);
     ck_assert_uint_ge(n, QSIZE / VIRTIO_RNG_BUDGET);
     ck_assert_uint_eq(virtio_rng_bytes(rng), QSIZE * 4096ULL);
+    virtio_rng_destroy(rng);
+}
+END_TEST
+
+/* Transmit chains of 64 MiB each (64 descriptors over one 1 MiB buffer),
+ * one kick: the console writes a bounded amount per call, holding a chain
+ * it has not finished, so a request to another device on the loop is
+ * served long before the output is done; and all of it is written. */
+#define CON_CHAINS 8
+
+START_TEST(console_tx_byte_budget_yields)
+{
+    struct tdrv *q[2] = {&busy_rx, &busy};
+    struct virtio_console *con;
+    struct virtio_rng *rng;
+    struct tbuf b[64];
+    struct chardev cd;
+    gpa_t data = tdrv_alloc(&busy, 1 << 20);
+    int out = open("/dev/null", O_WRONLY);
+    uint16_t used_then;
+
+    ck_assert_int_ge(out, 0);
+    tdrv_init(&busy_rx, vm, RAM_BASE, 2 << 20, VIRTIO_CONSOLE_QUEUE_SIZE);
+    chardev_init_fds(&cd, -1, out);
+    cd.own_out = true;
+    ck_assert_int_eq(
+        virtio_console_create_chardev(vm, &cd, BUSY_BASE, BUSY_IRQ, &con), 0);
+    victim_start(&rng, false);
+    for (int i = 0; i < 64; i++)
+        b[i] = (struct tbuf){data, 1 << 20, false};
+    tdrv_chain(&busy, 0, b, 64);
+    for (int i = 0; i < CON_CHAINS; i++)
+        tdrv_publish(&busy, 0);
+    ck_assert_uint_eq(
+        tdrv_mmio_start_queues(q, 2, BUSY_BASE, VIRTIO_BIT(VIRTIO_F_VERSION_1)),
+        15);
+    ck_assert_int_eq(event_loop_start(vm->loop), 0);
+    tdrv_mmio_write(&busy, VIRTIO_MMIO_QUEUE_NOTIFY, 1);
+    usleep(20000); /* the loop is writing the output by now */
+    tdrv_publish(&victim, 0);
+    tdrv_mmio_write(&victim, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+    ck_assert(tdrv_wait_used(&victim, 1));
+    used_then = tdrv_used_idx(&busy);
+    ck_assert(tdrv_wait_used(&busy, CON_CHAINS));
+    event_loop_stop(vm->loop);
+    /* Without the byte budget all 512 MiB went out in the first call. */
+    ck_assert_uint_lt(used_then, CON_CHAINS);
+    ck_assert_uint_eq(virtio_console_dropped(con), 0);
+    virtio_console_destroy(con);
     virtio_rng_destroy(rng);
 }
 END_TEST
@@ -291,8 +423,10 @@ static Suite *budget_suite(void)
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, blk_refilling_guest_yields);
+    tcase_add_test(tc, blk_byte_budget_yields);
     tcase_add_test(tc, rng_full_ring_yields);
     tcase_add_test(tc, console_rx_without_room_yields);
+    tcase_add_test(tc, console_tx_byte_budget_yields);
     tcase_add_test(tc, net_rx_unusable_chains_yield);
     suite_add_tcase(s, tc);
     return s;

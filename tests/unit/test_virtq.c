@@ -352,6 +352,55 @@ START_TEST(test_indirect_good)
 }
 END_TEST
 
+/* (n) pages of zeroed RAM starting on a page boundary. */
+static gpa_t page_alloc(unsigned int n)
+{
+    return (tdrv_alloc(&drv, (n + 1) * 4096) + 4095) & ~4095ULL;
+}
+
+/* True if page (gpa) is set in the fake VM's dirty bits (taken). */
+static bool dirty(const uint64_t *bits, gpa_t gpa)
+{
+    uint64_t pg = (gpa - RAM_BASE) / 4096;
+
+    return bits[pg / 64] >> (pg % 64) & 1;
+}
+
+/* With dirty tracking on, a popped chain marks its writable buffers only:
+ * not its readable ones, not the indirect table, not a rejected chain's
+ * buffers. */
+START_TEST(test_dirty_writable_only)
+{
+    static uint64_t bits[RAM_SIZE / 4096 / 64 + 1];
+    gpa_t t = page_alloc(1), h = page_alloc(1), d = page_alloc(2);
+    gpa_t st = page_alloc(1), w = page_alloc(1), r = page_alloc(1);
+    struct tbuf c[] = {{h, 16, false}, {d, 8192, true}, {st, 1, true}};
+    struct tbuf bad[] = {{w, 16, true}, {r, 16, false}};
+    uint8_t *tp = tdrv_ptr(&drv, t);
+
+    memcpy(tp, tdrv_ptr(&drv, indirect_table(3, c)), 48);
+    ck_assert_int_eq(gmem_dirty_enable(&vm->mem), 0);
+    tdrv_desc(&drv, 1, t, 48, VIRTQ_DESC_F_INDIRECT, 0);
+    tdrv_publish(&drv, 1);
+    gmem_dirty_take(&vm->mem, 0, bits); /* the test driver's own writes */
+    memset(bits, 0, sizeof(bits));
+    ck_assert_int_eq(pop(), 1);
+    gmem_dirty_take(&vm->mem, 0, bits);
+    ck_assert(dirty(bits, d) && dirty(bits, d + 4096) && dirty(bits, st));
+    ck_assert(!dirty(bits, h) && !dirty(bits, t) && !dirty(bits, drv.desc));
+    ck_assert(!dirty(bits, drv.avail));
+    /* A chain rejected (readable after writable) marks nothing. */
+    tdrv_publish(&drv, tdrv_chain(&drv, 2, bad, 2));
+    gmem_dirty_take(&vm->mem, 0, bits);
+    memset(bits, 0, sizeof(bits));
+    ck_assert_int_eq(pop(), -EPROTO);
+    gmem_dirty_take(&vm->mem, 0, bits);
+    for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++)
+        ck_assert_uint_eq(bits[i], 0);
+    gmem_dirty_free(&vm->mem);
+}
+END_TEST
+
 START_TEST(test_indirect_not_negotiated)
 {
     gpa_t h = tdrv_alloc(&drv, 16);
@@ -590,6 +639,7 @@ int main(void)
     tcase_add_test(tc, test_avail_backwards);
     tcase_add_test(tc, test_too_many_segments);
     tcase_add_test(tc, test_indirect_good);
+    tcase_add_test(tc, test_dirty_writable_only);
     tcase_add_test(tc, test_indirect_not_negotiated);
     tcase_add_test(tc, test_indirect_nested);
     tcase_add_test(tc, test_indirect_bad_length);
