@@ -549,6 +549,26 @@ static int snap_check_out(const char *key, const char *path,
                      key, path);
 }
 
+/* The check of snap_check_out() by name, before any open: a memory file
+ * many VMs restore from is often read-only, and the open would fail with
+ * EACCES, which says less (the check after the open stays: the name may
+ * change in between). */
+static int snap_check_names(const char *state_path, const char *mem_path,
+                            const struct stat *ram_file, char *err,
+                            size_t err_len)
+{
+    struct stat st;
+    int ret = 0;
+
+    if (ram_file && stat(mem_path, &st) == 0)
+        ret = snap_check_out("mem_file_path", mem_path, &st, ram_file, err,
+                             err_len);
+    if (ret == 0 && ram_file && stat(state_path, &st) == 0)
+        ret = snap_check_out("snapshot_path", state_path, &st, ram_file, err,
+                             err_len);
+    return ret;
+}
+
 int snap_open_outputs(const char *state_path, const char *mem_path,
                       const struct stat *ram_file, int *state_fd, int *mem_fd,
                       char *err, size_t err_len)
@@ -556,6 +576,9 @@ int snap_open_outputs(const char *state_path, const char *mem_path,
     struct stat ss, ms;
     int s = -1, m, ret;
 
+    ret = snap_check_names(state_path, mem_path, ram_file, err, err_len);
+    if (ret < 0)
+        return ret;
     m = snap_open_out("mem_file_path", mem_path, &ms, err, err_len);
     if (m < 0)
         return m;
