@@ -15,6 +15,7 @@
 #include "arch/arch.h"
 #include "snapshot.h"
 #include "snapshot_file.h"
+#include "util.h"
 #include "virtio/blk.h"
 #include "virtio/console.h"
 #include "virtio/net.h"
@@ -22,7 +23,6 @@
 #include "vm.h"
 
 #define SNAP_STR_MAX 4096 /* longest string in the config section */
-#define SNAP_IO_CHUNK (1u << 20)
 
 static double snap_now_ms(void)
 {
@@ -213,23 +213,6 @@ static bool snap_page_zero(const uint8_t *p)
     return true;
 }
 
-static int snap_pwrite_all(int fd, const uint8_t *p, size_t len, off_t off)
-{
-    while (len) {
-        ssize_t n =
-            pwrite(fd, p, len < SNAP_IO_CHUNK ? len : SNAP_IO_CHUNK, off);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return n < 0 ? -errno : -EIO;
-        p += n;
-        len -= (size_t)n;
-        off += n;
-    }
-    return 0;
-}
-
 /* /proc/self/pagemap bits (Documentation/admin-guide/mm/pagemap.rst). */
 #define PM_PRESENT (1ULL << 63)
 #define PM_SWAP (1ULL << 62)
@@ -257,8 +240,6 @@ static bool snap_private_pages(int pagemap, const uint8_t *base, bool from_file,
                  ((ent[i] & PM_PRESENT) && (!from_file || !(ent[i] & PM_FILE)));
     return true;
 }
-
-static int merge_data(int in, int out, off_t size, uint8_t *buf);
 
 /* Writes the pages (pop) marks in chunk (c) of (n) pages: with (all), every
  * marked page as it is (it may replace different data already in the
@@ -303,7 +284,7 @@ static int snap_write_full(struct vm *vm, int fd, uint64_t *written)
     if (from_file && pagemap >= 0 &&
         snap_private_pages(pagemap, vm->ram, true, 0, 1, pop)) {
         buf = malloc(SNAP_IO_CHUNK);
-        ret = buf ? merge_data(vm->mem_fd, fd, (off_t)vm->ram_size, buf)
+        ret = buf ? snap_copy_data(vm->mem_fd, fd, (off_t)vm->ram_size, buf)
                   : -ENOMEM;
         free(buf);
     } else if (from_file && pagemap >= 0) {
@@ -370,19 +351,14 @@ static int snap_write_dirty(struct vm *vm, int fd, uint64_t *written)
     return ret;
 }
 
-static int snap_write_memory(struct vm *vm, bool diff, const char *path,
+/* Guest RAM into (fd), the file (path) snap_open_outputs() opened. */
+static int snap_write_memory(struct vm *vm, bool diff, int fd, const char *path,
                              uint64_t *written)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     int ret = 0;
 
-    if (fd < 0) {
-        ret = -errno;
-        vm_log(vm, VMRUN_LOG_ERROR, "snapshot: cannot create '%s': %s", path,
-               strerror(-ret));
-        return ret;
-    }
-    if (ftruncate(fd, (off_t)vm->ram_size) < 0)
+    /* Empty first: the pages not written must read as zeros. */
+    if (ftruncate(fd, 0) < 0 || ftruncate(fd, (off_t)vm->ram_size) < 0)
         ret = -errno;
     if (ret == 0 && diff)
         ret = snap_write_dirty(vm, fd, written);
@@ -392,8 +368,6 @@ static int snap_write_memory(struct vm *vm, bool diff, const char *path,
         if (ret == 0 && vm->cfg->track_dirty_pages)
             ret = snap_write_dirty(vm, -1, written);
     }
-    if (close(fd) < 0 && ret == 0)
-        ret = -errno;
     if (ret < 0)
         vm_log(vm, VMRUN_LOG_ERROR, "snapshot: writing guest RAM to '%s': %s",
                path, strerror(-ret));
@@ -545,21 +519,13 @@ static int snap_save_state(struct vm *vm, struct snap_writer *w, bool diff)
     return ret;
 }
 
-static int snap_write_file(struct vm *vm, const char *path,
+static int snap_write_file(struct vm *vm, int fd, const char *path,
                            const struct snap_buf *b)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    int ret;
+    int ret = ftruncate(fd, 0) < 0 ? -errno : 0;
 
-    if (fd < 0) {
-        ret = -errno;
-        vm_log(vm, VMRUN_LOG_ERROR, "snapshot: cannot create '%s': %s", path,
-               strerror(-ret));
-        return ret;
-    }
-    ret = snap_pwrite_all(fd, b->data, b->len, 0);
-    if (close(fd) < 0 && ret == 0)
-        ret = -errno;
+    if (ret == 0)
+        ret = snap_pwrite_all(fd, b->data, b->len, 0);
     if (ret < 0)
         vm_log(vm, VMRUN_LOG_ERROR, "snapshot: writing '%s': %s", path,
                strerror(-ret));
@@ -576,15 +542,69 @@ static bool snap_vm_paused(struct vm *vm)
     return paused;
 }
 
+/* The state file's bytes in (file). */
+static int snap_build_state(struct vm *vm, bool diff, struct snap_buf *file)
+{
+    struct snap_writer *w = calloc(1, sizeof(*w));
+    char cpu[SNAP_CPU_LEN + 1];
+    int ret;
+
+    if (!w)
+        return -ENOMEM;
+    /* Devices first: blk completes its requests in flight into guest RAM
+     * and the used rings are marked dirty before RAM is written. */
+    ret = snap_save_state(vm, w, diff);
+    arch_host_cpu(cpu, sizeof(cpu));
+    if (ret == 0)
+        ret = snap_writer_finish(w, diff ? SNAP_FLAG_DIFF : 0, VMRUN_VERSION,
+                                 cpu, file);
+    sb_free(&w->data);
+    free(w);
+    return ret;
+}
+
+/* Both output files, before anything is written.  A restored VM's RAM is
+ * its memory file mapped MAP_PRIVATE: snap_open_outputs() refuses that
+ * file, whose truncation would drop every page the guest has not written
+ * (guest RAM would read zeros, or SIGBUS past the new end). */
+static int snap_open_files(struct vm *vm, const char *state_path,
+                           const char *mem_path, int *state_fd, int *mem_fd)
+{
+    struct stat ram;
+    char msg[1024];
+    int ret;
+
+    if (vm->mem_fd >= 0 && fstat(vm->mem_fd, &ram) < 0) {
+        ret = -errno;
+        vm_log(vm, VMRUN_LOG_ERROR, "snapshot: the VM's memory file: %s",
+               strerror(-ret));
+        return ret;
+    }
+    ret = snap_open_outputs(state_path, mem_path, vm->mem_fd >= 0 ? &ram : NULL,
+                            state_fd, mem_fd, msg, sizeof(msg));
+    if (ret < 0)
+        vm_log(vm, VMRUN_LOG_ERROR, "snapshot: %s", msg);
+    return ret;
+}
+
+/* close() of a written file: its error (delayed write-back) is one too. */
+static int snap_close(struct vm *vm, int fd, const char *path, int ret)
+{
+    if (close(fd) < 0 && ret == 0) {
+        ret = -errno;
+        vm_log(vm, VMRUN_LOG_ERROR, "snapshot: writing '%s': %s", path,
+               strerror(-ret));
+    }
+    return ret;
+}
+
 int snapshot_create(struct vm *vm, bool diff, const char *state_path,
                     const char *mem_path)
 {
-    struct snap_writer *w;
     struct snap_buf file = {0};
-    char cpu[SNAP_CPU_LEN + 1];
     double t0 = snap_now_ms();
     uint64_t written = 0;
-    int ret;
+    int ret, state_fd, mem_fd;
 
     if (!snap_vm_paused(vm)) {
         vm_log(vm, VMRUN_LOG_ERROR, "snapshot: the VM must be paused first");
@@ -597,22 +617,16 @@ int snapshot_create(struct vm *vm, bool diff, const char *state_path,
                "load)");
         return -EINVAL;
     }
-    w = calloc(1, sizeof(*w));
-    if (!w)
-        return -ENOMEM;
-    /* Devices first: blk completes its requests in flight into guest RAM
-     * and the used rings are marked dirty before RAM is written. */
-    ret = snap_save_state(vm, w, diff);
-    arch_host_cpu(cpu, sizeof(cpu));
+    ret = snap_open_files(vm, state_path, mem_path, &state_fd, &mem_fd);
+    if (ret < 0)
+        return ret;
+    ret = snap_build_state(vm, diff, &file);
     if (ret == 0)
-        ret = snap_writer_finish(w, diff ? SNAP_FLAG_DIFF : 0, VMRUN_VERSION,
-                                 cpu, &file);
-    sb_free(&w->data);
-    free(w);
+        ret = snap_write_memory(vm, diff, mem_fd, mem_path, &written);
     if (ret == 0)
-        ret = snap_write_memory(vm, diff, mem_path, &written);
-    if (ret == 0)
-        ret = snap_write_file(vm, state_path, &file);
+        ret = snap_write_file(vm, state_fd, state_path, &file);
+    ret = snap_close(vm, mem_fd, mem_path, ret);
+    ret = snap_close(vm, state_fd, state_path, ret);
     if (ret == 0)
         vm_log(vm, VMRUN_LOG_INFO,
                "snapshot: %s to '%s' (%zu bytes) and '%s' (%llu MiB of "
@@ -730,16 +744,16 @@ static int snap_open_mem(const struct snap_file *f,
     if (sr_u32(&r) != GMEM_PAGE || ram != want)
         return snap_err(err, err_len, "%s: bad memory section",
                         ro->snapshot_path);
-    fd = open(ro->mem_path, O_RDONLY | O_CLOEXEC);
+    /* Without blocking: a FIFO would hang the API thread in open(). */
+    fd = open_regular(ro->mem_path, O_RDONLY | O_CLOEXEC, 0);
+    if (fd == -EINVAL)
+        return snap_err(err, err_len, "%s: not a regular file", ro->mem_path);
     if (fd < 0) {
-        int e = errno;
-
         snprintf(err, err_len, "%s: cannot open: %s", ro->mem_path,
-                 strerror(e));
-        return e == ENOENT ? -ENOENT : -EINVAL;
+                 strerror(-fd));
+        return fd == -ENOENT ? -ENOENT : -EINVAL;
     }
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-        (uint64_t)st.st_size != want) {
+    if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != want) {
         close(fd);
         return snap_err(err, err_len,
                         "%s: not a memory file of %llu bytes (the snapshot's "
@@ -815,121 +829,9 @@ int snapshot_restore(struct vm *vm, const struct vmrun_restore *ro,
 
 /* ---- merge ---- */
 
-static int merge_range(int in, int out, off_t from, off_t to, uint8_t *buf)
-{
-    while (from < to) {
-        size_t want =
-            to - from < SNAP_IO_CHUNK ? (size_t)(to - from) : SNAP_IO_CHUNK;
-        ssize_t n = pread(in, buf, want, from);
-        int ret;
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return n < 0 ? -errno : -EIO;
-        ret = snap_pwrite_all(out, buf, (size_t)n, from);
-        if (ret < 0)
-            return ret;
-        from += n;
-    }
-    return 0;
-}
-
-/* Copies the data extents of (in) (SEEK_DATA/SEEK_HOLE) to the same
- * offsets of (out). */
-static int merge_data(int in, int out, off_t size, uint8_t *buf)
-{
-    off_t pos = 0;
-
-    while (pos < size) {
-        off_t data = lseek(in, pos, SEEK_DATA), hole;
-        int ret;
-
-        if (data < 0)
-            return errno == ENXIO ? 0 : -errno;
-        hole = lseek(in, data, SEEK_HOLE);
-        if (hole < 0)
-            return -errno;
-        ret = merge_range(in, out, data, hole < size ? hole : size, buf);
-        if (ret < 0)
-            return ret;
-        pos = hole;
-    }
-    return 0;
-}
-
-static int merge_open(const char *path, off_t *size, char *err, size_t len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-
-    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        int e = fd < 0 ? errno : EINVAL;
-
-        snprintf(err, len, "%s: cannot open a memory file: %s", path,
-                 strerror(e));
-        if (fd >= 0)
-            close(fd);
-        return -e;
-    }
-    if (*size >= 0 && st.st_size != *size) {
-        close(fd);
-        return snap_err(err, len, "%s: %lld bytes; the Full file has %lld",
-                        path, (long long)st.st_size, (long long)*size);
-    }
-    *size = st.st_size;
-    return fd;
-}
-
-static bool same_file(const char *a, const char *b)
-{
-    struct stat sa, sb;
-
-    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
-           sa.st_ino == sb.st_ino;
-}
-
+/* In snapshot_file.c, with no KVM: the unit tests drive it. */
 int snapshot_merge(const char *full, const char *const *diffs, size_t n,
                    const char *out, char *err, size_t err_len)
 {
-    uint8_t *buf = malloc(SNAP_IO_CHUNK);
-    off_t size = -1;
-    int in = -1, o = -1, ret = 0;
-
-    if (!buf)
-        return -ENOMEM;
-    in = merge_open(full, &size, err, err_len);
-    if (in < 0) {
-        free(buf);
-        return in;
-    }
-    if (same_file(full, out)) {
-        o = open(out, O_WRONLY | O_CLOEXEC);
-    } else {
-        o = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (o >= 0 && ftruncate(o, size) < 0)
-            ret = -errno;
-        if (o >= 0 && ret == 0)
-            ret = merge_data(in, o, size, buf);
-    }
-    close(in);
-    if (o < 0)
-        ret = -errno;
-    for (size_t i = 0; i < n && ret == 0; i++) {
-        in = merge_open(diffs[i], &size, err, err_len);
-        if (in < 0) {
-            ret = in;
-            break;
-        }
-        ret = merge_data(in, o, size, buf);
-        close(in);
-        if (ret < 0)
-            snprintf(err, err_len, "%s: %s", diffs[i], strerror(-ret));
-    }
-    if (o >= 0 && close(o) < 0 && ret == 0)
-        ret = -errno;
-    if (ret < 0 && !err[0])
-        snprintf(err, err_len, "%s: %s", out, strerror(-ret));
-    free(buf);
-    return ret;
+    return snap_merge(full, diffs, n, out, err, err_len);
 }

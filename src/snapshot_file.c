@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "snapshot_file.h"
+#include "util.h"
 
 /* ---- writer ---- */
 
@@ -387,24 +388,28 @@ int snap_file_parse(struct snap_file *f, uint8_t *buf, size_t len, char *err,
 int snap_file_load(struct snap_file *f, const char *path, char *err,
                    size_t err_len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open_regular(path, O_RDONLY | O_CLOEXEC, 0);
     uint8_t *buf = NULL;
     struct stat st;
     size_t got = 0;
 
     memset(f, 0, sizeof(*f));
+    if (fd == -EINVAL)
+        return snap_fail(err, err_len, "not a regular file");
     if (fd < 0 || fstat(fd, &st) < 0) {
-        int e = errno;
+        int e = fd < 0 ? -fd : errno;
 
         snprintf(err, err_len, "cannot open: %s", strerror(e));
         if (fd >= 0)
             close(fd);
         return e == ENOENT ? -ENOENT : -EINVAL;
     }
-    if (!S_ISREG(st.st_mode) || st.st_size > (off_t)SNAP_MAX_FILE) {
+    if (st.st_size > (off_t)SNAP_MAX_FILE) {
         close(fd);
-        return snap_fail(err, err_len, "not a regular file of at most %u MiB",
-                         SNAP_MAX_FILE >> 20);
+        return snap_fail(err, err_len,
+                         "%lld bytes; a state file has at most "
+                         "%u MiB",
+                         (long long)st.st_size, SNAP_MAX_FILE >> 20);
     }
     buf = malloc(st.st_size ? (size_t)st.st_size : 1);
     while (buf && got < (size_t)st.st_size) {
@@ -440,4 +445,262 @@ bool snap_file_section(const struct snap_file *f, uint32_t type, uint32_t index,
         }
     }
     return false;
+}
+
+/* ---- file I/O: the memory file, the output files, the merge ---- */
+
+int snap_pwrite_all(int fd, const void *p, size_t len, off_t off)
+{
+    const uint8_t *b = p;
+
+    while (len) {
+        ssize_t n =
+            pwrite(fd, b, len < SNAP_IO_CHUNK ? len : SNAP_IO_CHUNK, off);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? -errno : -EIO;
+        b += n;
+        len -= (size_t)n;
+        off += n;
+    }
+    return 0;
+}
+
+static int snap_copy_range(int in, int out, off_t from, off_t to, uint8_t *buf)
+{
+    while (from < to) {
+        size_t want =
+            to - from < SNAP_IO_CHUNK ? (size_t)(to - from) : SNAP_IO_CHUNK;
+        ssize_t n = pread(in, buf, want, from);
+        int ret;
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? -errno : -EIO;
+        ret = snap_pwrite_all(out, buf, (size_t)n, from);
+        if (ret < 0)
+            return ret;
+        from += n;
+    }
+    return 0;
+}
+
+int snap_copy_data(int in, int out, off_t size, uint8_t *buf)
+{
+    off_t pos = 0;
+
+    while (pos < size) {
+        off_t data = lseek(in, pos, SEEK_DATA), hole;
+        int ret;
+
+        if (data < 0)
+            return errno == ENXIO ? 0 : -errno;
+        hole = lseek(in, data, SEEK_HOLE);
+        if (hole < 0)
+            return -errno;
+        ret = snap_copy_range(in, out, data, hole < size ? hole : size, buf);
+        if (ret < 0)
+            return ret;
+        pos = hole;
+    }
+    return 0;
+}
+
+static bool snap_same_inode(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* (path), the value of (key), opened for writing: created (mode 0600)
+ * when absent, not truncated; its identity in (st). */
+static int snap_open_out(const char *key, const char *path, struct stat *st,
+                         char *err, size_t err_len)
+{
+    int fd = open_regular(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+
+    if (fd >= 0 && fstat(fd, st) < 0) {
+        int e = errno;
+
+        close(fd);
+        fd = -e;
+    }
+    if (fd == -EINVAL)
+        snprintf(err, err_len, "%s '%s': not a regular file", key, path);
+    else if (fd < 0)
+        snprintf(err, err_len, "%s '%s': cannot create: %s", key, path,
+                 strerror(-fd));
+    return fd;
+}
+
+/* Refuses (st), the file (path) of (key), when it is (ram_file). */
+static int snap_check_out(const char *key, const char *path,
+                          const struct stat *st, const struct stat *ram_file,
+                          char *err, size_t err_len)
+{
+    if (!ram_file || !snap_same_inode(st, ram_file))
+        return 0;
+    return snap_fail(err, err_len,
+                     "%s '%s' is the memory file this VM was restored from "
+                     "(guest RAM maps it; truncating it would wipe guest "
+                     "RAM): write the snapshot to another file",
+                     key, path);
+}
+
+/* The check of snap_check_out() by name, before any open: a memory file
+ * many VMs restore from is often read-only, and the open would fail with
+ * EACCES, which says less (the check after the open stays: the name may
+ * change in between). */
+static int snap_check_names(const char *state_path, const char *mem_path,
+                            const struct stat *ram_file, char *err,
+                            size_t err_len)
+{
+    struct stat st;
+    int ret = 0;
+
+    if (ram_file && stat(mem_path, &st) == 0)
+        ret = snap_check_out("mem_file_path", mem_path, &st, ram_file, err,
+                             err_len);
+    if (ret == 0 && ram_file && stat(state_path, &st) == 0)
+        ret = snap_check_out("snapshot_path", state_path, &st, ram_file, err,
+                             err_len);
+    return ret;
+}
+
+int snap_open_outputs(const char *state_path, const char *mem_path,
+                      const struct stat *ram_file, int *state_fd, int *mem_fd,
+                      char *err, size_t err_len)
+{
+    struct stat ss, ms;
+    int s = -1, m, ret;
+
+    ret = snap_check_names(state_path, mem_path, ram_file, err, err_len);
+    if (ret < 0)
+        return ret;
+    m = snap_open_out("mem_file_path", mem_path, &ms, err, err_len);
+    if (m < 0)
+        return m;
+    ret =
+        snap_check_out("mem_file_path", mem_path, &ms, ram_file, err, err_len);
+    if (ret == 0)
+        ret = s = snap_open_out("snapshot_path", state_path, &ss, err, err_len);
+    if (s >= 0)
+        ret = snap_check_out("snapshot_path", state_path, &ss, ram_file, err,
+                             err_len);
+    if (ret == 0 && snap_same_inode(&ss, &ms))
+        ret = snap_fail(err, err_len,
+                        "snapshot_path '%s' and mem_file_path '%s' are the "
+                        "same file",
+                        state_path, mem_path);
+    if (ret < 0) {
+        if (s >= 0)
+            close(s);
+        close(m);
+        return ret;
+    }
+    *state_fd = s;
+    *mem_fd = m;
+    return 0;
+}
+
+/* A memory file to merge: regular, of (*size) bytes (any when < 0; then
+ * set). */
+static int merge_open(const char *path, off_t *size, char *err, size_t len)
+{
+    int fd = open_regular(path, O_RDONLY | O_CLOEXEC, 0);
+    struct stat st;
+
+    if (fd >= 0 && fstat(fd, &st) < 0) {
+        int e = errno;
+
+        close(fd);
+        fd = -e;
+    }
+    if (fd < 0) {
+        snprintf(err, len, "%s: cannot open a memory file: %s", path,
+                 fd == -EINVAL ? "not a regular file" : strerror(-fd));
+        return fd;
+    }
+    if (*size >= 0 && st.st_size != *size) {
+        close(fd);
+        return snap_fail(err, len, "%s: %lld bytes; the Full file has %lld",
+                         path, (long long)st.st_size, (long long)*size);
+    }
+    *size = st.st_size;
+    return fd;
+}
+
+/* (full) with each of (diffs) laid over it, into (o). */
+static int merge_into(int o, const char *full, const char *const *diffs,
+                      size_t n, uint8_t *buf, char *err, size_t err_len)
+{
+    off_t size = -1;
+    int in = merge_open(full, &size, err, err_len), ret;
+
+    if (in < 0)
+        return in;
+    ret = ftruncate(o, size) < 0 ? -errno : 0;
+    if (ret == 0)
+        ret = snap_copy_data(in, o, size, buf);
+    close(in);
+    for (size_t i = 0; i < n && ret == 0; i++) {
+        in = merge_open(diffs[i], &size, err, err_len);
+        if (in < 0)
+            return in;
+        ret = snap_copy_data(in, o, size, buf);
+        close(in);
+        if (ret < 0)
+            snprintf(err, err_len, "%s: %s", diffs[i], strerror(-ret));
+    }
+    return ret;
+}
+
+int snap_merge(const char *full, const char *const *diffs, size_t n,
+               const char *out, char *err, size_t err_len)
+{
+    uint8_t *buf = malloc(SNAP_IO_CHUNK);
+    char *tmp = NULL;
+    struct stat st;
+    int o, ret;
+
+    if (err_len)
+        err[0] = '\0';
+    if (!buf)
+        return -ENOMEM;
+    if (stat(out, &st) == 0 && !S_ISREG(st.st_mode)) {
+        free(buf);
+        return snap_fail(err, err_len, "%s: not a regular file", out);
+    }
+    /* A new file renamed over (out): a VM restored from (out), or from
+     * (full) merged in place, maps the old file (MAP_PRIVATE shows later
+     * writes to the file in every page the guest has not written), and
+     * keeps it. */
+    if (asprintf(&tmp, "%s.merge-XXXXXX", out) < 0) {
+        free(buf);
+        return -ENOMEM;
+    }
+    o = mkostemp(tmp, O_CLOEXEC);
+    if (o < 0) {
+        ret = -errno;
+        snprintf(err, err_len, "%s: cannot create a file in its folder: %s",
+                 out, strerror(-ret));
+        free(tmp);
+        free(buf);
+        return ret;
+    }
+    ret = merge_into(o, full, diffs, n, buf, err, err_len);
+    if (close(o) < 0 && ret == 0)
+        ret = -errno;
+    if (ret == 0 && rename(tmp, out) < 0)
+        ret = -errno;
+    if (ret < 0) {
+        unlink(tmp);
+        if (err_len && !err[0])
+            snprintf(err, err_len, "%s: %s", out, strerror(-ret));
+    }
+    free(tmp);
+    free(buf);
+    return ret;
 }

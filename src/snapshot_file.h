@@ -22,6 +22,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+
+struct stat;
 
 #define SNAP_MAGIC "VMRUNSNP"
 #define SNAP_FORMAT_VERSION 1
@@ -31,6 +34,7 @@
 #define SNAP_MAX_FILE (256u << 20) /* state only: RAM is in the mem file */
 #define SNAP_VERSION_LEN 16
 #define SNAP_CPU_LEN 64
+#define SNAP_IO_CHUNK (1u << 20) /* bytes per read or write of a file */
 
 /* Header flags. */
 #define SNAP_FLAG_DIFF 1 /* the memory file holds only dirtied pages */
@@ -142,5 +146,40 @@ void snap_file_free(struct snap_file *f);
 /* The section (type, index) as a reader; false when absent. */
 bool snap_file_section(const struct snap_file *f, uint32_t type, uint32_t index,
                        struct snap_rd *r);
+
+/* ---- files (no KVM either) ---- */
+
+/* pwrite() of all (len) bytes at (off), in SNAP_IO_CHUNK pieces. */
+int snap_pwrite_all(int fd, const void *p, size_t len, off_t off)
+    __attribute__((warn_unused_result));
+
+/* Copies the data extents of (in) (SEEK_DATA/SEEK_HOLE) below (size) to
+ * the same offsets of (out) (holes are not written); (buf) holds
+ * SNAP_IO_CHUNK bytes. */
+int snap_copy_data(int in, int out, off_t size, uint8_t *buf)
+    __attribute__((warn_unused_result));
+
+/* Opens the two files a snapshot writes, (state_path) and (mem_path), for
+ * writing: created (mode 0600) when absent, NOT truncated (the caller
+ * does that once both are accepted).  Without blocking (open_regular()),
+ * it refuses with -EINVAL and one line naming the key (snapshot_path,
+ * mem_file_path) and the path in (err): a path that is not a regular
+ * file; one that is (ram_file) (a restored VM's memory file, which its
+ * RAM maps MAP_PRIVATE: truncating it would drop every page the guest has
+ * not written; NULL for none); the two paths being one file.  Other
+ * errors: -errno, (err) says which.  On success (*state_fd), (*mem_fd). */
+int snap_open_outputs(const char *state_path, const char *mem_path,
+                      const struct stat *ram_file, int *state_fd, int *mem_fd,
+                      char *err, size_t err_len)
+    __attribute__((warn_unused_result));
+
+/* snapshot_merge() (snapshot.h): (full) with each of (diffs)[0..n) laid
+ * over it, in order, into a new file in (out)'s folder renamed over
+ * (out): a VM restored from the old (out) (or from (full) merged in place)
+ * keeps mapping the old file.  On failure nothing is left behind and
+ * (out) is untouched; -errno with one line in (err). */
+int snap_merge(const char *full, const char *const *diffs, size_t n,
+               const char *out, char *err, size_t err_len)
+    __attribute__((warn_unused_result));
 
 #endif

@@ -4,9 +4,11 @@
 # host's /dev/kvm: Full snapshot through the API, restore on the command
 # line and through PUT /snapshot/load, the counter continuing with no
 # repeat and no skip; three restores of one snapshot at once; Full, Diff,
-# snapshot-merge and restore; a paused restore; and bad snapshot files
-# (corrupted, truncated, wrong version, wrong memory file) ending in one
-# message and exit status 2.  docs/snapshot.md.
+# snapshot-merge and restore; a paused restore; snapshot/create onto the
+# restored VM's own memory file or a FIFO refused (400) with the VM running
+# on; and bad snapshot files (corrupted, truncated, wrong version, wrong
+# memory file, FIFOs) ending in one message and exit status 2.
+# docs/snapshot.md.
 set -u
 build=$(cd "${1:?usage: snapshot.sh BUILD_DIR}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
@@ -173,6 +175,26 @@ wait_tick "$work/a.out" $((saved + 2)) && ok "loaded VM runs after resume" ||
 	not_ok "loaded VM runs after resume" "$(tail -n 3 "$work/a.out.err")"
 continuous "API restore continues the counter" "$work/orig.out" "$work/a.out"
 
+# --- snapshot/create onto the restored VM's own memory file: refused ---
+# Its RAM maps m1 MAP_PRIVATE: truncating m1 would wipe guest RAM.
+
+api PATCH /vm '{"state": "Paused"}'
+api PUT /snapshot/create "{\"snapshot_path\": \"$work/own.snap\", \"mem_file_path\": \"$work/m1\"}"
+expect_code "snapshot/create with mem_file_path = the VM's own memory file: 400" 400
+api PUT /snapshot/create "{\"snapshot_path\": \"$work/m1\", \"mem_file_path\": \"$work/own.mem\"}"
+expect_code "snapshot/create with snapshot_path = the VM's own memory file: 400" 400
+expect_grep "the refusal names the key and the path" \
+	"mem_file_path '.*/m1' is the memory file this VM was restored from" "$work/a.out.err"
+mkfifo "$work/fifo"
+api PUT /snapshot/create "{\"snapshot_path\": \"$work/own.snap\", \"mem_file_path\": \"$work/fifo\"}"
+expect_code "snapshot/create onto a FIFO: 400 (no hang)" 400
+expect "memory file untouched by the refused creates" "$m1_sum" "$(md5sum <"$work/m1")"
+own_tick=$(last_tick "$work/a.out")
+api PATCH /vm '{"state": "Resumed"}'
+wait_tick "$work/a.out" $((own_tick + 3)) && ok "the VM runs on after the refused creates" ||
+	not_ok "the VM runs on after the refused creates" "$(tail -n 3 "$work/a.out.err")"
+continuous "its counter continues (guest RAM intact)" "$work/orig.out" "$work/a.out"
+
 # --- Full, run on, Diff; merge; restore from the merged file ---
 
 api PATCH /vm '{"state": "Paused"}'
@@ -246,6 +268,12 @@ bad "memory file of the wrong size" "not a memory file of 67108864 bytes" \
 bad "override of an unknown drive" "no drive 'nope'" \
 	--restore "$work/s1" --mem "$work/m1" --drive-path nope=/tmp/x
 bad "--restore without --mem" "needs --mem" --restore "$work/s1"
+bad "memory file is a FIFO" "fifo: not a regular file" \
+	--restore "$work/s1" --mem "$work/fifo"
+bad "snapshot file is a FIFO" "fifo: not a regular file" \
+	--restore "$work/fifo" --mem "$work/m1"
+bad "snapshot-merge with a FIFO" "fifo: cannot open a memory file: not a regular file" \
+	snapshot-merge "$work/m1" "$work/fifo" -o "$work/x.mem"
 bad "snapshot-merge with a Diff of another size" "bytes; the Full file has" \
 	snapshot-merge "$work/m1" "$work/small.mem" -o "$work/x.mem"
 

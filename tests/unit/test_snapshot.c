@@ -2,11 +2,18 @@
  * and every kind of bad file (truncated at each length, each byte
  * corrupted, wrong magic or version, sections outside the file) ending in
  * an error, never a crash; the checked readers; device state loaders fed
- * hostile bytes; dirty-page tracking of vmrun's own writes. */
+ * hostile bytes; dirty-page tracking of vmrun's own writes; the files
+ * snapshots write and read: never a FIFO (no hang), never the memory file
+ * a restored VM maps, and a merge that leaves running VMs' files alone. */
+#include <dirent.h>
 #include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check_main.h"
@@ -14,6 +21,7 @@
 #include "i8042.h"
 #include "serial8250.h"
 #include "snapshot_file.h"
+#include "util.h"
 #include "virtio/queue.h"
 
 /* A file with three sections: "config", 4 KiB of pattern, an empty one. */
@@ -378,6 +386,276 @@ START_TEST(test_dirty_tracking)
 }
 END_TEST
 
+/* ---- the files: FIFOs, the restored VM's memory file, the merge ---- */
+
+#define PG 4096
+
+/* A FIFO open that blocks would hang the test: fail it instead. */
+#define NO_HANG() alarm(10)
+
+struct tdir {
+    char dir[64];
+    char path[8][96];
+};
+
+/* A fresh folder; (t->path)[i] is "DIR/(names)[i]". */
+static void tdir_init(struct tdir *t, const char *const *names, int n)
+{
+    snprintf(t->dir, sizeof(t->dir), "/tmp/vmrun-snap-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(t->dir));
+    for (int i = 0; i < n && i < 8; i++)
+        snprintf(t->path[i], sizeof(t->path[i]), "%s/%s", t->dir, names[i]);
+}
+
+/* The number of entries in the folder. */
+static int tdir_count(const struct tdir *t)
+{
+    DIR *d = opendir(t->dir);
+    struct dirent *e;
+    int n = 0;
+
+    ck_assert_ptr_nonnull(d);
+    while ((e = readdir(d)))
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+static void tdir_free(struct tdir *t)
+{
+    DIR *d = opendir(t->dir);
+    struct dirent *e;
+
+    while (d && (e = readdir(d)))
+        if (e->d_name[0] != '.')
+            unlinkat(dirfd(d), e->d_name, 0);
+    if (d)
+        closedir(d);
+    rmdir(t->dir);
+}
+
+/* (path): (pages) pages, page i filled with (fill)[i] (0: a hole). */
+static void write_pages(const char *path, const char *fill, int pages)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    uint8_t pg[PG];
+
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(ftruncate(fd, (off_t)pages * PG), 0);
+    for (int i = 0; i < pages; i++) {
+        if (!fill[i])
+            continue;
+        memset(pg, fill[i], PG);
+        ck_assert_int_eq(pwrite(fd, pg, PG, (off_t)i * PG), PG);
+    }
+    close(fd);
+}
+
+/* The first byte of page (i) of (path). */
+static char page_byte(const char *path, int i)
+{
+    int fd = open(path, O_RDONLY);
+    char c = '?';
+
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(pread(fd, &c, 1, (off_t)i * PG), 1);
+    close(fd);
+    return c;
+}
+
+START_TEST(test_open_regular)
+{
+    static const char *const names[] = {"file", "fifo", "missing"};
+    struct tdir t;
+    int fd, rd;
+
+    NO_HANG();
+    tdir_init(&t, names, 3);
+    write_pages(t.path[0], "a", 1);
+    ck_assert_int_eq(mkfifo(t.path[1], 0600), 0);
+    fd = open_regular(t.path[0], O_RDWR | O_CLOEXEC, 0);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(fcntl(fd, F_GETFL) & O_NONBLOCK, 0); /* cleared */
+    close(fd);
+    /* A FIFO: no reader, no writer, both: refused at once, not waited on. */
+    ck_assert_int_eq(open_regular(t.path[1], O_RDONLY, 0), -EINVAL);
+    ck_assert_int_eq(open_regular(t.path[1], O_WRONLY, 0), -EINVAL);
+    ck_assert_int_eq(open_regular(t.path[1], O_WRONLY | O_CREAT, 0600),
+                     -EINVAL);
+    rd = open(t.path[1], O_RDONLY | O_NONBLOCK);
+    ck_assert_int_ge(rd, 0);
+    ck_assert_int_eq(open_regular(t.path[1], O_WRONLY, 0), -EINVAL);
+    close(rd);
+    ck_assert_int_eq(open_regular(t.dir, O_RDONLY, 0), -EINVAL);
+    ck_assert_int_eq(open_regular(t.dir, O_WRONLY, 0), -EINVAL);
+    ck_assert_int_eq(open_regular("/dev/null", O_RDWR, 0), -EINVAL);
+    ck_assert_int_eq(open_regular(t.path[2], O_RDONLY, 0), -ENOENT);
+    tdir_free(&t);
+}
+END_TEST
+
+/* snapshot/load of a FIFO (state file): an error at once, no hang. */
+START_TEST(test_load_fifo)
+{
+    static const char *const names[] = {"fifo"};
+    struct snap_file *f = calloc(1, sizeof(*f));
+    char err[256] = "";
+    struct tdir t;
+
+    NO_HANG();
+    ck_assert_ptr_nonnull(f);
+    tdir_init(&t, names, 1);
+    ck_assert_int_eq(mkfifo(t.path[0], 0600), 0);
+    ck_assert_int_eq(snap_file_load(f, t.path[0], err, sizeof(err)), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "not a regular file"));
+    tdir_free(&t);
+    free(f);
+}
+END_TEST
+
+/* snapshot/create onto the memory file a restored VM maps (MAP_PRIVATE):
+ * refused, and the file and the mapping keep their data. */
+START_TEST(test_outputs_refuse_ram_file)
+{
+    static const char *const names[] = {"ram", "link", "s", "m", "fifo"};
+    char err[512] = "";
+    struct stat ram;
+    struct tdir t;
+    int fd, s = -1, m = -1;
+    char *map;
+
+    NO_HANG();
+    tdir_init(&t, names, 5);
+    write_pages(t.path[0], "rr", 2);
+    ck_assert_int_eq(link(t.path[0], t.path[1]), 0);
+    ck_assert_int_eq(mkfifo(t.path[4], 0600), 0);
+    fd = open(t.path[0], O_RDONLY);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(fstat(fd, &ram), 0);
+    map = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    ck_assert_ptr_ne(map, MAP_FAILED);
+
+    ck_assert_int_eq(
+        snap_open_outputs(t.path[2], t.path[0], &ram, &s, &m, err, sizeof(err)),
+        -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "mem_file_path"));
+    ck_assert_ptr_nonnull(strstr(err, t.path[0]));
+    ck_assert_int_eq(
+        snap_open_outputs(t.path[0], t.path[3], &ram, &s, &m, err, sizeof(err)),
+        -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "snapshot_path"));
+    /* Another name for the same file. */
+    ck_assert_int_eq(
+        snap_open_outputs(t.path[2], t.path[1], &ram, &s, &m, err, sizeof(err)),
+        -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, t.path[1]));
+    ck_assert_int_eq(
+        snap_open_outputs(t.path[3], t.path[3], NULL, &s, &m, err, sizeof(err)),
+        -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "same file"));
+    ck_assert_int_eq(
+        snap_open_outputs(t.path[2], t.path[4], NULL, &s, &m, err, sizeof(err)),
+        -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "not a regular file"));
+    ck_assert_int_eq(
+        snap_open_outputs(t.path[4], t.path[3], NULL, &s, &m, err, sizeof(err)),
+        -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "snapshot_path"));
+    /* Nothing was truncated: the file and the guest's view of it. */
+    ck_assert_int_eq(map[0], 'r');
+    ck_assert_int_eq(map[2 * PG - 1], 'r');
+    ck_assert_int_eq(page_byte(t.path[0], 1), 'r');
+
+    ck_assert_int_eq(
+        snap_open_outputs(t.path[2], t.path[3], &ram, &s, &m, err, sizeof(err)),
+        0);
+    ck_assert_int_ge(s, 0);
+    ck_assert_int_ge(m, 0);
+    close(s);
+    close(m);
+    munmap(map, 2 * PG);
+    close(fd);
+    tdir_free(&t);
+}
+END_TEST
+
+/* snapshot-merge FULL DIFF -o FULL with a VM restored from FULL: the VM's
+ * mapping keeps the old data, the path gets the merge. */
+START_TEST(test_merge_in_place_keeps_mappings)
+{
+    static const char *const names[] = {"full", "diff", "out"};
+    const char *diffs[1];
+    char err[512] = "";
+    struct tdir t;
+    char *map;
+    int fd;
+
+    NO_HANG();
+    tdir_init(&t, names, 3);
+    write_pages(t.path[0], "ab\0d", 4);
+    write_pages(t.path[1], "\0X\0Y", 4);
+    diffs[0] = t.path[1];
+    fd = open(t.path[0], O_RDONLY);
+    ck_assert_int_ge(fd, 0);
+    map = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    ck_assert_ptr_ne(map, MAP_FAILED);
+
+    ck_assert_int_eq(
+        snap_merge(t.path[0], diffs, 1, t.path[2], err, sizeof(err)), 0);
+    ck_assert_int_eq(
+        snap_merge(t.path[0], diffs, 1, t.path[0], err, sizeof(err)), 0);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(page_byte(t.path[i ? 2 : 0], 0), 'a');
+        ck_assert_int_eq(page_byte(t.path[i ? 2 : 0], 1), 'X');
+        ck_assert_int_eq(page_byte(t.path[i ? 2 : 0], 2), 0);
+        ck_assert_int_eq(page_byte(t.path[i ? 2 : 0], 3), 'Y');
+    }
+    ck_assert_int_eq(map[PG], 'b');
+    ck_assert_int_eq(map[3 * PG], 'd');
+    ck_assert_int_eq(tdir_count(&t), 3); /* no temporary file left */
+    munmap(map, 4 * PG);
+    close(fd);
+    tdir_free(&t);
+}
+END_TEST
+
+/* A merge that fails leaves (out) as it was and no temporary file. */
+START_TEST(test_merge_failure_leaves_nothing)
+{
+    static const char *const names[] = {"full", "small", "out", "fifo",
+                                        "missing"};
+    const char *diffs[1];
+    char err[512] = "";
+    struct tdir t;
+
+    NO_HANG();
+    tdir_init(&t, names, 5);
+    write_pages(t.path[0], "ab", 2);
+    write_pages(t.path[1], "s", 1);
+    write_pages(t.path[2], "oo", 2);
+    ck_assert_int_eq(mkfifo(t.path[3], 0600), 0);
+    for (int i = 0; i < 3; i++) {
+        diffs[0] = t.path[i == 0 ? 1 : i == 1 ? 3 : 4];
+        err[0] = '\0';
+        ck_assert_int_lt(
+            snap_merge(t.path[0], diffs, 1, t.path[2], err, sizeof(err)), 0);
+        ck_assert_ptr_nonnull(strstr(err, diffs[0]));
+        ck_assert_int_eq(page_byte(t.path[2], 1), 'o');
+        ck_assert_int_eq(tdir_count(&t), 4);
+    }
+    ck_assert_ptr_nonnull(strstr(err, "No such file"));
+    /* A FIFO as FULL or as OUT: refused, nothing opened that could wait. */
+    ck_assert_int_eq(
+        snap_merge(t.path[3], diffs, 0, t.path[2], err, sizeof(err)), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "not a regular file"));
+    ck_assert_int_eq(
+        snap_merge(t.path[0], diffs, 0, t.path[3], err, sizeof(err)), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "not a regular file"));
+    ck_assert_int_eq(tdir_count(&t), 4);
+    tdir_free(&t);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("snapshot");
@@ -394,6 +672,11 @@ int main(void)
     tcase_add_test(tc, test_serial_i8042_hostile_state);
     tcase_add_test(tc, test_virtq_load_checks_rings);
     tcase_add_test(tc, test_dirty_tracking);
+    tcase_add_test(tc, test_open_regular);
+    tcase_add_test(tc, test_load_fifo);
+    tcase_add_test(tc, test_outputs_refuse_ram_file);
+    tcase_add_test(tc, test_merge_in_place_keeps_mappings);
+    tcase_add_test(tc, test_merge_failure_leaves_nothing);
     suite_add_tcase(s, tc);
     return check_run_suite(s);
 }
