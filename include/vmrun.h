@@ -126,7 +126,9 @@ void vmrun_request_stop(struct vmrun_vm *vm);
 /* Stops every vCPU (signal + immediate_exit, threads stay alive) and the
  * device event loop, and tells the guest's kvmclock it was paused so it
  * does not report soft lockups.  Returns once the VM is quiescent; -EALREADY
- * if it is paused, -EINVAL if it is not running.  Thread-safe. */
+ * if it is paused, -EINVAL if it is not running, -ESHUTDOWN if it is
+ * stopping (the guest exited, even while the vCPUs were being stopped:
+ * the VM is then not paused).  Thread-safe. */
 int vmrun_pause(struct vmrun_vm *vm);
 
 /* Continues a paused VM where it stopped; returns once every vCPU is back
