@@ -230,7 +230,8 @@ int vmrun_log_open(const struct vmrun_config *cfg,
 void vmrun_log_close(struct vmrun_create_opts *opts);
 
 /* Frees everything.  A VM started and not waited for is stopped and
- * waited for first. */
+ * waited for first, on the calling thread but without the seccomp filter
+ * vmrun_wait() puts on its caller: any thread may call it. */
 void vmrun_destroy(struct vmrun_vm *vm);
 
 const char *vmrun_exit_reason_name(enum vmrun_exit_reason reason);
