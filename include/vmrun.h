@@ -126,7 +126,9 @@ void vmrun_request_stop(struct vmrun_vm *vm);
 /* Stops every vCPU (signal + immediate_exit, threads stay alive) and the
  * device event loop, and tells the guest's kvmclock it was paused so it
  * does not report soft lockups.  Returns once the VM is quiescent; -EALREADY
- * if it is paused, -EINVAL if it is not running.  Thread-safe. */
+ * if it is paused, -EINVAL if it is not running, -ESHUTDOWN if it is
+ * stopping (the guest exited, even while the vCPUs were being stopped:
+ * the VM is then not paused).  Thread-safe. */
 int vmrun_pause(struct vmrun_vm *vm);
 
 /* Continues a paused VM where it stopped; returns once every vCPU is back
@@ -228,7 +230,8 @@ int vmrun_log_open(const struct vmrun_config *cfg,
 void vmrun_log_close(struct vmrun_create_opts *opts);
 
 /* Frees everything.  A VM started and not waited for is stopped and
- * waited for first. */
+ * waited for first, on the calling thread but without the seccomp filter
+ * vmrun_wait() puts on its caller: any thread may call it. */
 void vmrun_destroy(struct vmrun_vm *vm);
 
 const char *vmrun_exit_reason_name(enum vmrun_exit_reason reason);

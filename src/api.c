@@ -66,7 +66,7 @@ int vmrun_wait(struct vmrun_vm *v, struct vmrun_exit *out)
         return -EINVAL;
     if (!vm_claim(&v->vm, &v->vm.waited))
         return -EALREADY;
-    return vm_wait(&v->vm, out);
+    return vm_wait(&v->vm, true, out);
 }
 
 int vmrun_run(struct vmrun_vm *v, struct vmrun_exit *out)
@@ -219,9 +219,11 @@ void vmrun_destroy(struct vmrun_vm *v)
 
     if (!v)
         return;
-    if (v->vm.started && !v->vm.waited) {
+    /* Not vmrun_wait(): its seccomp filter is the main thread's, and this
+     * thread may be another (the API's, after a failed start). */
+    if (v->vm.started && vm_claim(&v->vm, &v->vm.waited)) {
         vmrun_request_stop(v);
-        vmrun_wait(v, &ex);
+        vm_wait(&v->vm, false, &ex);
     }
     vm_fini(&v->vm);
     free(v);

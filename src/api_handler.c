@@ -396,6 +396,9 @@ static int patch_vm(struct req *r)
         return fault(r, "state: the VM is not running (InstanceStart first)");
     rc = i == 0 ? r->h->ops->pause(r->h->opaque)
                 : r->h->ops->resume(r->h->opaque);
+    if (rc == -ESHUTDOWN) /* vmrun_pause(): it exited meanwhile */
+        return fault(r, "state: cannot set %s: the guest has stopped",
+                     names[i]);
     if (rc < 0 && rc != -EALREADY)
         return fault(r, "state: cannot set %s: %s", names[i],
                      strerror_r(-rc, ebuf, sizeof(ebuf)));

@@ -38,6 +38,7 @@ struct api_server {
     pthread_mutex_t lock;       /* guards (vm) and (sandboxed) */
     pthread_cond_t cond;        /* (sandboxed) became true */
     struct vmrun_vm *vm;
+    bool vm_taken;         /* (vm) is the caller's to stop and destroy */
     bool sandboxed;        /* the MHD thread is under its seccomp filter */
     bool preboot_filtered; /* ... under the pre-boot denylist (MHD thread) */
 };
@@ -178,6 +179,9 @@ static int server_snapshot_load(void *opaque, const struct vmrun_restore *r,
     if (write(s->start_fd, &one, sizeof(one)) != sizeof(one))
         return -errno;
     server_log(s, VMRUN_LOG_INFO, "api: snapshot/load: VM restored");
+    /* The API allowlist now, as after InstanceStart: the next request on
+     * this connection may come without a new connection to apply it. */
+    server_sandbox(s);
     return 0;
 }
 
@@ -483,6 +487,7 @@ int api_server_start(struct api_server *s, struct vmrun_vm *vm,
         if (rc < 0)
             return rc;
         s->vm = vm; /* no other thread yet */
+        s->vm_taken = true;
         vmrun_set_metrics_extra(vm, api_handler_metrics, &s->handler);
     }
     s->mhd = mhd_start(s);
@@ -513,7 +518,10 @@ int api_server_wait_vm(struct api_server *s, int wake_fd, struct vmrun_vm **vm)
         /* A VM that InstanceStart started just as the signal came is
          * returned anyway: its vCPUs run, and the caller stops it. */
         if (fds[0].revents || fds[1].revents) {
-            *vm = server_vm(s);
+            pthread_mutex_lock(&s->lock);
+            *vm = s->vm;
+            s->vm_taken = *vm != NULL;
+            pthread_mutex_unlock(&s->lock);
             return *vm ? 1 : 0;
         }
     }
@@ -525,6 +533,16 @@ void api_server_close(struct api_server *s)
         return;
     if (s->mhd)
         MHD_stop_daemon(s->mhd);
+    /* A VM nobody took: InstanceStart or snapshot/load finished it after
+     * api_server_wait_vm() returned for a stop signal, while
+     * MHD_stop_daemon() waited for that request.  Stopped and destroyed
+     * here like any VM, with its last metrics line and its disks flushed. */
+    if (s->vm && !s->vm_taken) {
+        server_log(s, VMRUN_LOG_INFO,
+                   "api: stopping the VM started while the server closed");
+        vmrun_destroy(s->vm);
+        s->vm = NULL;
+    }
     if (s->vm) /* it may outlive (s): no more counts from here */
         vmrun_set_metrics_extra(s->vm, NULL, NULL);
     if (s->listen_fd >= 0) {

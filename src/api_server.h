@@ -38,7 +38,9 @@ int api_server_wait_vm(struct api_server *s, int wake_fd, struct vmrun_vm **vm)
     __attribute__((warn_unused_result));
 
 /* Stops serving (waits for the request in progress), removes the socket
- * file and frees (s).  NULL is ignored. */
+ * file and frees (s).  A VM that request created after
+ * api_server_wait_vm() returned 0 (a stop signal) is stopped and
+ * destroyed here.  NULL is ignored. */
 void api_server_close(struct api_server *s);
 
 #endif

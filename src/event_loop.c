@@ -13,6 +13,10 @@ struct event_loop {
     const struct logger *log;
     int epfd;
     int stop_fd; /* eventfd written by event_loop_stop() */
+    /* Start and stop may come from two threads at once (a pause on the
+     * API thread, the teardown in vm_wait()): they take (lock), so one
+     * thread joins (thread), once. */
+    pthread_mutex_t lock;
     pthread_t thread;
     bool running;
     event_init_fn init; /* run first on each loop thread (seccomp) */
@@ -28,6 +32,7 @@ int event_loop_create(const struct logger *log, struct event_loop **out)
     if (!loop)
         return -ENOMEM;
     loop->log = log;
+    pthread_mutex_init(&loop->lock, NULL);
     loop->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (loop->epfd < 0)
         goto err;
@@ -45,10 +50,12 @@ err_fd:
 err_ep:
     ret = -errno;
     close(loop->epfd);
+    pthread_mutex_destroy(&loop->lock);
     free(loop);
     return ret;
 err:
     ret = -errno;
+    pthread_mutex_destroy(&loop->lock);
     free(loop);
     return ret;
 }
@@ -114,20 +121,27 @@ void event_loop_set_init(struct event_loop *loop, event_init_fn fn,
 
 int event_loop_start(struct event_loop *loop)
 {
-    int ret = pthread_create(&loop->thread, NULL, event_loop_thread, loop);
+    int ret = 0;
 
-    if (ret)
-        return -ret;
-    loop->running = true;
-    return 0;
+    pthread_mutex_lock(&loop->lock);
+    if (!loop->running) {
+        ret = -pthread_create(&loop->thread, NULL, event_loop_thread, loop);
+        loop->running = ret == 0;
+    }
+    pthread_mutex_unlock(&loop->lock);
+    return ret;
 }
 
+/* The loop thread never takes (lock): joining it under the lock is safe. */
 void event_loop_stop(struct event_loop *loop)
 {
     uint64_t one = 1;
 
-    if (!loop->running)
+    pthread_mutex_lock(&loop->lock);
+    if (!loop->running) {
+        pthread_mutex_unlock(&loop->lock);
         return;
+    }
     if (write(loop->stop_fd, &one, sizeof(one)) < 0) {
         /* An eventfd write only fails on counter overflow; ignore. */
     }
@@ -137,6 +151,7 @@ void event_loop_stop(struct event_loop *loop)
         /* EAGAIN: nothing to drain. */
     }
     loop->running = false;
+    pthread_mutex_unlock(&loop->lock);
 }
 
 void event_loop_destroy(struct event_loop *loop)
@@ -146,5 +161,6 @@ void event_loop_destroy(struct event_loop *loop)
     event_loop_stop(loop);
     close(loop->stop_fd);
     close(loop->epfd);
+    pthread_mutex_destroy(&loop->lock);
     free(loop);
 }

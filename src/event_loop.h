@@ -39,7 +39,8 @@ typedef int (*event_init_fn)(void *opaque);
 void event_loop_set_init(struct event_loop *loop, event_init_fn fn,
                          void *opaque);
 
-/* Runs the loop on a new thread until event_loop_stop(). */
+/* Runs the loop on a new thread until event_loop_stop(); 0 if it runs
+ * already.  Start and stop are safe from several threads at once. */
 int event_loop_start(struct event_loop *loop)
     __attribute__((warn_unused_result));
 

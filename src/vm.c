@@ -447,9 +447,9 @@ void vm_vcpu_park(struct vm *vm)
 /* Tells each guest kvmclock that it was stopped (KVM_KVMCLOCK_CTRL), so the
  * guest's watchdogs do not count the pause as a lockup; -EINVAL means the
  * guest does not use kvmclock, which is fine. */
-static void vm_kvmclock_paused(struct vm *vm)
+static void vm_kvmclock_paused(struct vm *vm, unsigned int n)
 {
-    for (unsigned int i = 0; i < vm->nr_running; i++)
+    for (unsigned int i = 0; i < n; i++)
         if (ioctl(vm->vcpus[i].fd, KVM_KVMCLOCK_CTRL, 0) < 0 && errno != EINVAL)
             vm_log(vm, VMRUN_LOG_DEBUG, "vcpu%u: KVM_KVMCLOCK_CTRL: %s", i,
                    strerror(errno));
@@ -458,10 +458,13 @@ static void vm_kvmclock_paused(struct vm *vm)
 int vm_pause(struct vm *vm)
 {
     uint64_t t0 = metrics_now_ns();
+    unsigned int n;
 
     pthread_mutex_lock(&vm->lock);
     if (vm->paused || vm->nr_running == 0 || vm_exit_requested(vm)) {
-        int ret = vm->paused ? -EALREADY : -EINVAL;
+        int ret = vm->paused              ? -EALREADY
+                  : vm_exit_requested(vm) ? -ESHUTDOWN
+                                          : -EINVAL;
 
         pthread_mutex_unlock(&vm->lock);
         return ret;
@@ -471,13 +474,25 @@ int vm_pause(struct vm *vm)
         vcpu_kick(&vm->vcpus[i]);
     while (vm->nr_parked < vm->nr_running && !vm_exit_requested(vm))
         pthread_cond_wait(&vm->cond, &vm->lock);
+    /* The guest stopped (poweroff, panic, a stop request) while the vCPUs
+     * were parking: the thread in vm_wait() owns the teardown, and a VM
+     * that exited is not "paused". */
+    if (vm_exit_requested(vm)) {
+        atomic_store(&vm->pause_requested, 0);
+        pthread_cond_broadcast(&vm->cond);
+        pthread_mutex_unlock(&vm->lock);
+        return -ESHUTDOWN;
+    }
     vm->paused = true;
+    n = vm->nr_running;
     pthread_mutex_unlock(&vm->lock);
-    /* Devices stop too: no completions or interrupts while paused. */
+    /* Devices stop too: no completions or interrupts while paused.  An exit
+     * requested from here on makes vm_wait() stop the loop as well, which
+     * event_loop_stop() allows. */
     event_loop_stop(vm->loop);
-    vm_kvmclock_paused(vm);
-    vm_log(vm, VMRUN_LOG_INFO, "VM paused: %u vCPUs stopped in %llu us",
-           vm->nr_running, (unsigned long long)(metrics_now_ns() - t0) / 1000);
+    vm_kvmclock_paused(vm, n);
+    vm_log(vm, VMRUN_LOG_INFO, "VM paused: %u vCPUs stopped in %llu us", n,
+           (unsigned long long)(metrics_now_ns() - t0) / 1000);
     return 0;
 }
 
@@ -600,11 +615,12 @@ int vm_start(struct vm *vm)
     return 0;
 }
 
-int vm_wait(struct vm *vm, struct vmrun_exit *out)
+int vm_wait(struct vm *vm, bool filter, struct vmrun_exit *out)
 {
     /* The waiting thread: vm_start() ran, on it or on another (the API's
      * InstanceStart), so the threads it started do not inherit this. */
-    if (sandbox_enter(vm->seccomp, SANDBOX_ROLE_MAIN, -1, &vm->log) < 0)
+    if (filter &&
+        sandbox_enter(vm->seccomp, SANDBOX_ROLE_MAIN, -1, &vm->log) < 0)
         vm_request_exit(vm, VMRUN_EXIT_ERROR, VMRUN_STATUS_ERROR);
     vm_wait_exit(vm);
     vm_log(vm, VMRUN_LOG_INFO, "VM stopping: %s",

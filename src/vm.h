@@ -111,8 +111,12 @@ int vm_init_restore(struct vm *vm, const struct vmrun_config *cfg,
 int vm_start(struct vm *vm) __attribute__((warn_unused_result));
 
 /* Blocks until an exit request, writing the periodic metrics lines while
- * it waits; stops the vCPUs and the event loop; fills (out). */
-int vm_wait(struct vm *vm, struct vmrun_exit *out);
+ * it waits; stops the vCPUs and the event loop; fills (out).  (filter):
+ * the calling thread enters the main thread's seccomp filter first
+ * (vmrun_wait()); false for vmrun_destroy() of a VM nobody waited for,
+ * which may run on a thread that still needs other calls (the API thread
+ * after a failed InstanceStart must still send its reply). */
+int vm_wait(struct vm *vm, bool filter, struct vmrun_exit *out);
 
 /* The metrics line's JSON object, with the embedder's extra members; NULL
  * on ENOMEM.  Any thread. */

@@ -377,4 +377,111 @@ expect "config file: SIGTERM exit status 143" 143 "$rc"
 [ -e "$sock" ] && not_ok "config file: socket removed" "still there" ||
 	ok "config file: socket removed"
 
+# --- a start that fails once some of its threads run ---
+
+# vmrun_start() fails for want of address space for the third thread (the
+# event loop's and one vCPU's stacks fit): the threads that started are
+# joined on the API thread without the main thread's seccomp filter, so the
+# 400 goes out and vmrun goes on serving.
+# as_limit PID BYTES|hard: sets the soft RLIMIT_AS of PID (python3: the
+# lab box has no prlimit).
+as_limit() {
+	python3 -c '
+import resource, sys
+pid, v = int(sys.argv[1]), sys.argv[2]
+hard = resource.prlimit(pid, resource.RLIMIT_AS)[1]
+resource.prlimit(pid, resource.RLIMIT_AS, (hard if v == "hard" else int(v), hard))
+' "$@"
+}
+
+if [ "${VMRUN_SANITIZED:-0}" = 1 ]; then
+	echo "ok - failed start # skip: an address-space limit and the sanitizers' shadow memory do not mix"
+else
+	old_stack=$(ulimit -S -s)
+	ulimit -S -s 8192 # 8 MiB thread stacks in vmrun
+	start_vmrun
+	ulimit -S -s "$old_stack"
+	api PUT /machine-config '{"vcpu_count": 8, "mem_size_mib": 64}'
+	api PUT /boot-source "{\"kernel_image_path\": \"$spin\", \"boot_args\": \"delay=20000000\"}"
+	api PUT /serial "{\"serial_out_path\": \"$work/serial.out\"}"
+	kib=$(awk '/^VmSize:/ {print $2}' "/proc/$pid/status")
+	as_limit "$pid" $(((kib + (64 + 2 + 20) * 1024) * 1024))
+	api PUT /actions '{"action_type": "InstanceStart"}'
+	expect_api "failed start: 400" 400 \
+		'InstanceStart: cannot create the VM: Resource temporarily unavailable'
+	as_limit "$pid" hard
+	expect_grep "failed start: it failed in vmrun_start, threads running" \
+		'cannot start the VM: Resource temporarily unavailable' "$work/stderr"
+	api GET /
+	expect_api "failed start: vmrun still serves" 200 '"state":"Not started"'
+	api PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 64}'
+	api PUT /actions '{"action_type": "InstanceStart"}'
+	expect_api "failed start: InstanceStart again: 204" 204
+	wait_ticks 2 && ok "failed start: the second VM runs" ||
+		not_ok "failed start: the second VM runs" "$(ticks) ticks"
+	kill -TERM "$pid"
+	finish
+	expect "failed start: SIGTERM exit status 143 (not SIGSYS)" 143 "$rc"
+	expect "failed start: no seccomp report" 0 "$(grep -c seccomp "$work/stderr")"
+fi
+
+# --- a stop signal while InstanceStart creates the VM ---
+
+# The serial output is a FIFO: InstanceStart blocks opening it until a
+# reader comes, and the SIGTERM arrives meanwhile.  The VM it then starts
+# is stopped and torn down like any other: its exit logged, a last metrics
+# line written.
+rm -f "$work/serial.fifo" "$work/stop.json"
+mkfifo "$work/serial.fifo"
+start_vmrun
+api PUT /boot-source "{\"kernel_image_path\": \"$spin\", \"boot_args\": \"delay=2000000\"}"
+api PUT /metrics "{\"metrics_path\": \"$work/stop.json\"}"
+api PUT /serial "{\"serial_out_path\": \"$work/serial.fifo\"}"
+curl -s --max-time 20 --unix-socket "$sock" -o /dev/null -X PUT \
+	-H 'Content-Type: application/json' \
+	--data-raw '{"action_type": "InstanceStart"}' http://localhost/actions &
+cpid=$!
+sleep 1
+kill -TERM "$pid"
+sleep 1
+cat "$work/serial.fifo" >/dev/null &
+finish
+wait "$cpid"
+expect "SIGTERM during InstanceStart: exit status 143" 143 "$rc"
+expect_grep "SIGTERM during InstanceStart: the new VM is stopped" \
+	'VM exited: stopped' "$work/stderr"
+expect "SIGTERM during InstanceStart: a last metrics line" 1 \
+	"$(wc -l <"$work/stop.json" 2>/dev/null)"
+
+# --- snapshot/load filters the API thread at once ---
+
+# vmrun-seccomp-test's hook calls socket() as soon as the API thread is
+# under its allowlist: right after the load, with no further connection
+# (a keep-alive client's next request would otherwise still run under
+# the pre-boot denylist).
+sctest=$build/tests/integration/vmrun-seccomp-test
+if [ ! -x "$sctest" ] || [ "${VMRUN_SANITIZED:-0}" = 1 ]; then
+	echo "ok - snapshot/load filter # skip: no vmrun-seccomp-test or sanitizer build"
+else
+	start_vmrun
+	api PUT /boot-source "{\"kernel_image_path\": \"$spin\", \"boot_args\": \"delay=20000000\"}"
+	api PUT /actions '{"action_type": "InstanceStart"}'
+	api PATCH /vm '{"state": "Paused"}'
+	api PUT /snapshot/create "{\"snapshot_path\": \"$work/snap\", \"mem_file_path\": \"$work/snap.mem\"}"
+	expect_api "snapshot/load filter: snapshot created" 204
+	kill -TERM "$pid"
+	finish
+	VMRUN_SECCOMP_TEST=api "$sctest" --api-sock "$sock" \
+		>/dev/null 2>"$work/sc.err" </dev/null &
+	pid=$!
+	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
+	api PUT /snapshot/load "{\"snapshot_path\": \"$work/snap\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$work/snap.mem\"}}"
+	finish
+	expect "snapshot/load filter: the API allowlist is on at once (SIGSYS, 159)" \
+		159 "$rc"
+	expect_grep "snapshot/load filter: the report names the api thread" \
+		'seccomp: the api thread made a forbidden system call: socket' \
+		"$work/sc.err"
+fi
+
 summary

@@ -358,6 +358,19 @@ START_TEST(pause_resume)
 }
 END_TEST
 
+/* vmrun_pause() racing a guest exit: -ESHUTDOWN, a 400 that says so. */
+START_TEST(pause_after_guest_exit)
+{
+    start();
+    fake.pause_rc = -ESHUTDOWN;
+    ck_assert_uint_eq(req("PATCH", "/vm", "{\"state\":\"Paused\"}"), 400);
+    ck_body_has("state: cannot set Paused: the guest has stopped");
+    ck_assert_int_eq(fake.paused, 0);
+    ck_assert_uint_eq(req("GET", "/", NULL), 200);
+    ck_body_has("\"state\":\"Running\"");
+}
+END_TEST
+
 START_TEST(other_actions)
 {
     ck_assert_uint_eq(req("PUT", "/actions",
@@ -558,6 +571,7 @@ static Suite *api_suite(void)
     tcase_add_test(tc, instance_start);
     tcase_add_test(tc, pre_boot_only_after_boot);
     tcase_add_test(tc, pause_resume);
+    tcase_add_test(tc, pause_after_guest_exit);
     tcase_add_test(tc, other_actions);
     tcase_add_test(tc, unknown_and_unsupported_paths);
     tcase_add_test(tc, audit_trail);
