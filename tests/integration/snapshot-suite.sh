@@ -234,7 +234,7 @@ launch r1 --restore "$work/s1" --mem "$work/m1" $(restore_args A)
 wait_count r1 $((saved + 1)) 60
 first256=$(($(now_ms) - t0))
 if wait_count r1 $((saved + 5)) 60; then ok "restored guest counts on"; else
-	not_ok "restored guest counts on" "$(tail -n 5 "$work/r1.err")"
+	not_ok "restored guest counts on" "$(tail -n 20 "$work/r1.err")"
 	tail -n 5 "$work/r1.out" | sed 's/^/#   out: /'
 	diagnose "$pid"
 	tun_holders
@@ -261,7 +261,7 @@ for i in 1 2 3; do
 done
 for i in 1 2 3; do
 	wait_count "p$i" $((saved + 3)) 90 && ok "parallel restore $i counts on" ||
-		not_ok "parallel restore $i counts on" "$(tail -n 3 "$work/p$i.err")"
+		not_ok "parallel restore $i counts on" "$(tail -n 20 "$work/p$i.err")"
 done
 for p in $ppids; do stop "$p"; done
 for i in 1 2 3; do
