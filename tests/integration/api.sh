@@ -70,6 +70,13 @@ finish() {
 	wait "$pid"
 	rc=$?
 	pid=""
+	# A guest crash (4) or a failed vmrun (1): its crash line and register
+	# dump come last in the log (ci25 lost the spin VM to an exit 4 with
+	# nothing shown).
+	if [ "$rc" = 4 ] || [ "$rc" = 1 ]; then
+		echo "# vmrun exited $rc; the end of its log:"
+		tail -n 20 "$work/stderr" | sed 's/^/#   | /'
+	fi
 }
 
 # ticks: how many "tick N" lines the spin guest has printed.
