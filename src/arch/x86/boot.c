@@ -12,6 +12,7 @@
 #include "arch/arch.h"
 #include "bootimg.h"
 #include "e820.h"
+#include "util.h"
 #include "vm.h"
 #include "x86_regs.h"
 
@@ -139,14 +140,11 @@ static int boot_load_initrd(struct boot_ctx *b)
 
     if (!path)
         return 0;
-    /* O_NONBLOCK: a FIFO put there since the config was read must not
-     * block the boot; on a regular file it changes nothing. */
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0 || fstat(fd, &st) < 0)
-        ret = -errno;
-    else if (!S_ISREG(st.st_mode))
-        ret = -EINVAL;
-    if (ret) {
+    /* open_regular(): a FIFO put there since the config was read must
+     * not block the boot. */
+    fd = open_regular(path, O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        ret = fd < 0 ? fd : -errno;
         vm_log(b->vm, VMRUN_LOG_ERROR,
                "boot-source.initrd_path: cannot open '%s': %s", path,
                ret == -EINVAL ? "not a regular file" : strerror(-ret));
@@ -328,18 +326,20 @@ static int boot_map_kernel(struct boot_ctx *b, int *fd_out)
     const char *path = b->vm->cfg->kernel_path;
     struct stat st;
     void *p;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK), ret = 0;
+    int fd = open_regular(path, O_RDONLY | O_CLOEXEC, 0), ret = 0;
 
-    /* O_NONBLOCK as for the initrd. */
-    if (fd < 0 || fstat(fd, &st) < 0)
+    if (fd < 0)
+        ret = fd; /* -EINVAL: not a regular file */
+    else if (fstat(fd, &st) < 0)
         ret = -errno;
-    else if (!S_ISREG(st.st_mode) || st.st_size == 0)
+    else if (st.st_size == 0)
         ret = -ENOEXEC;
     if (ret) {
         vm_log(b->vm, VMRUN_LOG_ERROR,
                "boot-source.kernel_image_path: cannot read '%s': %s", path,
-               ret == -ENOEXEC ? "not a regular file or empty"
-                               : strerror(-ret));
+               ret == -EINVAL    ? "not a regular file"
+               : ret == -ENOEXEC ? "empty"
+                                 : strerror(-ret));
         if (fd >= 0)
             close(fd);
         return ret;
