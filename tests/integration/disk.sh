@@ -74,11 +74,9 @@ if [ -n "$bench" ]; then
 		--payload /usr/share/qemu)
 fi
 rc=0
-# A box whose suite printed no line for VMRUN_DISK_BOX_IDLE seconds (240;
-# 600 with --bench, whose dd runs are long and quiet) is taken for frozen
-# and stopped (box.sh --idle): a CI rehearsal's box spun silently at 200%
-# CPU for the whole 800 s bound, where the suite takes about 100 s.
-idle=${VMRUN_DISK_BOX_IDLE:-$([ -n "$bench" ] && echo 600 || echo 240)}
+# A box whose userspace gave no heartbeat for VMRUN_DISK_BOX_IDLE seconds
+# (120) is taken for frozen and stopped (box.sh --idle).
+idle=${VMRUN_DISK_BOX_IDLE:-120}
 "$repo/tests/lab/box.sh" --timeout 800 --idle "$idle" --mem 3072 "${payload[@]}" -- \
 	"$repo/tests/integration/disk-suite.sh" "$build" "$tmp" $bench || rc=$?
 case $rc in

@@ -105,7 +105,7 @@ if command -v curl >/dev/null; then
 	expect "seccomp api-preboot: the guest ran to its end (status 7)" 7 "$rc"
 	[ $rc = 7 ] || tail -n 5 "$work/apiboot.err"
 else
-	echo "# no curl: the api-preboot checks are skipped"
+	skipped "seccomp api-preboot" "no curl"
 fi
 
 # The test build without a trigger runs a guest to its end: the filters
@@ -158,7 +158,7 @@ if [ "$(id -u)" = 0 ]; then
 	expect "uid: the image holds the guest's pattern" fw00000 \
 		"$(head -c 7 "$img")"
 else
-	echo "uid: not root, the --uid tests are skipped"
+	skipped "uid: the --uid tests" "not root"
 fi
 "$vmrun" --uid 65534 "$cfg" 2>"$work/uidonly.err"
 expect "uid: --uid without --gid is refused (status 2)" 2 "$?"
@@ -195,6 +195,8 @@ if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && command -v ip >/dev/nu
 	tap="unshare -n"
 	devices="$devices"', "network-interfaces": [ { "iface_id": "n0",
   "host_dev_name": "vmrtap0" } ]'
+else
+	skipped "cloexec with a tap" "no tap in a private network namespace here"
 fi
 cfg=$(config fds spin "delay=20000000" "$devices" \
 	'"virtio-console": { "output": "file", "path": "'$work'/con.out" }')

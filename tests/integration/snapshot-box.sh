@@ -64,10 +64,10 @@ INIT
 
 root_image || { log "error: cannot build the ext4 root image"; exit 1; }
 rc=0
-# A box whose suite printed no line for VMRUN_SNAPSHOT_BOX_IDLE seconds
-# (240; 600 with --measure, whose 2 GiB snapshots are quiet) is taken for
-# frozen and stopped (box.sh --idle), as in disk.sh and net.sh.
-idle=${VMRUN_SNAPSHOT_BOX_IDLE:-$([ -n "$measure" ] && echo 600 || echo 240)}
+# A box whose userspace gave no heartbeat for VMRUN_SNAPSHOT_BOX_IDLE
+# seconds (120) is taken for frozen and stopped (box.sh --idle), as in
+# disk.sh and net.sh.
+idle=${VMRUN_SNAPSHOT_BOX_IDLE:-120}
 "$repo/tests/lab/box.sh" --timeout 600 --idle "$idle" --mem 3584 --payload "$build" \
 	--payload "$repo/tests" --payload /bin/bash --payload "$ipcmd" \
 	--payload "$curlcmd" --payload "$tmp" -- "$here/snapshot-suite.sh" $measure "$build" "$tmp" ||

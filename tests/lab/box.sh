@@ -12,9 +12,18 @@
 # ($VMRUN_CACHE/guest) appear in the box at the same absolute paths, with the shared
 # libraries their ELF files need. CMD's output streams to stdout; box.sh exits with
 # CMD's status, or 124 on timeout. Files CMD writes to $BOX_OUT come back to --out DIR.
-# --idle SECS (box mode): a box whose CMD printed no line for SECS (the box
-# kernel's own messages do not count: a box stuck for good prints "soft
-# lockup" every 28 s) is taken for frozen and stopped at once: status 124.
+# --idle SECS (box mode): a box whose userspace gave no sign of life for
+# SECS (box-init's heartbeat every 10 s, or a line of CMD's; the box kernel's
+# own messages do not count: a box stuck for good prints "soft lockup") is
+# taken for frozen and stopped at once: status 124. A CMD that is merely
+# quiet or hung keeps the heartbeat going: CMD bounds its own steps, so a
+# hung vmrun is CMD's failure, never a box failure.
+#
+# The box is QEMU 10.0.2 from Debian's bookworm-backports, unpacked by
+# tests/deps.sh into $VMRUN_CACHE/qemu/ (Debian 12's QEMU 7.2 lacks the SVM
+# XSETBV intercept, so its nested guests lose XSAVE: docs/lab.md).
+# VMRUN_BOX_QEMU=PATH runs another qemu-system-x86_64 as the box (its own
+# data files); the box prints which QEMU and kernel it runs.
 #
 # VMRUN_BOX=direct|box forces the mode. See docs/lab.md.
 set -euo pipefail
@@ -304,12 +313,19 @@ build_payload_cpio() {
 
 # filter_console: stream the box console to stdout. Kernel lines before the
 # BEGIN marker go to a log (shown only on failure); the markers are consumed.
-# Every line of CMD's (not the kernel's) renews $TMP/alive for --idle.
+# Every line from the box's userspace (CMD's or the heartbeat; not the
+# kernel's) renews $TMP/alive for --idle.
 filter_console() {
 	local line in_cmd=0 t0=$1 klog='^\[ *[0-9]+\.[0-9]+\] '
+	local beat="@@BOX-ALIVE-$NONCE"
 	while IFS= read -r line || [ -n "$line" ]; do
 		line=${line%$'\r'}
 		[[ $line =~ $klog ]] || : >"$TMP/alive"
+		if [[ $line == *"$beat"* ]]; then
+			# The heartbeat may land inside a line CMD is writing.
+			line=${line//"$beat"/}
+			[ -n "$line" ] || continue
+		fi
 		case $line in
 		"@@BOX-BEGIN-$NONCE "*)
 			in_cmd=1
@@ -383,8 +399,29 @@ show_console_log() {
 	return 0
 }
 
+# box_qemu: sets QEMU (the box's qemu-system-x86_64 and its data options)
+# and QEMU_VERSION.
+box_qemu() {
+	local tree
+	if [ -n "${VMRUN_BOX_QEMU:-}" ]; then
+		QEMU=("$VMRUN_BOX_QEMU")
+	else
+		tree=$(cat "$CACHE/qemu/current" 2>/dev/null) ||
+			die "no box QEMU in $CACHE/qemu: run tests/deps.sh"
+		[ -x "$tree/usr/bin/qemu-system-x86_64" ] ||
+			die "$tree/usr/bin/qemu-system-x86_64 is missing: run tests/deps.sh"
+		# Its own data files first, then Debian 12's for what the
+		# backports tree links to other packages (qboot, seabios).
+		QEMU=("$tree/usr/bin/qemu-system-x86_64" -L "$tree/usr/share/qemu" -L /usr/share/qemu)
+	fi
+	QEMU_VERSION=$("${QEMU[0]}" --version | sed -n '1s/^QEMU emulator version //p')
+	[ -n "$QEMU_VERSION" ] || die "${QEMU[0]} does not run"
+}
+
 run_box() {
+	box_qemu
 	log "$WHY: running inside QEMU TCG -cpu max with nested SVM (box mode, kvm-amd in the box)"
+	log "QEMU $QEMU_VERSION, box kernel $(cat "$CACHE/kernel/.uname" 2>/dev/null)"
 	# The guest build talks only when it does something or fails.
 	if ! "$REPO_DIR/tests/guest/build.sh" >/dev/null 2>"$TMP/guest-build.log"; then
 		cat "$TMP/guest-build.log" >&2
@@ -414,7 +451,7 @@ run_box() {
 		idle_watchdog "$pidfile" &
 		dog=$!
 	fi
-	timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -M microvm \
+	timeout -k 5 "$TIMEOUT" "${QEMU[@]}" -M microvm \
 		-accel "tcg${BOX_TCG_THREAD:+,thread=$BOX_TCG_THREAD}" -cpu max \
 		-smp "$CPUS" -m "$MEM" -kernel "$CACHE/guest/vmlinux" -initrd "$TMP/box.cpio" \
 		-append "console=ttyS0 loglevel=3 panic=-1 rdinit=/init edd=off tsc_early_khz=$(tsc_khz) softlockup_panic=1" \
@@ -426,7 +463,7 @@ run_box() {
 		wait "$dog" 2>/dev/null || true
 	fi
 	if [ -e "$TMP/idle" ]; then
-		log "idle: no output from the command for $IDLE s: box stopped (--idle; $(cat "$TMP/idle"))"
+		log "idle: no sign of life from the box's userspace for $IDLE s: box stopped (--idle; $(cat "$TMP/idle"))"
 		show_console_log
 		return 124
 	fi
