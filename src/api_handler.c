@@ -8,6 +8,7 @@
 
 #include "api_doc.h"
 #include "api_handler.h"
+#include "util.h"
 
 #define FAULT_MAX 512
 
@@ -308,7 +309,7 @@ static int put_metrics(struct req *r)
 static int put_logger(struct req *r)
 {
     struct vmrun_config *cfg = NULL;
-    char err[FAULT_MAX], ebuf[128];
+    char err[FAULT_MAX];
     cJSON *old = cJSON_Duplicate(r->h->doc, 1);
     int rc = old ? put_section(r, "logger") : -ENOMEM;
 
@@ -327,7 +328,7 @@ static int put_logger(struct req *r)
     cJSON_Delete(r->h->doc);
     r->h->doc = old;
     return fault(r, "logger.log_path: cannot open: %s",
-                 strerror_r(-rc, ebuf, sizeof(ebuf)));
+                 open_output_strerror(rc));
 }
 
 static int not_supported(struct req *r)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "config_json.h"
+#include "util.h"
 
 #define CONFIG_FILE_MAX (1 << 20) /* a config is a few hundred bytes */
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -440,6 +441,20 @@ static int console_check_keys(const struct cj_obj *o, enum console_kind kind,
     return 0;
 }
 
+/* open_output()'s policy for (resolved), the output of (key) given as
+ * (given), checked now so that a refusal is a config error; a FIFO is
+ * accepted (its reader is checked at the open). */
+static int config_check_output(struct cj_parser *p, const char *key,
+                               const char *given, char *resolved)
+{
+    int rc = check_output(resolved, OUTPUT_ALLOW_FIFO);
+
+    if (rc == 0)
+        return 0;
+    return cj_fail(p, key, "'%s': %s; expected a regular file or a FIFO", given,
+                   open_output_strerror(rc));
+}
+
 static int parse_console(struct cj_parser *p, const cJSON *json,
                          const char *path, size_t nr_outputs,
                          struct console_config *con)
@@ -461,7 +476,9 @@ static int parse_console(struct cj_parser *p, const cJSON *json,
     if (!file)
         return 0;
     cj_obj_key(&o, CON_PATH, key);
-    return cj_path_new_file(p, key, file, &con->path);
+    if ((rc = cj_path_new_file(p, key, file, &con->path)))
+        return rc;
+    return config_check_output(p, key, file, con->path);
 }
 
 enum { VM_SERIAL, VM_VCONSOLE, VM_MMIO_CMDLINE, VM_NKEYS };
@@ -513,6 +530,11 @@ static int parse_out_file(struct cj_parser *p, const struct cj_obj *o, size_t i,
     if ((rc = cj_obj_str(o, i, true, 1, PATH_MAX - 1, &given)) ||
         (rc = cj_path_new_file(p, key, given, out)))
         return rc;
+    if ((rc = config_check_output(p, key, given, *out))) {
+        free(*out);
+        *out = NULL;
+        return rc;
+    }
     if (access(*out, F_OK) == 0) {
         rc = access(*out, W_OK);
     } else {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "util.h"
 
 #define LOG_LINE_MAX 1024
 
@@ -63,11 +64,13 @@ int log_file_open(const char *path, bool show_level, struct log_file **out)
 
     if (!f)
         return -ENOMEM;
-    f->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    /* A FIFO is a common log sink (Firecracker's docs use one). */
+    f->fd = open_output(path, O_WRONLY | O_CREAT | O_APPEND, 0600,
+                        OUTPUT_ALLOW_FIFO);
     if (f->fd < 0) {
-        err = errno;
+        err = f->fd;
         free(f);
-        return -err;
+        return err;
     }
     f->show_level = show_level;
     *out = f;

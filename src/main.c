@@ -328,6 +328,9 @@ static int create_status(int err)
     case -EISDIR:
     case -EROFS:
     case -E2BIG:
+    case -ELOOP: /* open_output(): a symbolic link */
+    case -ENXIO: /* open_output(): a FIFO without a reader */
+    case -EXDEV: /* open_output(): on proc, sysfs, ... */
         return VMRUN_STATUS_USAGE;
     default:
         return VMRUN_STATUS_ERROR;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "metrics.h"
+#include "util.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -267,9 +268,10 @@ int metrics_extra_merge(struct metrics_extra *x, cJSON *obj)
 
 int metrics_file_open(struct metrics_file *f, const char *path)
 {
-    f->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    f->fd = open_output(path, O_WRONLY | O_CREAT | O_APPEND, 0600,
+                        OUTPUT_ALLOW_FIFO);
     if (f->fd < 0)
-        return -errno;
+        return f->fd;
     pthread_mutex_init(&f->lock, NULL);
     return 0;
 }

@@ -519,7 +519,7 @@ static bool snap_same_inode(const struct stat *a, const struct stat *b)
 static int snap_open_out(const char *key, const char *path, struct stat *st,
                          char *err, size_t err_len)
 {
-    int fd = open_regular(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    int fd = open_output(path, O_WRONLY | O_CREAT, 0600, 0);
 
     if (fd >= 0 && fstat(fd, st) < 0) {
         int e = errno;
@@ -527,11 +527,14 @@ static int snap_open_out(const char *key, const char *path, struct stat *st,
         close(fd);
         fd = -e;
     }
-    if (fd == -EINVAL)
-        snprintf(err, err_len, "%s '%s': not a regular file", key, path);
-    else if (fd < 0)
+    if (fd == -EINVAL || fd == -ELOOP || fd == -EXDEV) {
+        snprintf(err, err_len, "%s '%s': %s", key, path,
+                 open_output_strerror(fd));
+        fd = -EINVAL;
+    } else if (fd < 0) {
         snprintf(err, err_len, "%s '%s': cannot create: %s", key, path,
                  strerror(-fd));
+    }
     return fd;
 }
 

@@ -14,6 +14,7 @@
 
 #include "arch/arch.h"
 #include "sandbox.h"
+#include "util.h"
 #include "vcpu.h"
 #include "vm.h"
 
@@ -283,7 +284,7 @@ static int vm_open_outputs(struct vm *vm)
         ret = log_file_open(c->log_path, c->log_show_level, &vm->log_file);
         if (ret < 0) {
             vm_log(vm, VMRUN_LOG_ERROR, "logger.log_path: cannot open '%s': %s",
-                   c->log_path, strerror(-ret));
+                   c->log_path, open_output_strerror(ret));
             return ret;
         }
         vm->log.fn = log_file_write;
@@ -298,7 +299,7 @@ static int vm_open_outputs(struct vm *vm)
     if (ret < 0) {
         vm_log(vm, VMRUN_LOG_ERROR,
                "metrics.metrics_path: cannot open '%s': %s", c->metrics_path,
-               strerror(-ret));
+               open_output_strerror(ret));
         return ret;
     }
     vm->has_metrics = true;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "backend/chardev.h"
+#include "util.h"
 
 void chardev_init_fds(struct chardev *cd, int in_fd, int out_fd)
 {
@@ -31,14 +32,13 @@ static int chardev_stdin(void)
 static int chardev_open_file(struct chardev *cd, const char *path,
                              const struct logger *log, const char *what)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    int fd = open_output(path, O_WRONLY | O_CREAT | O_APPEND, 0600,
+                         OUTPUT_ALLOW_FIFO);
 
     if (fd < 0) {
-        int ret = -errno;
-
         log_msg(log, VMRUN_LOG_ERROR, "%s.path: cannot open '%s': %s", what,
-                path, strerror(-ret));
-        return ret;
+                path, open_output_strerror(fd));
+        return fd;
     }
     cd->out_fd = fd;
     cd->own_out = true;
