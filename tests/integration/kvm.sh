@@ -85,7 +85,7 @@ out=$tmp/box.out
 
 for try in 1 2; do
 	rc=0
-	"$repo/tests/lab/box.sh" --timeout 1200 --idle "$idle" --mem 3072 \
+	"$repo/tests/lab/box.sh" --timeout 1500 --idle "$idle" --mem 3072 \
 		"${payload[@]}" -- env HOSTILE_STORM="$storm" "$here/kvm-suite.sh" \
 		$valgrind "$build" "$tmp/embed" "${names[@]}" 2>&1 | tee "$out"
 	rc=${PIPESTATUS[0]}

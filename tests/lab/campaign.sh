@@ -112,10 +112,14 @@ netloop_rows() {
 	}' "$3"
 }
 
+# workload runs in a child under the lock: it needs these.
+export repo here build
 [ -s "$out/results.tsv" ] ||
 	printf 'label\tworkload\trun\tclass\tstatus\tseconds\tcrashes\n' >"$out/results.tsv"
 for w in "$@"; do
-	for ((i = 1; i <= runs; i++)); do
+	# Runs are numbered on from what DIR already holds for this label.
+	first=$(awk -F'\t' -v l="$label" -v w="$w" '$1 == l && ($2 == w || index($2, w "-") == 1) { n = $3 } END { print n + 1 }' "$out/results.tsv")
+	for ((i = first; i < first + runs; i++)); do
 		log=$out/$w-$label-$i.log
 		t0=$SECONDS
 		flock /tmp/vmrun-box.lock bash -c "$(declare -f workload); workload \"\$@\"" \
