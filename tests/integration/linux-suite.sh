@@ -60,8 +60,7 @@ boot() {
 		tail -n 3 "$work/$1.out" 2>/dev/null | sed 's/^/    last| /'
 	fi
 	# No boot here expects 1 (vmrun failed) or 4 (guest crash): show the end of
-	# vmrun's log, the register dump with it, so the failure can be read
-	# (and lab_retry in tests/run-all.sh can tell a nested-box crash).
+	# vmrun's log, the register dump with it, so the failure can be read.
 	if [ "$RC" = 1 ] || [ "$RC" = 4 ]; then
 		tail -n 20 "$work/$1.err" | sed 's/^/    err| /'
 	fi
@@ -124,9 +123,23 @@ boot reboot "$(config reboot 1 128 "$BASE_ARGS vmrun.scenario=reboot")"
 expect "guest reboot: exit 0" 0 "$RC"
 expect_grep "guest reboot: logged" 'rebooted' "$work/reboot.err"
 
-boot panic "$(config panic 1 128 "$BASE_ARGS vmrun.scenario=panic")"
+# The panic writes a crash dump (vmrun.crash-dump, docs/crash-dump.md), with
+# 2 vCPUs so that it waits for both; the reader finds the panic in it.
+cfg=$(config panic 2 128 "$BASE_ARGS vmrun.scenario=panic")
+sed -i "s|\"mem_size_mib\": 128 }|&,\n  \"vmrun\": { \"crash-dump\": \"$work/panic.core\" }|" "$cfg"
+boot panic "$cfg"
 expect "guest panic: exit 3 (pvpanic)" 3 "$RC"
 expect_grep "guest panic: logged" 'panicked' "$work/panic.err"
+expect_grep "crash dump: written, both vCPUs' registers" \
+	"crash dump written to '$work/panic.core': .* registers of 2 of 2 vCPUs" "$work/panic.err"
+python3 "$here/../tools/crash-log.py" --notes -n 60 "$work/panic.core" >"$work/panic.log" 2>&1
+expect "crash dump: crash-log.py reads the guest kernel's log" 0 "$?"
+expect_grep "crash dump: the guest kernel's panic line" \
+	'\] Kernel panic - not syncing: sysrq triggered crash' "$work/panic.log"
+expect_grep "crash dump: vcpu1's registers" '^note CORE: vcpu1 rip=' "$work/panic.log"
+expect_grep "crash dump: vmrun's note names the panic" \
+	'^note VMRUN: reason: guest kernel panicked \(pvpanic\)' "$work/panic.log"
+rm -f "$work/panic.core"
 
 # SIGTERM while the guest idles: stopped, non-zero, terminal untouched.
 cfg=$(config idle 1 128 "$BASE_ARGS vmrun.scenario=idle")

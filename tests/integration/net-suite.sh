@@ -111,8 +111,8 @@ JSON
 }
 
 # bound_note NAME SECS [OUT]: after a boot, says loudly when its time bound
-# killed the VMM (RC 124 from timeout): tests/run-all.sh's lab_retry runs the
-# suite once more on this line (see docs/net-tests.md, "Reliability").
+# killed the VMM (RC 124 from timeout): a stalled guest, whose checks then
+# fail (never retried: docs/lab.md, "What CI retries").
 bound_note() {
 	[ "$RC" = 124 ] || return 0
 	echo "=== BOUND: $1: the VMM still ran after $2 s and was killed"

@@ -86,7 +86,7 @@ main() {
 	fi
 	# box.sh's own failure (124: timeout or --idle, 125: the box died, e.g.
 	# its kernel's soft-lockup panic) is the nested lab's, not a check's:
-	# tests/run-all.sh's lab_retry runs this again.
+	# tests/run-all.sh's lab_retry runs this once more.
 	case $rc in
 	124 | 125) exit "$rc" ;;
 	esac
