@@ -186,6 +186,14 @@ int vmrun_restore(const struct vmrun_restore *r,
 int vmrun_snapshot_merge(const char *full, const char *const *diffs, size_t n,
                          const char *out, char *err, size_t err_len);
 
+/* vmrun_snapshot_merge() that stops once (stop_fd) is readable (a
+ * signalfd of SIGTERM, an eventfd): it checks between 1 MiB pieces,
+ * removes its new file, leaves (out) untouched and returns -EINTR.
+ * (stop_fd) -1: never stops early. */
+int vmrun_snapshot_merge_fd(const char *full, const char *const *diffs,
+                            size_t n, const char *out, int stop_fd, char *err,
+                            size_t err_len);
+
 /* ---- metrics (docs/api.md: the line's schema) ---- */
 
 /* (*json_out): a new NUL-terminated JSON object, one line, with the VM's

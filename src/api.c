@@ -208,9 +208,16 @@ int vmrun_restore(const struct vmrun_restore *r,
 int vmrun_snapshot_merge(const char *full, const char *const *diffs, size_t n,
                          const char *out, char *err, size_t err_len)
 {
+    return vmrun_snapshot_merge_fd(full, diffs, n, out, -1, err, err_len);
+}
+
+int vmrun_snapshot_merge_fd(const char *full, const char *const *diffs,
+                            size_t n, const char *out, int stop_fd, char *err,
+                            size_t err_len)
+{
     if (!full || (n && !diffs) || !out)
         return -EINVAL;
-    return snapshot_merge(full, diffs, n, out, err, err_len);
+    return snapshot_merge(full, diffs, n, out, stop_fd, err, err_len);
 }
 
 void vmrun_destroy(struct vmrun_vm *v)

@@ -93,14 +93,27 @@ static int parse_id(const char *flag, const char *s, long long *out)
     return 0;
 }
 
-/* The value of option argv[*i] (advancing *i); NULL after a message. */
+/* The value of option argv[*i] (advancing *i); NULL after a message.  A
+ * value that looks like an option is refused: it is a forgotten value far
+ * more often than a file named "-x" (write "./-x"). */
 static const char *opt_value(int argc, char **argv, int *i, const char *what)
 {
-    if (*i + 1 == argc || !argv[*i + 1][0]) {
-        fprintf(stderr, "vmrun: %s: expected %s\n", argv[*i], what);
+    const char *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+
+    if (!v || !v[0] || (v[0] == '-' && v[1])) {
+        fprintf(stderr, "vmrun: %s: expected %s%s%s%s\n", argv[*i], what,
+                v ? ", got '" : "", v ? v : "", v ? "'" : "");
         return NULL;
     }
     return argv[++*i];
+}
+
+/* Nonzero, after a message, when (flag) was (given) already. */
+static int opt_twice(const char *flag, bool given)
+{
+    if (given)
+        fprintf(stderr, "vmrun: %s: given twice\n", flag);
+    return given;
 }
 
 /* --drive-path and --tap: ID=VALUE, repeatable.  -1 or an exit status. */
@@ -128,11 +141,14 @@ static int parse_restore_arg(int argc, char **argv, int *i, struct cli *cli)
     const char *a = argv[*i];
 
     if (strcmp(a, "--restore") == 0)
-        return (r->snapshot_path = opt_value(argc, argv, i, "a snapshot file"))
+        return !opt_twice(a, r->snapshot_path) &&
+                       (r->snapshot_path =
+                            opt_value(argc, argv, i, "a snapshot file"))
                    ? -1
                    : VMRUN_STATUS_USAGE;
     if (strcmp(a, "--mem") == 0)
-        return (r->mem_path = opt_value(argc, argv, i, "a memory file"))
+        return !opt_twice(a, r->mem_path) &&
+                       (r->mem_path = opt_value(argc, argv, i, "a memory file"))
                    ? -1
                    : VMRUN_STATUS_USAGE;
     if (strcmp(a, "--drive-path") == 0)
@@ -173,6 +189,8 @@ static int check_restore_args(struct cli *cli)
 /* Returns -1 to continue, or an exit status. */
 static int parse_args(int argc, char **argv, struct cli *cli)
 {
+    bool level_given = false;
+
     cli->log_level = VMRUN_LOG_WARN;
     cli->uid = cli->gid = -1;
     cli->restore.track_dirty_pages = -1;
@@ -191,22 +209,25 @@ static int parse_args(int argc, char **argv, struct cli *cli)
             printf("vmrun %s\n", VMRUN_VERSION);
             return 0;
         } else if (strcmp(a, "--log-level") == 0) {
+            if (opt_twice(a, level_given))
+                return VMRUN_STATUS_USAGE;
+            level_given = true;
             if (i + 1 == argc || parse_level(argv[++i], &cli->log_level)) {
                 fprintf(stderr, "vmrun: --log-level: expected error, warn, "
                                 "info or debug\n");
                 return VMRUN_STATUS_USAGE;
             }
         } else if (strcmp(a, "--api-sock") == 0) {
-            if (i + 1 == argc || !argv[i + 1][0]) {
-                fprintf(stderr, "vmrun: --api-sock: expected a socket path\n");
+            if (opt_twice(a, cli->api_sock) ||
+                !(cli->api_sock = opt_value(argc, argv, &i, "a socket path")))
                 return VMRUN_STATUS_USAGE;
-            }
-            cli->api_sock = argv[++i];
         } else if (strcmp(a, "--no-seccomp") == 0) {
             cli->no_seccomp = true;
         } else if (strcmp(a, "--uid") == 0 || strcmp(a, "--gid") == 0) {
-            if (parse_id(a, i + 1 < argc ? argv[++i] : NULL,
-                         a[2] == 'u' ? &cli->uid : &cli->gid))
+            long long *id = a[2] == 'u' ? &cli->uid : &cli->gid;
+
+            if (opt_twice(a, *id >= 0) ||
+                parse_id(a, i + 1 < argc ? argv[++i] : NULL, id))
                 return VMRUN_STATUS_USAGE;
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "vmrun: %s: unknown option (see --help)\n", a);
@@ -508,35 +529,86 @@ static int run_restore(const struct cli *cli)
     return boot_vm(cli, vm, srv);
 }
 
-/* vmrun snapshot-merge FULL [DIFF...] -o OUT */
-static int run_merge(int argc, char **argv)
-{
-    const char *out = NULL, *full = NULL;
-    const char **diffs = calloc(argc, sizeof(char *));
-    char err[512] = "";
-    size_t n = 0;
-    int ret;
+struct merge_args {
+    const char *out, *full;
+    const char **diffs; /* argc entries */
+    size_t n;
+};
 
-    if (!diffs)
-        return VMRUN_STATUS_ERROR;
+/* snapshot-merge's arguments: every one is a file or -o OUT, given once;
+ * anything else starting with '-' (after "--", none) is an error.  -1 to
+ * continue, or an exit status after a one-line message. */
+static int parse_merge_args(int argc, char **argv, struct merge_args *m)
+{
+    bool files_only = false;
+
     for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "-o") == 0 && i + 1 < argc && !out)
-            out = argv[++i];
-        else if (argv[i][0] == '-' && argv[i][1])
-            break;
-        else if (!full)
-            full = argv[i];
-        else
-            diffs[n++] = argv[i];
+        const char *a = argv[i];
+
+        if (!files_only && strcmp(a, "--") == 0) {
+            files_only = true;
+        } else if (!files_only &&
+                   (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)) {
+            printf("usage: vmrun snapshot-merge FULL_MEM [DIFF_MEM...] -o "
+                   "OUT_MEM\n");
+            return 0;
+        } else if (!files_only && strcmp(a, "-o") == 0) {
+            if (m->out) {
+                fprintf(stderr, "vmrun: snapshot-merge: -o: given twice\n");
+                return VMRUN_STATUS_USAGE;
+            }
+            if (!(m->out = opt_value(argc, argv, &i, "an output file")))
+                return VMRUN_STATUS_USAGE;
+        } else if (!files_only && a[0] == '-' && a[1]) {
+            fprintf(stderr,
+                    "vmrun: snapshot-merge: %s: unknown option (usage: vmrun "
+                    "snapshot-merge FULL_MEM [DIFF_MEM...] -o OUT_MEM)\n",
+                    a);
+            return VMRUN_STATUS_USAGE;
+        } else if (!a[0]) {
+            fprintf(stderr, "vmrun: snapshot-merge: an empty file name\n");
+            return VMRUN_STATUS_USAGE;
+        } else if (!m->full) {
+            m->full = a;
+        } else {
+            m->diffs[m->n++] = a;
+        }
     }
-    if (!out || !full) {
-        fprintf(stderr, "usage: vmrun snapshot-merge FULL_MEM [DIFF_MEM...] -o "
-                        "OUT_MEM\n");
-        free(diffs);
+    if (!m->full || !m->out) {
+        fprintf(stderr,
+                "vmrun: snapshot-merge: %s: missing (usage: vmrun "
+                "snapshot-merge FULL_MEM [DIFF_MEM...] -o OUT_MEM)\n",
+                !m->full ? "FULL_MEM" : "-o OUT_MEM");
         return VMRUN_STATUS_USAGE;
     }
-    ret = vmrun_snapshot_merge(full, diffs, n, out, err, sizeof(err));
-    free(diffs);
+    return -1;
+}
+
+/* vmrun snapshot-merge FULL [DIFF...] -o OUT: SIGINT, SIGTERM and SIGHUP
+ * stop it between 1 MiB pieces, and its temporary file goes with it. */
+static int run_merge(int argc, char **argv)
+{
+    struct merge_args m = {.diffs = calloc(argc, sizeof(char *))};
+    char err[512] = "";
+    int ret, stop_fd;
+
+    if (!m.diffs)
+        return VMRUN_STATUS_ERROR;
+    ret = parse_merge_args(argc, argv, &m);
+    if (ret >= 0) {
+        free(m.diffs);
+        return ret;
+    }
+    stop_fd = stop_signals_fd();
+    ret = vmrun_snapshot_merge_fd(m.full, m.diffs, m.n, m.out, stop_fd, err,
+                                  sizeof(err));
+    free(m.diffs);
+    if (ret == -EINTR && stop_fd >= 0) {
+        ret = stop_signal(stop_fd);
+        fprintf(stderr, "vmrun: snapshot-merge: %s; stopped by signal %d\n",
+                err, ret);
+        return 128 + ret;
+    }
     if (ret < 0) {
         fprintf(stderr, "vmrun: snapshot-merge: %s\n",
                 err[0] ? err : strerror(-ret));

@@ -284,7 +284,7 @@ static int snap_write_full(struct vm *vm, int fd, uint64_t *written)
     if (from_file && pagemap >= 0 &&
         snap_private_pages(pagemap, vm->ram, true, 0, 1, pop)) {
         buf = malloc(SNAP_IO_CHUNK);
-        ret = buf ? snap_copy_data(vm->mem_fd, fd, (off_t)vm->ram_size, buf)
+        ret = buf ? snap_copy_data(vm->mem_fd, fd, (off_t)vm->ram_size, buf, -1)
                   : -ENOMEM;
         free(buf);
     } else if (from_file && pagemap >= 0) {
@@ -831,7 +831,7 @@ int snapshot_restore(struct vm *vm, const struct vmrun_restore *ro,
 
 /* In snapshot_file.c, with no KVM: the unit tests drive it. */
 int snapshot_merge(const char *full, const char *const *diffs, size_t n,
-                   const char *out, char *err, size_t err_len)
+                   const char *out, int stop_fd, char *err, size_t err_len)
 {
-    return snap_merge(full, diffs, n, out, err, err_len);
+    return snap_merge(full, diffs, n, out, stop_fd, err, err_len);
 }

@@ -42,9 +42,10 @@ int snapshot_restore(struct vm *vm, const struct vmrun_restore *r,
 
 /* Copies (full) to (out) (which may be (full) itself) and lays the data
  * of each of (diffs)[0..n) over it, in order.  Every file must have the
- * same size.  -errno with one line in (err). */
+ * same size.  -errno with one line in (err); -EINTR, with nothing left
+ * behind, once (stop_fd) (-1: none) is readable. */
 int snapshot_merge(const char *full, const char *const *diffs, size_t n,
-                   const char *out, char *err, size_t err_len)
+                   const char *out, int stop_fd, char *err, size_t err_len)
     __attribute__((warn_unused_result));
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -468,7 +469,16 @@ int snap_pwrite_all(int fd, const void *p, size_t len, off_t off)
     return 0;
 }
 
-static int snap_copy_range(int in, int out, off_t from, off_t to, uint8_t *buf)
+/* True once (stop_fd) (>= 0) is readable: the caller was asked to stop. */
+static bool snap_stop_requested(int stop_fd)
+{
+    struct pollfd pfd = {.fd = stop_fd, .events = POLLIN};
+
+    return stop_fd >= 0 && poll(&pfd, 1, 0) > 0;
+}
+
+static int snap_copy_range(int in, int out, off_t from, off_t to, uint8_t *buf,
+                           int stop_fd)
 {
     while (from < to) {
         size_t want =
@@ -476,6 +486,8 @@ static int snap_copy_range(int in, int out, off_t from, off_t to, uint8_t *buf)
         ssize_t n = pread(in, buf, want, from);
         int ret;
 
+        if (snap_stop_requested(stop_fd))
+            return -EINTR;
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -488,7 +500,7 @@ static int snap_copy_range(int in, int out, off_t from, off_t to, uint8_t *buf)
     return 0;
 }
 
-int snap_copy_data(int in, int out, off_t size, uint8_t *buf)
+int snap_copy_data(int in, int out, off_t size, uint8_t *buf, int stop_fd)
 {
     off_t pos = 0;
 
@@ -501,7 +513,8 @@ int snap_copy_data(int in, int out, off_t size, uint8_t *buf)
         hole = lseek(in, data, SEEK_HOLE);
         if (hole < 0)
             return -errno;
-        ret = snap_copy_range(in, out, data, hole < size ? hole : size, buf);
+        ret = snap_copy_range(in, out, data, hole < size ? hole : size, buf,
+                              stop_fd);
         if (ret < 0)
             return ret;
         pos = hole;
@@ -635,9 +648,11 @@ static int merge_open(const char *path, off_t *size, char *err, size_t len)
     return fd;
 }
 
-/* (full) with each of (diffs) laid over it, into (o). */
+/* (full) with each of (diffs) laid over it, into (o); stops with -EINTR
+ * when (stop_fd) is readable. */
 static int merge_into(int o, const char *full, const char *const *diffs,
-                      size_t n, uint8_t *buf, char *err, size_t err_len)
+                      size_t n, uint8_t *buf, int stop_fd, char *err,
+                      size_t err_len)
 {
     off_t size = -1;
     int in = merge_open(full, &size, err, err_len), ret;
@@ -646,35 +661,38 @@ static int merge_into(int o, const char *full, const char *const *diffs,
         return in;
     ret = ftruncate(o, size) < 0 ? -errno : 0;
     if (ret == 0)
-        ret = snap_copy_data(in, o, size, buf);
+        ret = snap_copy_data(in, o, size, buf, stop_fd);
     close(in);
     for (size_t i = 0; i < n && ret == 0; i++) {
         in = merge_open(diffs[i], &size, err, err_len);
         if (in < 0)
             return in;
-        ret = snap_copy_data(in, o, size, buf);
+        ret = snap_copy_data(in, o, size, buf, stop_fd);
         close(in);
-        if (ret < 0)
+        if (ret < 0 && ret != -EINTR)
             snprintf(err, err_len, "%s: %s", diffs[i], strerror(-ret));
     }
     return ret;
 }
 
 int snap_merge(const char *full, const char *const *diffs, size_t n,
-               const char *out, char *err, size_t err_len)
+               const char *out, int stop_fd, char *err, size_t err_len)
 {
     uint8_t *buf = malloc(SNAP_IO_CHUNK);
     char *tmp = NULL;
-    struct stat st;
     int o, ret;
 
     if (err_len)
         err[0] = '\0';
     if (!buf)
         return -ENOMEM;
-    if (stat(out, &st) == 0 && !S_ISREG(st.st_mode)) {
+    /* open_output()'s policy, though (out) itself is never opened: the
+     * new file is renamed over it. */
+    ret = check_output(out, 0);
+    if (ret < 0) {
         free(buf);
-        return snap_fail(err, err_len, "%s: not a regular file", out);
+        snprintf(err, err_len, "%s: %s", out, open_output_strerror(ret));
+        return ret == -ELOOP || ret == -EXDEV ? -EINVAL : ret;
     }
     /* A new file renamed over (out): a VM restored from (out), or from
      * (full) merged in place, maps the old file (MAP_PRIVATE shows later
@@ -693,14 +711,16 @@ int snap_merge(const char *full, const char *const *diffs, size_t n,
         free(buf);
         return ret;
     }
-    ret = merge_into(o, full, diffs, n, buf, err, err_len);
+    ret = merge_into(o, full, diffs, n, buf, stop_fd, err, err_len);
     if (close(o) < 0 && ret == 0)
         ret = -errno;
     if (ret == 0 && rename(tmp, out) < 0)
         ret = -errno;
     if (ret < 0) {
         unlink(tmp);
-        if (err_len && !err[0])
+        if (ret == -EINTR)
+            snprintf(err, err_len, "%s: stopped; nothing written", out);
+        else if (err_len && !err[0])
             snprintf(err, err_len, "%s: %s", out, strerror(-ret));
     }
     free(tmp);

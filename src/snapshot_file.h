@@ -155,8 +155,9 @@ int snap_pwrite_all(int fd, const void *p, size_t len, off_t off)
 
 /* Copies the data extents of (in) (SEEK_DATA/SEEK_HOLE) below (size) to
  * the same offsets of (out) (holes are not written); (buf) holds
- * SNAP_IO_CHUNK bytes. */
-int snap_copy_data(int in, int out, off_t size, uint8_t *buf)
+ * SNAP_IO_CHUNK bytes.  Between chunks it returns -EINTR once (stop_fd)
+ * (-1: none) is readable. */
+int snap_copy_data(int in, int out, off_t size, uint8_t *buf, int stop_fd)
     __attribute__((warn_unused_result));
 
 /* Opens the two files a snapshot writes, (state_path) and (mem_path), for
@@ -177,9 +178,11 @@ int snap_open_outputs(const char *state_path, const char *mem_path,
  * over it, in order, into a new file in (out)'s folder renamed over
  * (out): a VM restored from the old (out) (or from (full) merged in place)
  * keeps mapping the old file.  On failure nothing is left behind and
- * (out) is untouched; -errno with one line in (err). */
+ * (out) is untouched; -errno with one line in (err).  When (stop_fd) (-1:
+ * none; a signalfd, an eventfd) becomes readable the merge stops within
+ * one SNAP_IO_CHUNK: the new file is removed and -EINTR returned. */
 int snap_merge(const char *full, const char *const *diffs, size_t n,
-               const char *out, char *err, size_t err_len)
+               const char *out, int stop_fd, char *err, size_t err_len)
     __attribute__((warn_unused_result));
 
 #endif

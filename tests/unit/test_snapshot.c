@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -601,9 +602,9 @@ START_TEST(test_merge_in_place_keeps_mappings)
     ck_assert_ptr_ne(map, MAP_FAILED);
 
     ck_assert_int_eq(
-        snap_merge(t.path[0], diffs, 1, t.path[2], err, sizeof(err)), 0);
+        snap_merge(t.path[0], diffs, 1, t.path[2], -1, err, sizeof(err)), 0);
     ck_assert_int_eq(
-        snap_merge(t.path[0], diffs, 1, t.path[0], err, sizeof(err)), 0);
+        snap_merge(t.path[0], diffs, 1, t.path[0], -1, err, sizeof(err)), 0);
     for (int i = 0; i < 2; i++) {
         ck_assert_int_eq(page_byte(t.path[i ? 2 : 0], 0), 'a');
         ck_assert_int_eq(page_byte(t.path[i ? 2 : 0], 1), 'X');
@@ -638,7 +639,8 @@ START_TEST(test_merge_failure_leaves_nothing)
         diffs[0] = t.path[i == 0 ? 1 : i == 1 ? 3 : 4];
         err[0] = '\0';
         ck_assert_int_lt(
-            snap_merge(t.path[0], diffs, 1, t.path[2], err, sizeof(err)), 0);
+            snap_merge(t.path[0], diffs, 1, t.path[2], -1, err, sizeof(err)),
+            0);
         ck_assert_ptr_nonnull(strstr(err, diffs[0]));
         ck_assert_int_eq(page_byte(t.path[2], 1), 'o');
         ck_assert_int_eq(tdir_count(&t), 4);
@@ -646,12 +648,75 @@ START_TEST(test_merge_failure_leaves_nothing)
     ck_assert_ptr_nonnull(strstr(err, "No such file"));
     /* A FIFO as FULL or as OUT: refused, nothing opened that could wait. */
     ck_assert_int_eq(
-        snap_merge(t.path[3], diffs, 0, t.path[2], err, sizeof(err)), -EINVAL);
+        snap_merge(t.path[3], diffs, 0, t.path[2], -1, err, sizeof(err)),
+        -EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "not a regular file"));
     ck_assert_int_eq(
-        snap_merge(t.path[0], diffs, 0, t.path[3], err, sizeof(err)), -EINVAL);
+        snap_merge(t.path[0], diffs, 0, t.path[3], -1, err, sizeof(err)),
+        -EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "not a regular file"));
     ck_assert_int_eq(tdir_count(&t), 4);
+    tdir_free(&t);
+}
+END_TEST
+
+/* A stop request (the signalfd of SIGTERM in vmrun) ends the merge with
+ * -EINTR: (out) untouched, the temporary file removed. */
+START_TEST(test_merge_stop_leaves_nothing)
+{
+    static const char *const names[] = {"full", "diff", "out"};
+    const char *diffs[1];
+    char err[512] = "";
+    uint64_t one = 1;
+    struct tdir t;
+    int stop;
+
+    NO_HANG();
+    tdir_init(&t, names, 3);
+    write_pages(t.path[0], "ab", 2);
+    write_pages(t.path[1], "\0X", 2);
+    write_pages(t.path[2], "oo", 2);
+    diffs[0] = t.path[1];
+    stop = eventfd(0, EFD_CLOEXEC);
+    ck_assert_int_ge(stop, 0);
+    ck_assert_int_eq(write(stop, &one, sizeof(one)), sizeof(one));
+    ck_assert_int_eq(
+        snap_merge(t.path[0], diffs, 1, t.path[2], stop, err, sizeof(err)),
+        -EINTR);
+    ck_assert_ptr_nonnull(strstr(err, "stopped"));
+    ck_assert_int_eq(page_byte(t.path[2], 1), 'o');
+    ck_assert_int_eq(tdir_count(&t), 3);
+    /* Not readable: the merge runs to the end. */
+    ck_assert_int_eq(read(stop, &one, sizeof(one)), sizeof(one));
+    ck_assert_int_eq(
+        snap_merge(t.path[0], diffs, 1, t.path[2], stop, err, sizeof(err)), 0);
+    ck_assert_int_eq(page_byte(t.path[2], 1), 'X');
+    ck_assert_int_eq(tdir_count(&t), 3);
+    close(stop);
+    tdir_free(&t);
+}
+END_TEST
+
+/* OUT under open_output()'s policy: not a symbolic link, not on procfs. */
+START_TEST(test_merge_output_policy)
+{
+    static const char *const names[] = {"full", "link"};
+    char err[512] = "";
+    struct tdir t;
+
+    NO_HANG();
+    tdir_init(&t, names, 2);
+    write_pages(t.path[0], "ab", 2);
+    ck_assert_int_eq(symlink(t.path[0], t.path[1]), 0);
+    ck_assert_int_eq(
+        snap_merge(t.path[0], NULL, 0, t.path[1], -1, err, sizeof(err)),
+        -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "symbolic link"));
+    ck_assert_int_eq(
+        snap_merge(t.path[0], NULL, 0, "/proc/self/comm", -1, err, sizeof(err)),
+        -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "pseudo file system"));
+    ck_assert_int_eq(tdir_count(&t), 2);
     tdir_free(&t);
 }
 END_TEST
@@ -677,6 +742,8 @@ int main(void)
     tcase_add_test(tc, test_outputs_refuse_ram_file);
     tcase_add_test(tc, test_merge_in_place_keeps_mappings);
     tcase_add_test(tc, test_merge_failure_leaves_nothing);
+    tcase_add_test(tc, test_merge_stop_leaves_nothing);
+    tcase_add_test(tc, test_merge_output_policy);
     suite_add_tcase(s, tc);
     return check_run_suite(s);
 }
