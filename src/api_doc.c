@@ -91,7 +91,8 @@ cJSON *api_doc_view(const cJSON *doc)
 
 /* A copy of (doc) for validation.  Before InstanceStart the boot source
  * may still be missing, so (partial) lends one whose kernel is a file
- * every process can read: the parser only checks that it can be read. */
+ * every process can read: the parser only checks that it is a readable,
+ * non-empty regular file (/proc/self/exe leads to the running binary). */
 static cJSON *doc_for_parse(const cJSON *doc, bool partial)
 {
     cJSON *v = cJSON_Duplicate(doc, 1), *bs;
@@ -99,7 +100,8 @@ static cJSON *doc_for_parse(const cJSON *doc, bool partial)
     if (!v || !partial || cJSON_GetObjectItemCaseSensitive(v, "boot-source"))
         return v;
     bs = cJSON_AddObjectToObject(v, "boot-source");
-    if (!bs || !cJSON_AddStringToObject(bs, "kernel_image_path", "/dev/null")) {
+    if (!bs ||
+        !cJSON_AddStringToObject(bs, "kernel_image_path", "/proc/self/exe")) {
         cJSON_Delete(v);
         return NULL;
     }

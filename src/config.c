@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "config_json.h"
+#include "layout.h"
 #include "util.h"
 
 #define CONFIG_FILE_MAX (1 << 20) /* a config is a few hundred bytes */
@@ -18,6 +19,13 @@
 #define MEM_MAX_MIB (1u << 20) /* 1 TiB */
 #define CONFIG_MAX_STRINGS (8 + 3 * CONFIG_MAX_DRIVES + 2 * CONFIG_MAX_NICS)
 #define METRICS_PERIOD_DEFAULT_S 60 /* Firecracker's */
+/* Virtio devices the machine has windows and interrupt lines for: each
+ * takes the next IRQ from IRQ_VIRTIO_FIRST to IRQ_MAX (the arch's
+ * layout.h; arch_alloc_virtio_mmio() gives them out). */
+#define CONFIG_MAX_VIRTIO                                                      \
+    (IRQ_MAX - IRQ_VIRTIO_FIRST + 1 < LAYOUT_VIRTIO_MAX                        \
+         ? IRQ_MAX - IRQ_VIRTIO_FIRST + 1                                      \
+         : LAYOUT_VIRTIO_MAX)
 #define METRICS_PERIOD_MAX_S 86400
 
 /* One string, split per parameter so each can say why it is there; the
@@ -42,6 +50,26 @@ static const struct cj_key boot_keys[BOOT_NKEYS] = {
     [BOOT_ARGS] = {.name = "boot_args"},
 };
 
+/* An input file vmrun reads, checked now rather than after /dev/kvm is
+ * open: a regular file (or a block device when (allow_blk)) of at least
+ * (min_size) bytes.  (path) is the resolved value of key (i) of (o). */
+static int config_check_input(const struct cj_obj *o, size_t i,
+                              const char *path, bool allow_blk, off_t min_size)
+{
+    int rc = check_input(path, allow_blk, min_size);
+    char key[CJ_KEY_MAX];
+
+    if (rc == 0)
+        return 0;
+    cj_obj_key(o, i, key);
+    if (rc == -EINVAL)
+        return cj_fail(o->p, key, "'%s' is not a regular file%s", path,
+                       allow_blk ? " or a block device" : "");
+    if (rc == -ENODATA)
+        return cj_fail(o->p, key, "'%s' is empty", path);
+    return cj_fail(o->p, key, "cannot open '%s': %s", path, strerror(-rc));
+}
+
 static int parse_boot(struct cj_parser *p, const cJSON *json)
 {
     struct vmrun_config *cfg = p->cfg;
@@ -57,7 +85,10 @@ static int parse_boot(struct cj_parser *p, const cJSON *json)
         (rc = cj_obj_str(&o, BOOT_ARGS, false, 0, CONFIG_MAX_CMDLINE - 1,
                          &args)))
         return rc;
-    return cj_strdup(p, args, &cfg->boot_args);
+    rc = config_check_input(&o, BOOT_KERNEL, cfg->kernel_path, false, 1);
+    if (rc == 0 && cfg->initrd_path)
+        rc = config_check_input(&o, BOOT_INITRD, cfg->initrd_path, false, 1);
+    return rc ? rc : cj_strdup(p, args, &cfg->boot_args);
 }
 
 enum { MC_VCPUS, MC_MEM, MC_SMT, MC_DIRTY, MC_TEMPLATE, MC_HUGE, MC_NKEYS };
@@ -196,6 +227,7 @@ static int parse_drive(struct cj_parser *p, const cJSON *json, size_t n)
         (rc = cj_obj_file(&o, DRV_PATH, true,
                           d->is_read_only ? R_OK : R_OK | W_OK,
                           &d->path_on_host)) ||
+        (rc = config_check_input(&o, DRV_PATH, d->path_on_host, true, 0)) ||
         (rc = cj_obj_str(&o, DRV_PARTUUID, false, 1, 64, &partuuid)) ||
         (rc = cj_obj_enum(&o, DRV_CACHE, cache_types, ARRAY_SIZE(cache_types),
                           &cache)) ||
@@ -481,11 +513,12 @@ static int parse_console(struct cj_parser *p, const cJSON *json,
     return config_check_output(p, key, file, con->path);
 }
 
-enum { VM_SERIAL, VM_VCONSOLE, VM_MMIO_CMDLINE, VM_NKEYS };
+enum { VM_SERIAL, VM_VCONSOLE, VM_MMIO_CMDLINE, VM_OVERCOMMIT, VM_NKEYS };
 static const struct cj_key vmrun_keys[VM_NKEYS] = {
     [VM_SERIAL] = {.name = "serial"},
     [VM_VCONSOLE] = {.name = "virtio-console"},
     [VM_MMIO_CMDLINE] = {.name = "virtio-mmio-cmdline"},
+    [VM_OVERCOMMIT] = {.name = "allow-overcommit"},
 };
 
 static int parse_vmrun(struct cj_parser *p, const cJSON *json)
@@ -498,6 +531,7 @@ static int parse_vmrun(struct cj_parser *p, const cJSON *json)
         return 0;
     if ((rc = cj_obj_open(p, &o, json, "vmrun", vmrun_keys, VM_NKEYS)) ||
         (rc = cj_obj_bool(&o, VM_MMIO_CMDLINE, &cfg->virtio_mmio_cmdline)) ||
+        (rc = cj_obj_bool(&o, VM_OVERCOMMIT, &cfg->allow_overcommit)) ||
         (o.val[VM_SERIAL] &&
          (rc = parse_console(p, o.val[VM_SERIAL], "vmrun.serial",
                              ARRAY_SIZE(console_outputs) - 1, &cfg->serial))))
@@ -663,6 +697,47 @@ static const struct cj_key top_keys[TOP_NKEYS] = {
     {"pmem", CJ_KEY_UNSUPPORTED},
 };
 
+/* The host's MemTotal in MiB (/proc/meminfo), 0 when unknown. */
+static uint64_t host_mem_mib(void)
+{
+    FILE *f = fopen("/proc/meminfo", "re");
+    unsigned long long kib = 0;
+    char line[128];
+
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "MemTotal: %llu kB", &kib) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kib >> 10;
+}
+
+/* What the sections allow one by one but not together, or not on this
+ * host: refused here, before /dev/kvm is opened. */
+static int config_check_machine(struct cj_parser *p)
+{
+    const struct vmrun_config *c = p->cfg;
+    size_t nr =
+        c->nr_drives + c->nr_nics + c->has_virtio_console + c->has_entropy;
+    uint64_t host = host_mem_mib();
+
+    if (nr > CONFIG_MAX_VIRTIO)
+        return cj_fail(p, "drives",
+                       "%zu drives, %zu network interfaces, %d virtio-console "
+                       "and %d entropy device make %zu virtio devices; the "
+                       "machine has interrupt lines for %d",
+                       c->nr_drives, c->nr_nics, (int)c->has_virtio_console,
+                       (int)c->has_entropy, nr, CONFIG_MAX_VIRTIO);
+    if (host && c->mem_size_mib > host && !c->allow_overcommit)
+        return cj_fail(p, "machine-config.mem_size_mib",
+                       "%llu MiB is more than this host's memory (%llu MiB, "
+                       "MemTotal in /proc/meminfo); set \"vmrun\": "
+                       "{\"allow-overcommit\": true} to allow it",
+                       (unsigned long long)c->mem_size_mib,
+                       (unsigned long long)host);
+    return 0;
+}
+
 static int parse_root(struct cj_parser *p, const cJSON *json)
 {
     struct vmrun_config *cfg = p->cfg;
@@ -679,7 +754,8 @@ static int parse_root(struct cj_parser *p, const cJSON *json)
         (rc = parse_entropy(p, o.val[TOP_ENTROPY])) ||
         (rc = parse_vmrun(p, o.val[TOP_VMRUN])) ||
         (rc = parse_logger(p, o.val[TOP_LOGGER])) ||
-        (rc = parse_metrics(p, o.val[TOP_METRICS])))
+        (rc = parse_metrics(p, o.val[TOP_METRICS])) ||
+        (rc = config_check_machine(p)))
         return rc;
     drives_root_first(cfg);
     return 0;
@@ -829,13 +905,16 @@ static int file_read(struct cj_parser *p, const char *path, char **out)
     size_t len = 0;
     int fd, rc;
 
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    rc = fd < 0 ? -errno : fd_read_all(fd, out, &len);
+    /* A FIFO or a device would block or never end: a regular file only. */
+    fd = open_regular(path, O_RDONLY | O_CLOEXEC, 0);
+    rc = fd < 0 ? fd : fd_read_all(fd, out, &len);
     if (fd >= 0)
         close(fd);
     if (rc == -EFBIG)
         return cj_fail_rc(p, rc, NULL, "cannot read: larger than %d bytes",
                           CONFIG_FILE_MAX);
+    if (rc == -EINVAL)
+        return cj_fail_rc(p, rc, NULL, "cannot read: not a regular file");
     if (rc)
         return cj_fail_rc(p, rc, NULL, "cannot read: %s",
                           cj_strerror(-rc, ebuf, sizeof(ebuf)));

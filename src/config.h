@@ -97,6 +97,7 @@ struct vmrun_config {
     bool has_virtio_console;        /* "vmrun.virtio-console" present */
     struct console_config vconsole; /* "vmrun.virtio-console" */
     bool virtio_mmio_cmdline;       /* "vmrun.virtio-mmio-cmdline" */
+    bool allow_overcommit; /* "vmrun.allow-overcommit": RAM > MemTotal */
 };
 
 /* Deep copy of (src) into a new allocation; NULL on ENOMEM. */

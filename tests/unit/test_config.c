@@ -62,7 +62,10 @@ static void setup(void)
     file_write("disk.img", "disk", 0644);
     file_write("disk2.img", "disk", 0644);
     file_write("ro.img", "disk", 0444);
+    file_write("empty", "", 0644);
     dir_make("sub");
+    ck_assert_int_eq(symlink("sub/x.log", in_dir("link.log")), 0);
+    ck_assert_int_eq(symlink("nowhere", in_dir("dangling")), 0);
     {
         char fifo[PATH_MAX];
 
@@ -169,6 +172,43 @@ static const struct reject rejects[] = {
      "<string>: metrics.period_s: expected an integer 1..86400"},
     {"{" BOOT ", \"metrics\": {\"metrics_path\": \"m\", \"x\": 0}}",
      "<string>: metrics.x: unknown key"},
+    /* open_output()'s policy, at config time (issue 22) */
+    {"{" BOOT ", \"logger\": {\"log_path\": \"/proc/self/comm\"}}",
+     "<string>: logger.log_path: '/proc/self/comm': on a kernel pseudo file "
+     "system"},
+    {"{" BOOT ", \"logger\": {\"log_path\": \"/proc/sys/kernel/hostname\"}}",
+     "logger.log_path: '/proc/sys/kernel/hostname': on a kernel pseudo"},
+    {"{" BOOT ", \"logger\": {\"log_path\": \"/dev/null\"}}",
+     "logger.log_path: '/dev/null': not a regular file; expected a regular "
+     "file or a FIFO"},
+    {"{" BOOT ", \"logger\": {\"log_path\": \"link.log\"}}",
+     "logger.log_path: 'link.log': is a symbolic link"},
+    {"{" BOOT ", \"metrics\": {\"metrics_path\": \"dangling\"}}",
+     "metrics.metrics_path: 'dangling': is a symbolic link"},
+    {"{" BOOT ", \"metrics\": {\"metrics_path\": \"/sys/kernel/x\"}}",
+     "metrics.metrics_path: '/sys/kernel/x': on a kernel pseudo file system"},
+    {"{" VMRUN("\"serial\": {\"output\": \"file\", \"path\": "
+               "\"/dev/tty\"}") "}",
+     "vmrun.serial.path: '/dev/tty': not a regular file"},
+    {"{" VMRUN("\"virtio-console\": {\"output\": \"file\", \"path\": "
+               "\"link.log\"}") "}",
+     "vmrun.virtio-console.path: 'link.log': is a symbolic link"},
+    /* inputs: a regular file (or a block device for a drive), not empty */
+    {"{\"boot-source\": {\"kernel_image_path\": \"/dev/null\"}}",
+     "boot-source.kernel_image_path: '/dev/null' is not a regular file"},
+    {"{\"boot-source\": {\"kernel_image_path\": \"empty\"}}",
+     "boot-source.kernel_image_path: '"},
+    {"{\"boot-source\": {\"kernel_image_path\": \"vmlinuz\", "
+     "\"initrd_path\": \"/dev/zero\"}}",
+     "boot-source.initrd_path: '/dev/zero' is not a regular file"},
+    {"{\"boot-source\": {\"kernel_image_path\": \"vmlinuz\", "
+     "\"initrd_path\": \"empty\"}}",
+     "/empty' is empty"},
+    {"{" DRIVES("{\"drive_id\": \"d\", \"path_on_host\": \"/dev/null\"}") "}",
+     "drives[0].path_on_host: '/dev/null' is not a regular file or a block "
+     "device"},
+    {"{" VMRUN("\"allow-overcommit\": 1") "}",
+     "vmrun.allow-overcommit: expected true or false, got 1"},
     {"{" BOOT ", \"mmds-config\": {}}", "<string>: mmds-config: not supported"},
     {"{" BOOT ", \"cpu-config\": {}}", "<string>: cpu-config: not supported"},
     {"{" BOOT ", \"pmem\": []}", "<string>: pmem: not supported"},
@@ -470,6 +510,72 @@ START_TEST(test_reject_too_many)
 }
 END_TEST
 
+/* Each virtio device takes one of the IRQs IRQ_VIRTIO_FIRST..IRQ_MAX (19
+ * on x86): more is a config error, not a failure after /dev/kvm. */
+START_TEST(test_reject_too_many_devices)
+{
+    char json[8192], *p;
+
+    for (int nics = 3; nics <= 4; nics++) {
+        p = json + sprintf(json, "{" BOOT ", \"drives\": [");
+        for (int i = 0; i < CONFIG_MAX_DRIVES; i++)
+            p += sprintf(p,
+                         "%s{\"drive_id\": \"d%d\", \"path_on_host\": "
+                         "\"disk.img\", \"is_read_only\": true}",
+                         i ? "," : "", i);
+        p += sprintf(p, "], \"network-interfaces\": [");
+        for (int i = 0; i < nics; i++)
+            p += sprintf(p,
+                         "%s{\"iface_id\": \"e%d\", \"host_dev_name\": "
+                         "\"tap%d\"}",
+                         i ? "," : "", i, i);
+        strcpy(p, "]}");
+        if (nics == 3)
+            parse_ok(json);
+        else
+            parse_fails(json, "<string>: drives: 16 drives, 4 network "
+                              "interfaces, 0 virtio-console and 0 entropy "
+                              "device make 20 virtio devices; the machine "
+                              "has interrupt lines for 19");
+    }
+    /* The entropy device counts too. */
+    strcpy(p, "], \"entropy\": {}}");
+    parse_fails(json, "and 1 entropy device make 21 virtio devices");
+}
+END_TEST
+
+/* More RAM than MemTotal is refused unless vmrun.allow-overcommit. */
+START_TEST(test_overcommit)
+{
+    if ((uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE) >=
+        (1ull << 40))
+        return; /* a host with 1 TiB: nothing to refuse */
+    parse_fails("{" MC("\"vcpu_count\": 1, \"mem_size_mib\": 1048576") "}",
+                "machine-config.mem_size_mib: 1048576 MiB is more than this "
+                "host's memory");
+    ck_assert_msg(strstr(err, "\"allow-overcommit\": true"), "%s", err);
+    parse_ok("{" MC(
+        "\"vcpu_count\": 1, \"mem_size_mib\": 1048576") ", "
+                                                        "\"vmrun\": "
+                                                        "{\"allow-overcommit\":"
+                                                        " true}}");
+    ck_assert(cfg->allow_overcommit);
+    ck_assert_uint_eq(cfg->mem_size_mib, 1048576);
+    parse_ok("{" MC("\"vcpu_count\": 1, \"mem_size_mib\": 16") "}");
+    ck_assert(!cfg->allow_overcommit);
+}
+END_TEST
+
+/* A FIFO is a valid log and metrics sink at config time: whether it has
+ * a reader is checked when the VM opens it (open_output()). */
+START_TEST(test_output_fifo_accepted)
+{
+    parse_ok("{" BOOT ", \"logger\": {\"log_path\": \"fifo\"}, "
+             "\"metrics\": {\"metrics_path\": \"fifo\"}}");
+    ck_assert_str_eq(cfg->log_path, in_dir("fifo"));
+}
+END_TEST
+
 /* Hostile JSON: deep nesting must fail cleanly, not blow the stack. */
 START_TEST(test_reject_deep_nesting)
 {
@@ -530,6 +636,7 @@ START_TEST(test_full_values)
         "\"machine-config\": {\"vcpu_count\": 254, \"mem_size_mib\": "
         "1048576, \"smt\": true, \"track_dirty_pages\": true, "
         "\"cpu_template\": \"None\", \"huge_pages\": \"None\"},"
+        "\"vmrun\": {\"allow-overcommit\": true},"
         "\"drives\": [" DISK(
             ", \"is_read_only\": false, \"cache_type\": "
             "\"Writeback\", \"io_engine\": \"Async\", "
@@ -839,9 +946,20 @@ START_TEST(test_parse_file_errors)
     ck_assert_str_eq(err + strlen(dir),
                      "/none.json: cannot read: No such file or directory");
 
+    /* Only a regular file: a directory, a device or a FIFO (which would
+     * block in open() until a writer came) is refused at once. */
     ck_assert_int_eq(
         vmrun_config_parse_file(in_dir("sub"), &cfg, err, sizeof(err)),
-        -EISDIR);
+        -EINVAL);
+    ck_assert_str_eq(err + strlen(dir),
+                     "/sub: cannot read: not a regular file");
+    ck_assert_int_eq(
+        vmrun_config_parse_file(in_dir("fifo"), &cfg, err, sizeof(err)),
+        -EINVAL);
+    ck_assert_str_eq(err + strlen(dir),
+                     "/fifo: cannot read: not a regular file");
+    ck_assert_int_eq(
+        vmrun_config_parse_file("/dev/zero", &cfg, err, sizeof(err)), -EINVAL);
 
     file_write("nul.json", "{}", 0644);
     int fd = open(in_dir("nul.json"), O_WRONLY | O_APPEND);
@@ -950,6 +1068,9 @@ int main(void)
     tcase_add_test(tc, test_reject_long_values);
     tcase_add_test(tc, test_reject_too_many);
     tcase_add_test(tc, test_reject_deep_nesting);
+    tcase_add_test(tc, test_reject_too_many_devices);
+    tcase_add_test(tc, test_overcommit);
+    tcase_add_test(tc, test_output_fifo_accepted);
     tcase_add_test(tc, test_drive_needs_write_access);
     tcase_add_test(tc, test_minimal_defaults);
     tcase_add_test(tc, test_full_values);
