@@ -153,11 +153,14 @@ static const struct sc_rule api_rules[] = {
 };
 
 /* Snapshots (docs/snapshot.md): PUT /snapshot/create on the API thread,
- * with the VM paused, creates the state and memory files and reads the
- * VM's state.  openat cannot be narrowed to those files: the API role
- * may open files. */
+ * with the VM paused, creates the state and memory files (open_output():
+ * lstat, openat, fstat, fstatfs, fcntl; flock of the memory file) and
+ * reads the VM's state.  openat cannot be narrowed to those files: the
+ * API role may open files. */
 static const struct sc_rule snapshot_rules[] = {
     ANY(openat),
+    ANY(fstatfs),
+    ANY(flock),
     ANY(ftruncate),
     IOCTL(KVM_GET_REGS),
     IOCTL(KVM_GET_SREGS),

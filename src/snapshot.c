@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -752,6 +753,22 @@ static int snap_open_mem(const struct snap_file *f,
         snprintf(err, err_len, "%s: cannot open: %s", ro->mem_path,
                  strerror(-fd));
         return fd == -ENOENT ? -ENOENT : -EINVAL;
+    }
+    /* Shared for as long as the VM maps the file (vm->mem_fd): a vmrun
+     * writing a memory file (snapshot/create) holds LOCK_EX on it, so
+     * neither can start while the other runs (docs/snapshot.md). */
+    if (flock(fd, LOCK_SH | LOCK_NB) < 0) {
+        int e = errno;
+
+        close(fd);
+        if (e != EWOULDBLOCK)
+            return snap_err(err, err_len, "%s: cannot lock: %s", ro->mem_path,
+                            strerror(e));
+        snprintf(err, err_len,
+                 "%s: a snapshot is being written to it (it is locked); "
+                 "restore once that is done",
+                 ro->mem_path);
+        return -EBUSY;
     }
     if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != want) {
         close(fd);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -565,6 +566,24 @@ static int snap_check_out(const char *key, const char *path,
                      key, path);
 }
 
+/* LOCK_EX on the memory file being written (fd), held until it is closed:
+ * a VM restored from that file (in any vmrun) holds LOCK_SH, so a file a
+ * running VM maps is never truncated by a vmrun. */
+static int snap_lock_out(int fd, const char *path, char *err, size_t err_len)
+{
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+        return 0;
+    if (errno != EWOULDBLOCK)
+        return snap_fail(err, err_len, "mem_file_path '%s': cannot lock: %s",
+                         path, strerror(errno));
+    snprintf(err, err_len,
+             "mem_file_path '%s' is the memory file of a running restored VM "
+             "(it maps the file; truncating it would wipe that VM's RAM): "
+             "write the snapshot to another file",
+             path);
+    return -EBUSY;
+}
+
 /* The check of snap_check_out() by name, before any open: a memory file
  * many VMs restore from is often read-only, and the open would fail with
  * EACCES, which says less (the check after the open stays: the name may
@@ -600,6 +619,8 @@ int snap_open_outputs(const char *state_path, const char *mem_path,
         return m;
     ret =
         snap_check_out("mem_file_path", mem_path, &ms, ram_file, err, err_len);
+    if (ret == 0)
+        ret = snap_lock_out(m, mem_path, err, err_len);
     if (ret == 0)
         ret = s = snap_open_out("snapshot_path", state_path, &ss, err, err_len);
     if (s >= 0)

@@ -5,6 +5,7 @@
 #include <libaio.h>
 #include <linux/falloc.h>
 #include <linux/stat.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -409,6 +410,43 @@ static uint32_t dio_alignment(int fd)
     return SECTOR; /* a wrong guess is caught by EINVAL in aio_finish */
 }
 
+/* A second descriptor of the image with O_DIRECT, for the Async engine.
+ * It must be the file fb->fd checked and locked, not whatever the path
+ * names now: it is reopened through /proc/self/fd/N (no path lookup), and
+ * its device and inode are compared with fb->fd's either way.  -1 with
+ * (*err) 0 when O_DIRECT is not supported (the engine stays buffered),
+ * or with (*err) -ESTALE when the file differs. */
+static int dio_reopen(struct file_backend *fb, int flags, int *err)
+{
+    struct stat a, b;
+    char self[40];
+    int fd;
+
+    *err = 0;
+    snprintf(self, sizeof(self), "/proc/self/fd/%d", fb->fd);
+    fd = open(self, flags | O_DIRECT);
+    if (fd < 0 && errno == ENOENT) /* no /proc: by path, then compared */
+        fd = open(fb->path, flags | O_DIRECT | O_NONBLOCK);
+    if (fd < 0)
+        return -1;
+    if (fstat(fb->fd, &a) < 0 || fstat(fd, &b) < 0 || a.st_dev != b.st_dev ||
+        a.st_ino != b.st_ino) {
+        log_msg(fb->log, VMRUN_LOG_ERROR,
+                "'%s' was replaced while vmrun opened it; not using it",
+                fb->path);
+        close(fd);
+        *err = -ESTALE;
+        return -1;
+    }
+    if ((flags = fcntl(fd, F_GETFL)) < 0 ||
+        fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+        *err = -errno;
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 static int aio_setup(struct file_backend *fb, int flags)
 {
     unsigned int n = fb->max_inflight;
@@ -425,7 +463,9 @@ static int aio_setup(struct file_backend *fb, int flags)
     fb->be.event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (fb->be.event_fd < 0)
         return -errno;
-    fb->dfd = open(fb->path, flags | O_DIRECT);
+    fb->dfd = dio_reopen(fb, flags, &ret);
+    if (ret < 0)
+        return ret;
     if (fb->dfd >= 0) {
         fb->dio_align = dio_alignment(fb->dfd);
         fb->be.direct = true;

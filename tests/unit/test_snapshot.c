@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -660,6 +661,45 @@ START_TEST(test_merge_failure_leaves_nothing)
 }
 END_TEST
 
+/* A memory file that another vmrun's restored VM maps (it holds LOCK_SH)
+ * is refused as a snapshot output, untouched; the output outside that
+ * vmrun's own VM (ram_file NULL here) is where only the lock can tell. */
+START_TEST(test_outputs_refuse_locked_mem_file)
+{
+    static const char *const names[] = {"mem", "s", "unused"};
+    char err[512] = "";
+    struct tdir t;
+    int other, s = -1, m = -1;
+
+    NO_HANG();
+    tdir_init(&t, names, 3);
+    write_pages(t.path[0], "rr", 2);
+    other = open(t.path[0], O_RDONLY);
+    ck_assert_int_ge(other, 0);
+    ck_assert_int_eq(flock(other, LOCK_SH | LOCK_NB), 0);
+    ck_assert_int_eq(
+        snap_open_outputs(t.path[1], t.path[0], NULL, &s, &m, err, sizeof(err)),
+        -EBUSY);
+    ck_assert_ptr_nonnull(strstr(err, "running restored VM"));
+    ck_assert_int_eq(page_byte(t.path[0], 1), 'r');
+    /* The lock gone, the file is an ordinary output; while it is being
+     * written, a restore's LOCK_SH is refused. */
+    close(other);
+    ck_assert_int_eq(
+        snap_open_outputs(t.path[1], t.path[0], NULL, &s, &m, err, sizeof(err)),
+        0);
+    other = open(t.path[0], O_RDONLY);
+    ck_assert_int_ge(other, 0);
+    ck_assert_int_eq(flock(other, LOCK_SH | LOCK_NB), -1);
+    ck_assert_int_eq(errno, EWOULDBLOCK);
+    close(s);
+    close(m);
+    ck_assert_int_eq(flock(other, LOCK_SH | LOCK_NB), 0);
+    close(other);
+    tdir_free(&t);
+}
+END_TEST
+
 /* A stop request (the signalfd of SIGTERM in vmrun) ends the merge with
  * -EINTR: (out) untouched, the temporary file removed. */
 START_TEST(test_merge_stop_leaves_nothing)
@@ -743,6 +783,7 @@ int main(void)
     tcase_add_test(tc, test_merge_in_place_keeps_mappings);
     tcase_add_test(tc, test_merge_failure_leaves_nothing);
     tcase_add_test(tc, test_merge_stop_leaves_nothing);
+    tcase_add_test(tc, test_outputs_refuse_locked_mem_file);
     tcase_add_test(tc, test_merge_output_policy);
     suite_add_tcase(s, tc);
     return check_run_suite(s);
