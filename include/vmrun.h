@@ -65,6 +65,10 @@ struct vmrun_create_opts {
     void *log_opaque;
     enum vmrun_log_level log_level; /* most verbose level delivered */
     enum vmrun_seccomp seccomp;
+    /* NULL, or where an ELF core file of guest RAM and vCPU registers is
+     * written when the guest crashes or panics (docs/crash-dump.md); it
+     * replaces the config's "vmrun.crash-dump".  Its folder must exist. */
+    const char *crash_dump_path;
 };
 
 /* Builds the VM described by (cfg): memory, vCPUs, devices, loaded kernel.

@@ -298,6 +298,35 @@ static int put_serial(struct req *r)
     return doc_commit(r, doc);
 }
 
+/* vmrun's PUT /crash-dump {"crash_dump_path": PATH} is the config's
+ * "vmrun.crash-dump" (docs/crash-dump.md). */
+static int put_crash_dump(struct req *r)
+{
+    static const char *const keys[] = {"crash_dump_path"};
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(r->body, keys[0]);
+    cJSON *doc, *vm;
+    int rc = body_check_keys(r, keys, 1);
+
+    if (rc)
+        return rc;
+    if (!cJSON_IsString(p))
+        return fault(r, "crash_dump_path: expected a string");
+    doc = cJSON_Duplicate(r->h->doc, 1);
+    vm = doc ? cJSON_GetObjectItemCaseSensitive(doc, "vmrun") : NULL;
+    if (doc && !vm)
+        vm = cJSON_AddObjectToObject(doc, "vmrun");
+    if (!vm) {
+        cJSON_Delete(doc);
+        return -ENOMEM;
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(vm, "crash-dump");
+    if (!cJSON_AddStringToObject(vm, "crash-dump", p->valuestring)) {
+        cJSON_Delete(doc);
+        return -ENOMEM;
+    }
+    return doc_commit(r, doc);
+}
+
 static int put_metrics(struct req *r)
 {
     return put_section(r, "metrics");
@@ -605,6 +634,7 @@ static const struct route routes[] = {
     {"PUT", "/serial", put_serial, true},
     {"PUT", "/logger", put_logger, true},
     {"PUT", "/metrics", put_metrics, true},
+    {"PUT", "/crash-dump", put_crash_dump, true},
     {"PUT", "/actions", put_actions, false},
     {"PATCH", "/vm", patch_vm, false},
     /* Snapshots. */

@@ -17,7 +17,7 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define MEM_MIN_MIB 16
 #define MEM_MAX_MIB (1u << 20) /* 1 TiB */
-#define CONFIG_MAX_STRINGS (8 + 3 * CONFIG_MAX_DRIVES + 2 * CONFIG_MAX_NICS)
+#define CONFIG_MAX_STRINGS (9 + 3 * CONFIG_MAX_DRIVES + 2 * CONFIG_MAX_NICS)
 #define METRICS_PERIOD_DEFAULT_S 60 /* Firecracker's */
 /* Virtio devices the machine has windows and interrupt lines for: each
  * takes the next IRQ from IRQ_VIRTIO_FIRST to IRQ_MAX (the arch's
@@ -513,13 +513,24 @@ static int parse_console(struct cj_parser *p, const cJSON *json,
     return config_check_output(p, key, file, con->path);
 }
 
-enum { VM_SERIAL, VM_VCONSOLE, VM_MMIO_CMDLINE, VM_OVERCOMMIT, VM_NKEYS };
+enum {
+    VM_SERIAL,
+    VM_VCONSOLE,
+    VM_MMIO_CMDLINE,
+    VM_CRASH_DUMP,
+    VM_OVERCOMMIT,
+    VM_NKEYS
+};
 static const struct cj_key vmrun_keys[VM_NKEYS] = {
     [VM_SERIAL] = {.name = "serial"},
     [VM_VCONSOLE] = {.name = "virtio-console"},
     [VM_MMIO_CMDLINE] = {.name = "virtio-mmio-cmdline"},
+    [VM_CRASH_DUMP] = {.name = "crash-dump"},
     [VM_OVERCOMMIT] = {.name = "allow-overcommit"},
 };
+
+static int parse_out_file(struct cj_parser *p, const struct cj_obj *o, size_t i,
+                          char **out);
 
 static int parse_vmrun(struct cj_parser *p, const cJSON *json)
 {
@@ -532,6 +543,8 @@ static int parse_vmrun(struct cj_parser *p, const cJSON *json)
     if ((rc = cj_obj_open(p, &o, json, "vmrun", vmrun_keys, VM_NKEYS)) ||
         (rc = cj_obj_bool(&o, VM_MMIO_CMDLINE, &cfg->virtio_mmio_cmdline)) ||
         (rc = cj_obj_bool(&o, VM_OVERCOMMIT, &cfg->allow_overcommit)) ||
+        (o.val[VM_CRASH_DUMP] &&
+         (rc = parse_out_file(p, &o, VM_CRASH_DUMP, &cfg->crash_dump_path))) ||
         (o.val[VM_SERIAL] &&
          (rc = parse_console(p, o.val[VM_SERIAL], "vmrun.serial",
                              ARRAY_SIZE(console_outputs) - 1, &cfg->serial))))
@@ -774,6 +787,7 @@ static size_t config_string_slots(struct vmrun_config *c, char **slots[])
     slots[n++] = &c->vconsole.path;
     slots[n++] = &c->log_path;
     slots[n++] = &c->metrics_path;
+    slots[n++] = &c->crash_dump_path;
     for (size_t i = 0; i < CONFIG_MAX_DRIVES; i++) {
         slots[n++] = &c->drives[i].drive_id;
         slots[n++] = &c->drives[i].path_on_host;

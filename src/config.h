@@ -98,6 +98,7 @@ struct vmrun_config {
     struct console_config vconsole; /* "vmrun.virtio-console" */
     bool virtio_mmio_cmdline;       /* "vmrun.virtio-mmio-cmdline" */
     bool allow_overcommit; /* "vmrun.allow-overcommit": RAM > MemTotal */
+    char *crash_dump_path; /* "vmrun.crash-dump": absolute, NULL: none */
 };
 
 /* Deep copy of (src) into a new allocation; NULL on ENOMEM. */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -22,7 +23,8 @@ struct cli {
     const char *api_sock;
     enum vmrun_log_level log_level;
     bool no_seccomp;
-    long long uid, gid; /* -1: keep */
+    const char *crash_dump; /* --crash-dump PATH, NULL: the config's */
+    long long uid, gid;     /* -1: keep */
     /* --restore SNAPSHOT --mem MEMFILE [--drive-path ID=PATH]
      * [--tap ID=NAME] [--track-dirty-pages] */
     struct vmrun_restore restore;
@@ -47,6 +49,8 @@ static void usage(FILE *f)
             "[--track-dirty-pages]\n"
             "       vmrun snapshot-merge FULL_MEM [DIFF_MEM...] -o OUT_MEM\n"
             "       vmrun --version | --help\n"
+            "--crash-dump PATH writes an ELF core file there when the "
+            "guest crashes or panics\n(docs/crash-dump.md).\n"
             "Also: --no-seccomp (no syscall filters, for debugging), "
             "--uid N --gid N (run as\n"
             "N once /dev/kvm, images and taps are open); see "
@@ -186,6 +190,30 @@ static int check_restore_args(struct cli *cli)
     return -1;
 }
 
+/* --crash-dump PATH: the dump is created at a crash, so only its folder
+ * must exist now.  Nonzero (said on stderr) when it cannot be used. */
+static int check_crash_dump(const char *path)
+{
+    const char *slash = path ? strrchr(path, '/') : NULL, *why = NULL;
+    int dir_len = !slash ? 1 : slash == path ? 1 : (int)(slash - path);
+    char dir[4096];
+    struct stat st;
+
+    if (!path || !*path || (slash && !slash[1]))
+        why = "expected a file path";
+    else if (snprintf(dir, sizeof(dir), "%.*s", dir_len, slash ? path : ".") >=
+             (int)sizeof(dir))
+        why = "path too long";
+    else if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+        why = "its folder does not exist";
+    else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        why = "is a directory, expected a file";
+    if (why)
+        fprintf(stderr, "vmrun: --crash-dump: '%s': %s\n", path ? path : "",
+                why);
+    return why != NULL;
+}
+
 /* Returns -1 to continue, or an exit status. */
 static int parse_args(int argc, char **argv, struct cli *cli)
 {
@@ -221,6 +249,10 @@ static int parse_args(int argc, char **argv, struct cli *cli)
             if (opt_twice(a, cli->api_sock) ||
                 !(cli->api_sock = opt_value(argc, argv, &i, "a socket path")))
                 return VMRUN_STATUS_USAGE;
+        } else if (strcmp(a, "--crash-dump") == 0) {
+            if (check_crash_dump(i + 1 < argc ? argv[++i] : NULL))
+                return VMRUN_STATUS_USAGE;
+            cli->crash_dump = argv[i];
         } else if (strcmp(a, "--no-seccomp") == 0) {
             cli->no_seccomp = true;
         } else if (strcmp(a, "--uid") == 0 || strcmp(a, "--gid") == 0) {
@@ -377,6 +409,7 @@ static struct vmrun_create_opts cli_opts(const struct cli *cli)
         .log_fn = log_stderr,
         .log_level = cli->log_level,
         .seccomp = cli->no_seccomp ? VMRUN_SECCOMP_OFF : VMRUN_SECCOMP_KILL,
+        .crash_dump_path = cli->crash_dump,
     };
 }
 

@@ -109,6 +109,15 @@ static const struct sc_rule vcpu_rules[] = {
     END,
 };
 
+/* A vCPU thread with a crash dump path (docs/crash-dump.md): the last
+ * vCPU to stop after a guest crash creates the dump with open_output()
+ * (lstat, openat, fstat, fstatfs, ftruncate, fcntl) and writes it with
+ * pwrite64 (device_rules) and ftruncate.  openat cannot be narrowed to the
+ * one path: only VMs that set one get this group. */
+static const struct sc_rule crash_dump_rules[] = {
+    ANY(openat), ANY(fstatfs), ANY(ftruncate), ANY(fcntl), END,
+};
+
 /* Event loop: waits on epoll; its callbacks are device_rules. */
 static const struct sc_rule event_loop_rules[] = {
     ANY(epoll_wait),
@@ -220,6 +229,8 @@ static const struct sc_rule sanitizer_rules[] = {
 static const struct sc_rule *const role_groups[SANDBOX_NR_ROLES][8] = {
     [SANDBOX_ROLE_VCPU] = {common_rules, device_rules, vcpu_rules,
                            SANITIZER_GROUP NULL},
+    [SANDBOX_ROLE_VCPU_DUMP] = {common_rules, device_rules, vcpu_rules,
+                                crash_dump_rules, SANITIZER_GROUP NULL},
     [SANDBOX_ROLE_EVENT_LOOP] = {common_rules, device_rules, event_loop_rules,
                                  SANITIZER_GROUP NULL},
     [SANDBOX_ROLE_API] = {common_rules, api_rules, thread_rules, device_rules,
@@ -235,6 +246,7 @@ static const char *const role_names[SANDBOX_NR_ROLES] = {
     [SANDBOX_ROLE_API] = "api",
     [SANDBOX_ROLE_MAIN] = "main",
     [SANDBOX_ROLE_API_PREBOOT] = "api-preboot",
+    [SANDBOX_ROLE_VCPU_DUMP] = "vcpu-dump",
 };
 
 /* The API thread before InstanceStart serves requests from clients while
@@ -413,7 +425,8 @@ static int build(scmp_filter_ctx ctx, enum sandbox_role role, int vcpu_fd)
              r->nr >= 0 && ret == 0; r++)
             ret = add_rule(ctx, r);
     /* fd and request are 32-bit in the kernel: compare the low halves. */
-    if (ret == 0 && role == SANDBOX_ROLE_VCPU)
+    if (ret == 0 &&
+        (role == SANDBOX_ROLE_VCPU || role == SANDBOX_ROLE_VCPU_DUMP))
         ret = seccomp_rule_add(
             ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
             SCMP_CMP(0, SCMP_CMP_MASKED_EQ, 0xffffffffu, (uint64_t)vcpu_fd),

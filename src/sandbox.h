@@ -21,6 +21,8 @@ enum sandbox_role {
                                  others: waits, then tears the VM down */
     SANDBOX_ROLE_API_PREBOOT, /* the API thread before InstanceStart: it may
                                  still create the VM, so a denylist */
+    SANDBOX_ROLE_VCPU_DUMP,   /* a vCPU thread of a VM with a crash dump
+                                 path: it may create and write the dump */
     SANDBOX_NR_ROLES,
 };
 
@@ -40,7 +42,7 @@ int sandbox_setup(enum vmrun_seccomp mode, const struct logger *log)
 int sandbox_enter(enum vmrun_seccomp mode, enum sandbox_role role, int vcpu_fd,
                   const struct logger *log) __attribute__((warn_unused_result));
 
-/* "vcpu", "event-loop", "api", "main", "api-preboot". */
+/* "vcpu", "event-loop", "api", "main", "api-preboot", "vcpu-dump". */
 const char *sandbox_role_name(enum sandbox_role role);
 
 #endif

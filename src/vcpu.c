@@ -11,6 +11,7 @@
 #include "arch/arch.h"
 #include "sandbox.h"
 #include "vcpu.h"
+#include "vcpu_crashdump.h"
 #include "vm.h"
 
 int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned int index)
@@ -77,6 +78,7 @@ static void vcpu_crash(struct vcpu *vcpu, const char *what, int with_code)
     /* One fixed prefix for every crash, which scripts match on. */
     vm_log(vm, VMRUN_LOG_ERROR, "vcpu%u: guest crash: %s", vcpu->index, what);
     arch_vcpu_dump(vcpu, with_code);
+    vcpu_crashdump_note(vcpu, what);
     vm_request_exit(vm, VMRUN_EXIT_CRASH, VMRUN_STATUS_CRASH);
 }
 
@@ -185,7 +187,10 @@ static void *vcpu_thread(void *arg)
     sigemptyset(&set);
     sigaddset(&set, vm->kick_signal);
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-    if (sandbox_enter(vm->seccomp, SANDBOX_ROLE_VCPU, vcpu->fd, &vm->log) < 0)
+    if (sandbox_enter(vm->seccomp,
+                      vm->cfg->crash_dump_path ? SANDBOX_ROLE_VCPU_DUMP
+                                               : SANDBOX_ROLE_VCPU,
+                      vcpu->fd, &vm->log) < 0)
         vm_request_exit(vm, VMRUN_EXIT_ERROR, VMRUN_STATUS_ERROR);
     while (!vm_exit_requested(vm)) {
         if (atomic_load(&vm->pause_requested)) {
@@ -209,6 +214,7 @@ static void *vcpu_thread(void *arg)
         if (vcpu_handle_exit(vcpu, vcpu->run))
             break;
     }
+    vcpu_crashdump_stop(vcpu);
     vm_vcpu_gone(vm);
     return NULL;
 }

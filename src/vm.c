@@ -16,6 +16,7 @@
 #include "sandbox.h"
 #include "util.h"
 #include "vcpu.h"
+#include "vcpu_crashdump.h"
 #include "vm.h"
 
 /* The device-facing API of vmdev.h. */
@@ -328,6 +329,9 @@ static int vm_build(struct vm *vm, const struct vmrun_config *cfg,
     vm->cfg = config_dup(cfg);
     if (!vm->cfg)
         return -ENOMEM;
+    ret = vm_crashdump_setup(vm, opts);
+    if (ret < 0)
+        return ret;
     ret = vm_open_outputs(vm);
     if (ret < 0)
         return ret;

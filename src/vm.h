@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "crashdump.h"
 #include "metrics.h"
 #include "vmdev.h"
 #include "x86_state.h"
@@ -27,6 +28,12 @@ struct vcpu {
     pthread_t thread;
     bool started;
     struct vcpu_metrics metrics; /* written by the vCPU thread only */
+    /* Crash dump (vcpu_crashdump.c): this vCPU's registers as its thread
+     * ends, why there are none (-ENODATA: KVM reset the vCPU), and whether
+     * this vCPU is one that crashed. */
+    struct crashdump_cpu dump;
+    int dump_err;
+    bool crashed;
 };
 
 struct vm {
@@ -90,6 +97,12 @@ struct vm {
     int exit_status;
     int exit_fd;
     int stop_fd; /* vmrun_set_stop_fd(): polled by vm_wait(), -1: none */
+
+    /* Crash dump (vcpu_crashdump.c): the first crash's words (under
+     * (lock)), and how many vCPU threads saved their registers; the one
+     * that makes it nr_vcpus writes the dump. */
+    char crash_what[96];
+    atomic_uint crash_stopped;
 };
 
 /* Builds the whole VM from (cfg) (copied) in (vm); on failure the caller

@@ -70,4 +70,12 @@ int arch_snapshot_load_vm(struct vm *vm, struct snap_rd *r)
  * pointer: the post-mortem of a crashed guest. */
 void arch_vcpu_dump(struct vcpu *vcpu, int with_code);
 
+/* The general registers of a vCPU that does not run, for a crash dump, in
+ * crashdump.h's order (enum crashdump_greg, (gregs)[CRASHDUMP_NR_GREGS]).
+ * Returns 0, 1 when they are the CPU's reset values (a vCPU that never
+ * started, or one KVM reset: KVM on AMD does when the guest shuts down, so
+ * the faulting state is lost), or the -errno of the register read. */
+int arch_vcpu_crash_regs(struct vcpu *vcpu, uint64_t *gregs)
+    __attribute__((warn_unused_result));
+
 #endif

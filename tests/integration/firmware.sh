@@ -226,6 +226,32 @@ for crash in 1 2; do
 	fi
 done
 
+# The triple fault with --crash-dump (docs/crash-dump.md), 2 vCPUs: an ELF
+# core with guest RAM, sparse, and a note that says whether the faulting
+# vCPU's registers are in it (kvm-amd resets that vCPU: memory only).
+rm -f "$work/crash.core"
+cfg=$(fw_config hello 64 2 "status=9 crash=1")
+timeout 60 "$vmrun" --crash-dump "$work/crash.core" "$cfg" 2>"$work/dump.err"
+expect "crash dump: triple fault exits 4" 4 "$?"
+expect_grep "crash dump: logged as written" \
+	"crash dump written to '$work/crash.core'" "$work/dump.err"
+expect "crash dump: an ELF file" 7f454c46 \
+	"$(head -c 4 "$work/crash.core" 2>/dev/null | od -An -tx1 | tr -d ' \n')"
+# 64 MiB of RAM of which the guest used little: holes, not 64 MiB of zeros.
+size_kib=$(du -k "$work/crash.core" 2>/dev/null | cut -f1)
+expect "crash dump: sparse (${size_kib:-?} KiB on disk for 64 MiB)" yes \
+	"$([ "${size_kib:-99999}" -lt 16384 ] && echo yes)"
+if [ -d /sys/module/kvm_amd ]; then
+	lost='vcpu0: registers: lost (triple fault: KVM reset the vCPU)'
+	expect "crash dump: kvm-amd: the note says vcpu0's registers are lost" 0 \
+		"$(grep -qF "$lost" "$work/crash.core"; echo $?)"
+	expect_grep "crash dump: kvm-amd: the log says so" \
+		'crash dump: vcpu0: registers lost \(triple fault' "$work/dump.err"
+	expect "crash dump: kvm-amd: vcpu1's registers are in it" 0 \
+		"$(grep -qF 'vcpu1: registers: saved' "$work/crash.core"; echo $?)"
+fi
+rm -f "$work/crash.core"
+
 # exitcost (tests/bench's exit-cost guest), both entries: the PVH note (32-bit,
 # what QEMU uses too) and long mode; each runs its loops and exits 0.
 for ec in exitcost exitcost-lm; do

@@ -284,6 +284,38 @@ START_TEST(network_entropy_serial)
 }
 END_TEST
 
+/* vmrun's PUT /crash-dump sets "vmrun.crash-dump" beside "vmrun.serial";
+ * a missing folder is the config parser's 400 naming the key. */
+START_TEST(crash_dump_path)
+{
+    ck_assert_uint_eq(req("PUT", "/serial", "{\"serial_out_path\":\"/tmp/s\"}"),
+                      204);
+    ck_assert_uint_eq(req("PUT", "/crash-dump", "{\"crash_dump_path\":7}"),
+                      400);
+    ck_body_has("crash_dump_path: expected a string");
+    ck_assert_uint_eq(req("PUT", "/crash-dump", "{\"path\":\"/tmp/g\"}"), 400);
+    ck_body_has("path: unknown key");
+    ck_assert_uint_eq(
+        req("PUT", "/crash-dump", "{\"crash_dump_path\":\"/nodir/g.core\"}"),
+        400);
+    ck_body_has("vmrun.crash-dump: cannot use the folder of '/nodir/g.core'");
+    ck_assert_uint_eq(
+        req("PUT", "/crash-dump", "{\"crash_dump_path\":\"/tmp/a.core\"}"),
+        204);
+    ck_assert_uint_eq(
+        req("PUT", "/crash-dump", "{\"crash_dump_path\":\"/tmp/g.core\"}"),
+        204);
+    req("GET", "/vm/config", NULL);
+    ck_body_has("\"crash-dump\":\"/tmp/g.core\"");
+    ck_body_has("\"serial\":{\"output\":\"file\"");
+    start();
+    ck_assert_uint_eq(
+        req("PUT", "/crash-dump", "{\"crash_dump_path\":\"/tmp/g.core\"}"),
+        400);
+    ck_body_has("pre-boot only");
+}
+END_TEST
+
 START_TEST(instance_start)
 {
     ck_assert_uint_eq(req("PUT", "/actions",
@@ -570,6 +602,7 @@ static Suite *api_suite(void)
     tcase_add_test(tc, bodies_must_be_json_objects);
     tcase_add_test(tc, drives_keyed_by_id);
     tcase_add_test(tc, network_entropy_serial);
+    tcase_add_test(tc, crash_dump_path);
     tcase_add_test(tc, instance_start);
     tcase_add_test(tc, pre_boot_only_after_boot);
     tcase_add_test(tc, pause_resume);

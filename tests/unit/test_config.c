@@ -442,6 +442,12 @@ static const struct reject rejects[] = {
      "vmrun.virtio-console: expected an object, got true"},
     {"{" VMRUN("\"virtio-mmio-cmdline\": 1") "}",
      "vmrun.virtio-mmio-cmdline: expected true or false, got 1"},
+    {"{" VMRUN("\"crash-dump\": \"nodir/g.core\"") "}",
+     "vmrun.crash-dump: cannot use the folder of 'nodir/g.core'"},
+    {"{" VMRUN("\"crash-dump\": \"sub\"") "}",
+     "vmrun.crash-dump: 'sub' is a directory"},
+    {"{" VMRUN("\"crash-dump\": 7") "}", "vmrun.crash-dump: expected a string"},
+    {"{" VMRUN("\"crash-dump\": \"\"") "}", "vmrun.crash-dump: expected a"},
 };
 
 START_TEST(test_reject)
@@ -909,6 +915,17 @@ START_TEST(test_consoles)
 }
 END_TEST
 
+/* vmrun.crash-dump: only the folder must exist; nothing is created. */
+START_TEST(test_crash_dump)
+{
+    parse_ok("{" BOOT "}");
+    ck_assert_ptr_null(cfg->crash_dump_path);
+    parse_ok("{" VMRUN("\"crash-dump\": \"sub/g.core\"") "}");
+    ck_assert_str_eq(cfg->crash_dump_path, in_dir("sub/g.core"));
+    ck_assert_int_eq(access(cfg->crash_dump_path, F_OK), -1);
+}
+END_TEST
+
 START_TEST(test_logger_metrics)
 {
     parse_ok("{" BOOT "}");
@@ -1082,6 +1099,7 @@ int main(void)
     tcase_add_test(tc, test_example_hello);
     tcase_add_test(tc, test_relative_paths);
     tcase_add_test(tc, test_consoles);
+    tcase_add_test(tc, test_crash_dump);
     tcase_add_test(tc, test_logger_metrics);
     tcase_add_test(tc, test_parse_file_errors);
     tcase_add_test(tc, test_bad_arguments);
