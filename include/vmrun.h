@@ -31,7 +31,10 @@ enum vmrun_log_level {
 };
 
 /* Receives one message (no trailing newline).  May be called from any of the
- * VM's threads, so it must be thread-safe. */
+ * VM's threads, so it must be thread-safe.  A message is one printable line:
+ * control characters in it (from configs, API requests, snapshot files or
+ * the guest) arrive escaped as \n, \r, \t or \xHH, and so do bytes that
+ * are not well-formed UTF-8. */
 typedef void (*vmrun_log_fn)(void *opaque, enum vmrun_log_level level,
                              const char *msg);
 

@@ -23,22 +23,84 @@ static const char *origin_name(const char *file)
     return file;
 }
 
+/* Length of the well-formed UTF-8 sequence at (s) that is not a C1
+ * control (U+0080..U+009F, which terminals obey like ESC), or 0.  Overlong
+ * forms, surrogates and code points past U+10FFFF are not well-formed
+ * (RFC 3629, section 4). */
+static size_t utf8_printable_len(const unsigned char *s)
+{
+    unsigned char c = s[0], lo = 0x80, hi = 0xbf;
+    size_t n;
+
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2, lo = c == 0xc2 ? 0xa0 : 0x80;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+    else
+        return 0;
+    if (s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    return n;
+}
+
+size_t log_escape(char *dst, size_t len, const char *src)
+{
+    const unsigned char *s = (const unsigned char *)src;
+    size_t n = 0;
+
+    if (!len)
+        return 0;
+    while (*s) {
+        size_t seq = *s >= 0x80 ? utf8_printable_len(s) : 0;
+        char esc[5];
+        const char *out = esc;
+        size_t k;
+
+        if (*s >= 0x20 && *s != 0x7f && *s < 0x80)
+            k = 1, out = (const char *)s;
+        else if (seq)
+            k = seq, out = (const char *)s;
+        else if (*s == '\n' || *s == '\r' || *s == '\t')
+            k = 2, esc[0] = '\\',
+            esc[1] = *s == '\n'   ? 'n'
+                     : *s == '\r' ? 'r'
+                                  : 't';
+        else
+            k = (size_t)snprintf(esc, sizeof(esc), "\\x%02x", *s);
+        if (n + k >= len)
+            break; /* whole escapes and characters only */
+        memcpy(dst + n, out, k);
+        n += k;
+        s += seq ? seq : 1;
+    }
+    dst[n] = '\0';
+    return n;
+}
+
 void log_msg_at(const struct logger *log, enum vmrun_log_level level,
                 const char *file, int line, const char *fmt, ...)
 {
-    char buf[LOG_LINE_MAX];
+    char raw[LOG_LINE_MAX], buf[LOG_LINE_MAX];
     int n = 0;
     va_list ap;
 
     if (!log || !log->fn || level > log->level)
         return;
     if (log->show_origin)
-        n = snprintf(buf, sizeof(buf), "%s:%d: ", origin_name(file), line);
-    if (n < 0 || (size_t)n >= sizeof(buf))
+        n = snprintf(raw, sizeof(raw), "%s:%d: ", origin_name(file), line);
+    if (n < 0 || (size_t)n >= sizeof(raw))
         n = 0;
     va_start(ap, fmt);
-    vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
+    vsnprintf(raw + n, sizeof(raw) - (size_t)n, fmt, ap);
     va_end(ap);
+    /* Arguments carry text from configs, requests, snapshot files and
+     * guests: one message stays one line whatever they hold. */
+    log_escape(buf, sizeof(buf), raw);
     log->fn(log->opaque, level, buf);
 }
 

@@ -5,6 +5,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vmrun.h"
@@ -17,10 +18,17 @@ struct logger {
 };
 
 /* Formats and delivers one message if (level) is enabled in (log); (file)
- * and (line) name the call site.  Use log_msg(). */
+ * and (line) name the call site.  The message passes log_escape(), so
+ * whatever its arguments hold it is one printable line.  Use log_msg(). */
 void log_msg_at(const struct logger *log, enum vmrun_log_level level,
                 const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+
+/* Copies (src) into (dst)[len] as printable text: control characters
+ * become \n, \r, \t or \xHH, and so does each byte that is not part of
+ * well-formed UTF-8 or encodes a C1 control; cut before an escape or
+ * character that would not fit.  Returns the length written. */
+size_t log_escape(char *dst, size_t len, const char *src);
 
 #define log_msg(log, level, ...)                                               \
     log_msg_at((log), (level), __FILE__, __LINE__, __VA_ARGS__)

@@ -41,6 +41,45 @@ START_TEST(level_and_origin)
 }
 END_TEST
 
+/* A config, request or guest cannot start a new log line or steer the
+ * terminal: every message is escaped in the formatter. */
+START_TEST(messages_are_one_printable_line)
+{
+    struct logger log = {capture, NULL, VMRUN_LOG_DEBUG, false};
+
+    log_msg(&log, VMRUN_LOG_INFO, "drive '%s': bad",
+            "x\n2026-01-01T00:00:00Z [vmrun:Error] forged\r\t\x1b[2J\x7f");
+    ck_assert_str_eq(got, "2 drive 'x\\n2026-01-01T00:00:00Z [vmrun:Error] "
+                          "forged\\r\\t\\x1b[2J\\x7f': bad");
+    /* UTF-8 stays; broken sequences, overlong forms, surrogates and C1
+     * controls (U+009B is CSI) are shown as bytes. */
+    log_msg(&log, VMRUN_LOG_INFO, "%s",
+            "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+    ck_assert_str_eq(got, "2 caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+    log_msg(
+        &log, VMRUN_LOG_INFO, "%s",
+        "\xc3 \xc0\xaf \xed\xa0\x80 \xc2\x9b \xf4\x90\x80\x80 \xff\xe2\x82");
+    ck_assert_str_eq(got, "2 \\xc3 \\xc0\\xaf \\xed\\xa0\\x80 \\xc2\\x9b "
+                          "\\xf4\\x90\\x80\\x80 \\xff\\xe2\\x82");
+}
+END_TEST
+
+/* log_escape() cuts before an escape that does not fit, never inside. */
+START_TEST(escape_truncates_whole)
+{
+    char buf[8];
+
+    ck_assert_uint_eq(log_escape(buf, sizeof(buf), "abcd\n"), 6);
+    ck_assert_str_eq(buf, "abcd\\n");
+    ck_assert_uint_eq(log_escape(buf, sizeof(buf), "abcd\x01"), 4);
+    ck_assert_str_eq(buf, "abcd");
+    ck_assert_uint_eq(log_escape(buf, sizeof(buf), "abcdef\xc3\xa9"), 6);
+    ck_assert_str_eq(buf, "abcdef");
+    ck_assert_uint_eq(log_escape(buf, 1, "abc"), 0);
+    ck_assert_str_eq(buf, "");
+}
+END_TEST
+
 START_TEST(log_file_lines)
 {
     char path[] = "/tmp/vmrun-test-log-XXXXXX", buf[512];
@@ -83,6 +122,8 @@ int main(void)
 
     tcase_add_test(tc, level_and_origin);
     tcase_add_test(tc, log_file_lines);
+    tcase_add_test(tc, messages_are_one_printable_line);
+    tcase_add_test(tc, escape_truncates_whole);
     suite_add_tcase(s, tc);
     return check_run_suite(s);
 }
