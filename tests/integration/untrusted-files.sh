@@ -2,9 +2,10 @@
 # untrusted-files.sh BUILD_DIR - the file policy and the stop signals of
 # docs/security.md, checked without /dev/kvm (every case fails or stops
 # before vmrun would open it):
-#  - outputs (logger, metrics, serial, snapshot-merge OUT): a FIFO without
-#    a reader, a procfs knob, a symbolic link, a device are refused with
-#    exit 2 (HTTP 400 through the API) at once, and nothing is written;
+#  - outputs (logger, metrics, serial, crash dump, snapshot-merge OUT): a
+#    FIFO without a reader, a procfs knob, a symbolic link, a device are
+#    refused with exit 2 (HTTP 400 through the API) at once, and nothing is
+#    written;
 #  - inputs: the config file, kernel, initrd and drives must be regular
 #    files (a block device for a drive); an empty kernel is refused;
 #  - config checks that used to fail only after /dev/kvm: more virtio
@@ -76,6 +77,16 @@ run_timed "symbolic link as logger.log_path" 2 2000 \
 run_timed "device as vmrun.serial.path" 2 2000 \
 	"vmrun.serial.path: '/dev/null': not a regular file" \
 	"$(cfg dev-serial '"vmrun": {"serial": {"output": "file", "path": "/dev/null"}}')"
+# The crash dump is created at a crash: its folder is checked now.
+run_timed "missing folder of --crash-dump" 2 2000 \
+	"--crash-dump: '$work/nodir/g.core': its folder does not exist" \
+	--crash-dump "$work/nodir/g.core" "$(cfg cd-arg)"
+run_timed "missing folder of vmrun.crash-dump" 2 2000 \
+	"vmrun.crash-dump: cannot use the folder of 'nodir/g.core'" \
+	"$(cfg cd-key '"vmrun": {"crash-dump": "nodir/g.core"}')"
+run_timed "symbolic link as vmrun.crash-dump" 2 2000 \
+	"vmrun.crash-dump: 'link': is a symbolic link" \
+	"$(cfg cd-link '"vmrun": {"crash-dump": "link"}')"
 
 # --- inputs ---
 
