@@ -856,16 +856,14 @@ static int config_parse(const char *text, const char *source,
 {
     struct cj_parser p = {
         .source = source, .base_dir = base_dir, .err = err, .err_len = err_len};
-    const char *end = NULL;
     cJSON *root;
     int rc;
 
     if (!(p.cfg = config_new(source)))
         return cj_fail_nomem(&p);
-    /* The parse end, unlike cJSON_GetErrorPtr(), is not a global. */
-    root = cJSON_ParseWithOpts(text, &end, 1);
-    rc = root ? parse_root(&p, root)
-              : cj_fail_syntax(&p, text, end ? end : text);
+    rc = cj_parse(&p, text, &root);
+    if (rc == 0)
+        rc = parse_root(&p, root);
     cJSON_Delete(root);
     if (rc) {
         vmrun_config_free(p.cfg);

@@ -3,6 +3,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,8 +74,14 @@ int cj_fail_nomem(struct cj_parser *p)
 /* The JSON text of (v), compact and cut at CJ_SHOW_MAX bytes. */
 static void value_show(const cJSON *v, char *buf, size_t len)
 {
-    char *s = cJSON_PrintUnformatted(v);
+    char *s;
 
+    /* cJSON reads 1e309 as infinity, which it prints as null. */
+    if (cJSON_IsNumber(v) && !isfinite(v->valuedouble)) {
+        snprintf(buf, len, "a number out of range");
+        return;
+    }
+    s = cJSON_PrintUnformatted(v);
     if (!s)
         snprintf(buf, len, "a JSON value");
     else if (strlen(s) > CJ_SHOW_MAX)
@@ -215,6 +222,15 @@ int cj_obj_uint(const struct cj_obj *o, size_t i, bool required, uint64_t min,
     cj_obj_key(o, i, key);
     snprintf(want, sizeof(want), "an integer %llu..%llu",
              (unsigned long long)min, (unsigned long long)max);
+    /* Doubles beyond 2^63 are all integers. */
+    if (cJSON_IsNumber(v) && isfinite(d) &&
+        (d >= 9.2e18 || d <= -9.2e18 || d == (double)(long long)d)) {
+        char shown[CJ_SHOW_MAX + 8];
+
+        value_show(v, shown, sizeof(shown));
+        return cj_fail(o->p, key, "expected %s, got %s (out of range)", want,
+                       shown);
+    }
     return cj_fail_type(o->p, key, want, v);
 }
 
@@ -390,4 +406,153 @@ int cj_fail_syntax(struct cj_parser *p, const char *text, const char *at)
                        line, (unsigned int)(at - bol) + 1);
     return cj_fail(p, NULL, "line %u, column %u: invalid JSON near '%s'", line,
                    (unsigned int)(at - bol) + 1, near);
+}
+
+/* ---- the JSON text before cJSON reads it ---- */
+
+/* One open object or array while scanning: for the key path of a
+ * message. */
+struct scan_level {
+    char type;       /* '{' or '[' */
+    int index;       /* of the current array element */
+    const char *key; /* of the current object member (raw JSON text) */
+    size_t key_len;
+};
+
+/* The key path of the string being scanned at (depth): "(a key)" when
+ * the string is a key itself. */
+static void scan_path(char *dst, const struct scan_level *lv, int depth,
+                      bool in_key)
+{
+    char name[CJ_KEY_MAX], tmp[CJ_KEY_MAX];
+
+    dst[0] = '\0';
+    for (int i = 0; i < depth; i++) {
+        if (i == depth - 1 && in_key)
+            break;
+        strcpy(tmp, dst);
+        if (lv[i].type == '[') {
+            cj_key_index(dst, tmp, lv[i].index);
+        } else if (lv[i].key) {
+            snprintf(name, sizeof(name), "%.*s", (int)lv[i].key_len, lv[i].key);
+            cj_key_child(dst, tmp, name);
+        }
+    }
+}
+
+/* Line and column (1-based) of (at) in (text), for a message. */
+static int scan_fail_at(struct cj_parser *p, const char *text, const char *at,
+                        const char *what)
+{
+    unsigned int line = 1, col = 1;
+
+    for (const char *c = text; c < at; c++, col++)
+        if (*c == '\n')
+            line++, col = 0;
+    return cj_fail(p, NULL, "line %u, column %u: %s", line, col, what);
+}
+
+/* What cJSON gets wrong silently: nesting deeper than CJ_DEPTH_MAX (it
+ * recurses, and its own limit says only "invalid JSON"), and \u0000 in a
+ * string (it keeps the string up to the NUL, so "/k\u0000/x" would read
+ * as "/k").  Other syntax is left to cJSON. */
+static int cj_scan(struct cj_parser *p, const char *text)
+{
+    struct scan_level lv[CJ_DEPTH_MAX];
+    const char *str = NULL; /* start of the string being read */
+    bool want_key = false, in_key = false;
+    char path[CJ_KEY_MAX], what[64];
+    int depth = 0, max = p->depth_max > 0 && p->depth_max < CJ_DEPTH_MAX
+                             ? p->depth_max
+                             : CJ_DEPTH_MAX;
+
+    for (const char *c = text; *c; c++) {
+        if (str) {
+            if (*c == '\\' && c[1]) {
+                if (strncmp(c + 1, "u0000", 5) != 0) {
+                    c++;
+                    continue;
+                }
+                scan_path(path, lv, depth, in_key);
+                return cj_fail(p, path, "NUL in JSON %s (\\u0000)",
+                               in_key ? "key" : "string");
+            }
+            if (*c == '"') {
+                if (in_key)
+                    lv[depth - 1].key = str, lv[depth - 1].key_len = c - str;
+                str = NULL;
+            }
+            continue;
+        }
+        switch (*c) {
+        case '{':
+        case '[':
+            if (depth == max) {
+                snprintf(what, sizeof(what),
+                         "JSON nested deeper than %d levels (too deep)", max);
+                return scan_fail_at(p, text, c, what);
+            }
+            lv[depth++] = (struct scan_level){.type = *c};
+            want_key = *c == '{';
+            break;
+        case '}':
+        case ']':
+            depth -= depth > 0;
+            want_key = false;
+            break;
+        case ',':
+            if (depth && lv[depth - 1].type == '[')
+                lv[depth - 1].index++;
+            want_key = depth && lv[depth - 1].type == '{';
+            break;
+        case '"':
+            str = c + 1;
+            in_key = want_key;
+            want_key = false;
+            break;
+        }
+    }
+    return 0;
+}
+
+/* A number too large for a double: cJSON reads it as infinity, which it
+ * would print as null (the API server prints documents it parsed). */
+static int cj_check_numbers(struct cj_parser *p, const cJSON *v,
+                            const char *path)
+{
+    char key[CJ_KEY_MAX];
+    int i = 0, rc;
+
+    if (cJSON_IsNumber(v) && !isfinite(v->valuedouble))
+        return cj_fail(p, path, "number out of range");
+    for (const cJSON *c = v->child; c; c = c->next, i++) {
+        if (cJSON_IsObject(v))
+            cj_key_child(key, path, c->string);
+        else
+            cj_key_index(key, path, i);
+        rc = cj_check_numbers(p, c, key);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int cj_parse(struct cj_parser *p, const char *text, cJSON **out)
+{
+    const char *end = NULL;
+    int rc = cj_scan(p, text);
+
+    *out = NULL;
+    if (rc)
+        return rc;
+    /* The parse end, unlike cJSON_GetErrorPtr(), is not a global. */
+    *out = cJSON_ParseWithOpts(text, &end, 1);
+    if (!*out)
+        return cj_fail_syntax(p, text, end ? end : text);
+    rc = cj_check_numbers(p, *out, ""); /* depth bounded by cj_scan() */
+    if (rc) {
+        cJSON_Delete(*out);
+        *out = NULL;
+    }
+    return rc;
 }

@@ -16,6 +16,9 @@
 #define CJ_KEY_MAX 192     /* longest key path kept for messages */
 #define CJ_SHOW_MAX 40     /* longest JSON value echoed in a message */
 #define CJ_OBJ_MAX_KEYS 16 /* most keys any schema object has */
+/* Deepest nesting of objects and arrays in a config or an API request
+ * body (docs/config.md); the schema itself needs 4. */
+#define CJ_DEPTH_MAX 32
 
 /* State of one parse: where messages go and how relative paths resolve. */
 struct cj_parser {
@@ -24,6 +27,7 @@ struct cj_parser {
     const char *base_dir;     /* NULL: the current directory */
     char *err;
     size_t err_len;
+    int depth_max; /* cj_parse()'s nesting limit; 0: CJ_DEPTH_MAX */
 };
 
 /* Keys vmrun knows in one JSON object; unsupported ones are rejected unless
@@ -58,6 +62,14 @@ int cj_fail_type(struct cj_parser *p, const char *key, const char *want,
 int cj_fail_nomem(struct cj_parser *p);
 /* A JSON syntax error at (at) inside (text), as a line and column. */
 int cj_fail_syntax(struct cj_parser *p, const char *text, const char *at);
+/* Parses the NUL-terminated (text) into (*out) (the caller deletes it).
+ * Refuses, naming the line and column or the key path: invalid JSON,
+ * nesting deeper than (p->depth_max) ("too deep"), \u0000 in a string or key,
+ * which cJSON would silently cut there, and numbers beyond a double's
+ * range ("number out of range"; cJSON would make them infinite).  (p) needs
+ * only source, err and err_len. */
+int cj_parse(struct cj_parser *p, const char *text, cJSON **out)
+    __attribute__((warn_unused_result));
 /* strerror_r() that always returns the text. */
 const char *cj_strerror(int e, char *buf, size_t len);
 

@@ -137,6 +137,21 @@ static const struct reject rejects[] = {
                                      "JSON near '}'"},
     {"", "line 1, column 1: invalid JSON (unexpected end)"},
     {"{} x", "line 1, column 4: invalid JSON near 'x'"},
+    /* what cJSON would read wrong without a word: \u0000 cuts a string,
+     * 1e309 becomes infinity (printed as null) */
+    {"{\"boot-source\": {\"kernel_image_path\": \"/k\\u0000/../etc/shadow\"}}",
+     "<string>: boot-source.kernel_image_path: NUL in JSON string (\\u0000)"},
+    {"{" DRIVES("{\"drive_id\": \"d\", \"path_on_host\": \"a\\u0000\"}") "}",
+     "<string>: drives[0].path_on_host: NUL in JSON string"},
+    {"{\"boot-source\": {\"a\\u0000\": 1}}",
+     "<string>: boot-source: NUL in JSON key"},
+    {"{" BOOT ", \"machine-config\": {\"vcpu_count\": 1e309}}",
+     "<string>: machine-config.vcpu_count: number out of range"},
+    {"{" BOOT ", \"machine-config\": {\"vcpu_count\": -1e309}}",
+     "<string>: machine-config.vcpu_count: number out of range"},
+    {"{" BOOT ", \"machine-config\": {\"vcpu_count\": 255}}",
+     "machine-config.vcpu_count: expected an integer 1..254, got 255 (out of "
+     "range)"},
     {"[]", "<string>: expected an object, got []"},
     {"{}", "<string>: boot-source: missing"},
     {"{\"boot_source\": {}}",
@@ -582,17 +597,26 @@ START_TEST(test_output_fifo_accepted)
 }
 END_TEST
 
-/* Hostile JSON: deep nesting must fail cleanly, not blow the stack. */
+/* Hostile JSON: deep nesting must fail cleanly, not blow the stack, and
+ * say why: CJ_DEPTH_MAX (32) levels pass the reader, 33 are "too deep". */
 START_TEST(test_reject_deep_nesting)
 {
     size_t depth = 100000;
     char *json = malloc(2 * depth + 1);
+    char ok[80];
 
     ck_assert_ptr_nonnull(json);
     memset(json, '[', depth);
     memset(json + depth, ']', depth);
     json[2 * depth] = '\0';
-    parse_fails(json, "invalid JSON");
+    parse_fails(json, "<string>: line 1, column 33: JSON nested deeper than "
+                      "32 levels (too deep)");
+    /* 32 levels: the schema refuses it, the reader does not. */
+    snprintf(ok, sizeof(ok), "%.32s%.32s", json, json + depth);
+    parse_fails(ok, "<string>: expected an object, got [[[");
+    /* Brackets inside strings do not count. */
+    snprintf(ok, sizeof(ok), "{\"boot-source\": {\"x\": \"%.40s\"}}", json);
+    parse_fails(ok, "boot-source.x: unknown key");
     free(json);
 }
 END_TEST
