@@ -191,7 +191,9 @@ static int check_restore_args(struct cli *cli)
 }
 
 /* --crash-dump PATH: the dump is created at a crash, so only its folder
- * must exist now.  Nonzero (said on stderr) when it cannot be used. */
+ * must exist now, and what is at PATH already must be a regular file (the
+ * open at the crash checks again).  Nonzero (said on stderr) when it
+ * cannot be used. */
 static int check_crash_dump(const char *path)
 {
     const char *slash = path ? strrchr(path, '/') : NULL, *why = NULL;
@@ -206,8 +208,14 @@ static int check_crash_dump(const char *path)
         why = "path too long";
     else if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
         why = "its folder does not exist";
-    else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+    else if (lstat(path, &st) < 0 || S_ISREG(st.st_mode))
+        why = NULL; /* created or truncated at a crash */
+    else if (S_ISDIR(st.st_mode))
         why = "is a directory, expected a file";
+    else if (S_ISLNK(st.st_mode))
+        why = "is a symbolic link";
+    else
+        why = "not a regular file";
     if (why)
         fprintf(stderr, "vmrun: --crash-dump: '%s': %s\n", path ? path : "",
                 why);

@@ -81,6 +81,11 @@ run_timed "device as vmrun.serial.path" 2 2000 \
 run_timed "missing folder of --crash-dump" 2 2000 \
 	"--crash-dump: '$work/nodir/g.core': its folder does not exist" \
 	--crash-dump "$work/nodir/g.core" "$(cfg cd-arg)"
+run_timed "symbolic link as --crash-dump" 2 2000 \
+	"--crash-dump: 'link': is a symbolic link" --crash-dump link "$(cfg cd-arg)"
+run_timed "device as --crash-dump" 2 2000 \
+	"--crash-dump: '/dev/null': not a regular file" \
+	--crash-dump /dev/null "$(cfg cd-arg)"
 run_timed "missing folder of vmrun.crash-dump" 2 2000 \
 	"vmrun.crash-dump: cannot use the folder of 'nodir/g.core'" \
 	"$(cfg cd-key '"vmrun": {"crash-dump": "nodir/g.core"}')"
