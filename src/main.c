@@ -404,6 +404,12 @@ static int create_vm(const struct vmrun_create_opts *opts,
 {
     int ret = vmrun_create(cfg, opts, vm);
 
+    if (ret == -ENOENT && access("/dev/kvm", F_OK) < 0) {
+        fprintf(stderr, "vmrun: cannot create the VM: /dev/kvm does not "
+                        "exist (no KVM on this host, or kvm_intel/kvm_amd "
+                        "not loaded)\n");
+        return create_status(ret);
+    }
     if (ret < 0) {
         fprintf(stderr, "vmrun: cannot create the VM: %s\n", strerror(-ret));
         return create_status(ret);

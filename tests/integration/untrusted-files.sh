@@ -129,7 +129,8 @@ run_timed "RAM over MemTotal" 2 2000 \
 	"machine-config.mem_size_mib: $mem_mib MiB is more than this host's memory.*allow-overcommit" \
 	"$(cfg ram "\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": $mem_mib}")"
 if ! have_kvm; then
-	run_timed "missing /dev/kvm named" 2 5000 "/dev/kvm" \
+	run_timed "missing /dev/kvm named" 2 5000 \
+		"cannot create the VM: /dev/kvm does not exist" \
 		"$(cfg ram-ok "\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": $mem_mib}, \"vmrun\": {\"allow-overcommit\": true}")"
 fi
 
