@@ -51,10 +51,11 @@ int open_regular(const char *path, int flags, mode_t mode)
 }
 
 /* Kernel pseudo file systems: a "regular file" there is a kernel knob
- * (/proc/sys/kernel/hostname), so vmrun never writes output there. */
-static bool fs_is_pseudo(int64_t magic)
+ * (/proc/sys/kernel/hostname), so vmrun never writes output there.  The
+ * magics are 32-bit; f_type is a signed word of either size. */
+static bool fs_is_pseudo(__fsword_t f_type)
 {
-    static const int64_t pseudo[] = {
+    static const uint32_t pseudo[] = {
         PROC_SUPER_MAGIC,
         SYSFS_MAGIC,
         CGROUP_SUPER_MAGIC,
@@ -70,7 +71,7 @@ static bool fs_is_pseudo(int64_t magic)
     };
 
     for (size_t i = 0; i < sizeof(pseudo) / sizeof(pseudo[0]); i++)
-        if (magic == pseudo[i])
+        if ((uint32_t)f_type == pseudo[i])
             return true;
     return false;
 }
@@ -110,7 +111,7 @@ static int output_check_fd(int fd, int flags, unsigned policy)
         return -errno;
     if ((ret = output_type(st.st_mode, policy)) < 0)
         return ret;
-    if (fs_is_pseudo((int64_t)sfs.f_type))
+    if (fs_is_pseudo(sfs.f_type))
         return -EXDEV;
     if (!S_ISREG(st.st_mode))
         return 0;
@@ -195,5 +196,5 @@ int check_output(const char *path, unsigned policy)
     }
     if (ret < 0)
         return -errno;
-    return fs_is_pseudo((int64_t)sfs.f_type) ? -EXDEV : 0;
+    return fs_is_pseudo(sfs.f_type) ? -EXDEV : 0;
 }
