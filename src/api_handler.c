@@ -8,6 +8,7 @@
 
 #include "api_doc.h"
 #include "api_handler.h"
+#include "config_json.h"
 #include "util.h"
 
 #define FAULT_MAX 512
@@ -698,11 +699,17 @@ static int route_request(struct req *r)
                  r->path);
 }
 
-/* A PUT or PATCH body: a JSON object, at most API_BODY_MAX bytes. */
+/* A PUT or PATCH body: a JSON object, at most API_BODY_MAX bytes, read by
+ * the config parser's reader (no \u0000 in strings, no infinite numbers).
+ * A body becomes one section of the config document, one level down: it
+ * may nest one level less than a config file. */
 static int body_parse(struct req *r, const char *body, size_t len)
 {
-    const char *end = NULL;
-    char *text;
+    char *text, err[FAULT_MAX];
+    struct cj_parser p = {.source = "request body",
+                          .err = err,
+                          .err_len = sizeof(err),
+                          .depth_max = CJ_DEPTH_MAX - 1};
 
     if (len == 0)
         return ANSWERED(fault(r, "request body: missing (expected a JSON "
@@ -714,12 +721,9 @@ static int body_parse(struct req *r, const char *body, size_t len)
         return ANSWERED(fault(r, "request body: contains a NUL byte"));
     if (!(text = strndup(body, len)))
         return -ENOMEM;
-    r->body = cJSON_ParseWithOpts(text, &end, 1);
-    if (!r->body) {
-        size_t at = end && end >= text ? (size_t)(end - text) : 0;
-
+    if (cj_parse(&p, text, &r->body) < 0) {
         free(text);
-        return ANSWERED(fault(r, "request body: invalid JSON at byte %zu", at));
+        return ANSWERED(fault(r, "%s", err));
     }
     free(text);
     if (!cJSON_IsObject(r->body))

@@ -14,12 +14,19 @@
  * {"fault_message": one line}; the VM is started at most once and only
  * by an InstanceStart answered 204; after a start every pre-boot PUT is
  * refused; a state-changing request leaves one audit line; GET /vm/config
- * always answers a JSON object. */
+ * always answers a JSON object.
+ *
+ * The same input is also a raw request head for api_http_check_head()
+ * (src/api_http.c): a head it accepts ends in CRLF CRLF and holds no NUL,
+ * no bare LF and one Content-Length at most, its request line no "%00"; a
+ * prefix of it is never accepted, and a refused prefix stays refused. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api_handler.h"
+#include "api_http.h"
 #include "fuzz_common.h"
 
 #define MAX_REQS 24
@@ -226,12 +233,48 @@ static void check_config_view(struct api_run *r)
     free(out.body);
 }
 
+static size_t count(const char *s, size_t n, const char *what)
+{
+    size_t k = 0, w = strlen(what);
+
+    for (size_t i = 0; i + w <= n; i++)
+        if (strncasecmp(s + i, what, w) == 0)
+            k++;
+    return k;
+}
+
+static void check_head(const uint8_t *data, size_t size)
+{
+    const char *s = (const char *)data, *why = NULL;
+    int n = api_http_check_head(s, size, API_BODY_MAX, &why), half;
+
+    FUZZ_CHECK(n >= -1 && (size_t)(n < 0 ? 0 : n) <= size);
+    FUZZ_CHECK(n != -1 || why != NULL);
+    if (n > 0) {
+        const char *eol = memmem(s, (size_t)n, "\r\n", 2);
+
+        FUZZ_CHECK(n >= 4 && memcmp(s + n - 4, "\r\n\r\n", 4) == 0);
+        FUZZ_CHECK(!memchr(s, '\0', (size_t)n));
+        FUZZ_CHECK(count(s, (size_t)(eol - s), "%00") == 0);
+        FUZZ_CHECK(count(s, (size_t)n, "\r\n") == count(s, (size_t)n, "\n"));
+        FUZZ_CHECK(count(s, (size_t)n, "\ncontent-length:") <= 1);
+    }
+    half = api_http_check_head(s, size / 2, API_BODY_MAX, &why);
+    if (n > 0 && (size_t)n > size / 2)
+        FUZZ_CHECK(half == 0);
+    if (half < 0)
+        FUZZ_CHECK(n < 0);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const int rcs[4] = {0, -EINVAL, -ENOMEM, -EALREADY};
     struct fz f = {data, size};
     struct api_run r = {0};
-    uint8_t opts = fz_u8(&f);
+    uint8_t opts;
+
+    check_head(data, size);
+    opts = fz_u8(&f);
 
     r.start_rc = rcs[opts & 3];
     r.pause_rc = rcs[(opts >> 2) & 3];

@@ -126,7 +126,7 @@ expect_api "wrong type: 400 naming the field" 400 '"fault_message":' \
 api PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 64, "foo": 1}'
 expect_api "unknown field: 400 naming it" 400 'machine-config.foo: unknown key'
 api PUT /machine-config '{"vcpu_count": 1,'
-expect_api "malformed JSON: 400" 400 'request body: invalid JSON'
+expect_api "malformed JSON: 400" 400 'request body: line 1, column' 'invalid JSON'
 api PUT /drives/d1 "{\"path_on_host\": \"$work/nope.img\", \"is_root_device\": false}"
 expect_api "missing drive image: 400 naming the field" 400 \
 	'path_on_host' 'nope.img'

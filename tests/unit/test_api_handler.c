@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "api_handler.h"
+#include "api_http.h"
 
 /* What the fake VM was asked (check forks per test: fresh each time). */
 static struct {
@@ -213,7 +214,7 @@ START_TEST(bodies_must_be_json_objects)
     ck_body_has("request body: missing");
     ck_assert_uint_eq(req("PUT", "/machine-config", "{\"vcpu_count\": 1,"),
                       400);
-    ck_body_has("request body: invalid JSON at byte");
+    ck_body_has("request body: line 1, column 18: invalid JSON");
     ck_assert_uint_eq(req("PUT", "/machine-config", "[1]"), 400);
     ck_body_has("expected a JSON object");
     free(resp.body);
@@ -226,6 +227,186 @@ START_TEST(bodies_must_be_json_objects)
     big[sizeof(big) - 2] = '}';
     ck_assert_uint_eq(req("PUT", "/entropy", big), 400);
     ck_body_has("larger than");
+}
+END_TEST
+
+/* cJSON keeps a string only up to a \u0000: "/k\u0000/../etc/shadow"
+ * would be "/k".  The body is refused naming the key instead. */
+START_TEST(json_nul_in_strings)
+{
+    ck_assert_uint_eq(req("PUT", "/drives/a",
+                          "{\"drive_id\": \"a\", \"is_root_device\": false, "
+                          "\"path_on_host\": \"/k\\u0000/../etc/shadow\"}"),
+                      400);
+    ck_body_has("\"request body: path_on_host: NUL in JSON string "
+                "(\\\\u0000)\"");
+    ck_assert_uint_eq(
+        req("PUT", "/network-interfaces/e",
+            "{\"iface_id\": \"e\", \"x\": [1, {\"host_dev_name\": "
+            "\"t\\u0000\"}]}"),
+        400);
+    ck_body_has("request body: x[1].host_dev_name: NUL in JSON string");
+    ck_assert_uint_eq(
+        req("PUT", "/machine-config", "{\"vcpu_count\": 1, \"a\\u0000b\": 1}"),
+        400);
+    ck_body_has("request body: NUL in JSON key");
+    /* An escaped backslash before u0000 is a plain string. */
+    ck_assert_uint_eq(req("PUT", "/machine-config",
+                          "{\"vcpu_count\": 1, \"mem_size_mib\": 128, "
+                          "\"cpu_template\": \"\\\\u0000\"}"),
+                      400);
+    ck_assert_ptr_null(strstr(resp.body, "NUL"));
+    req("GET", "/vm/config", NULL);
+    ck_assert_ptr_null(strstr(resp.body, "drive_id"));
+}
+END_TEST
+
+/* A body deeper than 31 levels (the config document's 32, less the
+ * section it goes into): "too deep", not "invalid JSON". */
+START_TEST(json_depth_and_number_range)
+{
+    char body[256];
+    int n;
+
+    for (int depth = 30; depth <= 31; depth++) {
+        n = snprintf(body, sizeof(body), "{\"x\": ");
+        for (int i = 1; i < depth; i++)
+            body[n++] = '[';
+        body[n++] = '1';
+        for (int i = 1; i < depth; i++)
+            body[n++] = ']';
+        strcpy(body + n, "}");
+        ck_assert_uint_eq(req("PUT", "/machine-config", body), 400);
+        ck_assert_ptr_null(strstr(resp.body, "too deep")); /* the schema's */
+        memmove(body + 7, body + 6, strlen(body + 6) + 1);
+        body[6] = '[';
+        memmove(body + n + 1, body + n, strlen(body + n) + 1);
+        body[n + 1] = ']';
+        ck_assert_uint_eq(req("PUT", "/machine-config", body), 400);
+        if (depth == 30)
+            ck_assert_ptr_null(strstr(resp.body, "too deep"));
+        else
+            ck_body_has("request body: line 1, column 37: JSON nested deeper "
+                        "than 31 levels (too deep)");
+    }
+    ck_assert_uint_eq(req("PUT", "/machine-config",
+                          "{\"vcpu_count\": 1e309, \"mem_size_mib\": 128}"),
+                      400);
+    ck_body_has("request body: vcpu_count: number out of range");
+    ck_assert_uint_eq(
+        req("PATCH", "/machine-config", "{\"mem_size_mib\": -1e400}"), 400);
+    ck_body_has("request body: mem_size_mib: number out of range");
+    ck_assert_uint_eq(req("PUT", "/machine-config",
+                          "{\"vcpu_count\": 300, \"mem_size_mib\": 128}"),
+                      400);
+    ck_body_has("vcpu_count: expected an integer 1..254, got 300 (out of "
+                "range)");
+}
+END_TEST
+
+/* The head check before libmicrohttpd: one refusal per rule, and what
+ * passes. */
+START_TEST(http_head_check)
+{
+    static const struct {
+        const char *head;
+        int want; /* -1, 0 (incomplete) or 1 (the whole string) */
+        const char *why;
+    } cases[] = {
+        {"GET / HTTP/1.1\r\nHost: x\r\n\r\n", 1, NULL},
+        {"PUT /drives/a HTTP/1.0\r\nContent-Length: 65536\r\n\r\n", 1, NULL},
+        {"PUT /x HTTP/1.1\r\nTransfer-Encoding: Chunked\r\n\r\n", 1, NULL},
+        {"GET / HTTP/1.1\r\nA:\t b \r\n\r\n", 1, NULL},
+        {"GET / HTTP/1.1\r\nHost: x\r\n", 0, NULL},
+        {"GET / HTTP/1.1\r", 0, NULL},
+        {"", 0, NULL},
+        {"GET / HTTP/1.1\r\nA: b\r\nContent-Length: 1\r\ncontent-length: 1\r\n"
+         "\r\n",
+         -1, "more than one Content-Length header"},
+        {"PUT / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: "
+         "chunked\r\n\r\n",
+         -1, "Content-Length and Transfer-Encoding together"},
+        {"PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: "
+         "5\r\n\r\n",
+         -1, "Content-Length and Transfer-Encoding together"},
+        {"PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: "
+         "chunked\r\n\r\n",
+         -1, "more than one Transfer-Encoding header"},
+        {"PUT / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", -1,
+         "a Transfer-Encoding other than chunked"},
+        {"PUT / HTTP/1.1\r\nContent-Length: 65537\r\n\r\n", -1,
+         "a request body over the size limit"},
+        {"PUT / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+         -1, "a request body over the size limit"},
+        {"PUT / HTTP/1.1\r\nContent-Length: +5\r\n\r\n", -1,
+         "a Content-Length that is not a decimal number"},
+        {"PUT / HTTP/1.1\r\nContent-Length: 5 5\r\n\r\n", -1,
+         "a Content-Length that is not a decimal number"},
+        {"PUT / HTTP/1.1\r\nContent-Length:\r\n\r\n", -1,
+         "a Content-Length that is not a decimal number"},
+        {"PUT /machine-config%00/x HTTP/1.1\r\n\r\n", -1,
+         "a NUL (%00) in the request target"},
+        {"GET /?a=%00 HTTP/1.1\r\n\r\n", -1,
+         "a NUL (%00) in the request target"},
+        {"GET /\x7f HTTP/1.1\r\n\r\n", -1,
+         "a control byte in the request head"},
+        {"GET /\xc3\xa9 HTTP/1.1\r\n\r\n", -1,
+         "a request target byte outside printable ASCII"},
+        {"GET x HTTP/1.1\r\n\r\n", -1,
+         "a request target not starting with '/'"},
+        {"GET  / HTTP/1.1\r\n\r\n", -1,
+         "a request target not starting with '/'"},
+        {"GET / HTTP/1.1 \r\n\r\n", -1, "a malformed request line"},
+        {"GET / HTTP/2.0\r\n\r\n", -1, "a malformed request line"},
+        {"GET /\r\n\r\n", -1, "a request target not starting with '/'"},
+        {"\r\n", -1, "no request line"},
+        {"GET / HTTP/1.1\nHost: x\n\n", -1, "a line ending in LF without CR"},
+        {"GET / HTTP/1.1\rHost: x\r\n\r\n", -1,
+         "a CR without LF in the request head"},
+        {"GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", -1,
+         "a folded header line"},
+        {"GET / HTTP/1.1\r\nHost : x\r\n\r\n", -1,
+         "a header name with blanks or other bytes outside a token"},
+        {"GET / HTTP/1.1\r\nno colon\r\n\r\n", -1,
+         "a header name with blanks or other bytes outside a token"},
+        {"GET / HTTP/1.1\r\nA: \x1b[2J\r\n\r\n", -1,
+         "a control byte in the request head"},
+    };
+    static char big[API_HEAD_MAX + 16];
+    const char *why;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t len = strlen(cases[i].head);
+        int want = cases[i].want == 1 ? (int)len : cases[i].want;
+
+        why = NULL;
+        ck_assert_msg(
+            api_http_check_head(cases[i].head, len, API_BODY_MAX, &why) == want,
+            "case %zu", i);
+        if (cases[i].why)
+            ck_assert_str_eq(why, cases[i].why);
+    }
+    /* NUL bytes: in the path, a header name, a header value. */
+    ck_assert_int_eq(api_http_check_head("GET /\0x HTTP/1.1\r\n\r\n", 20,
+                                         API_BODY_MAX, &why),
+                     -1);
+    ck_assert_str_eq(why, "a NUL byte in the request head");
+    ck_assert_int_eq(api_http_check_head("GET / HTTP/1.1\r\nA: a\0b\r\n\r\n",
+                                         25, API_BODY_MAX, &why),
+                     -1);
+    ck_assert_str_eq(why, "a NUL byte in the request head");
+    /* What follows the head (a body, a second request) is not its
+     * business; a head that never ends is. */
+    ck_assert_int_eq(api_http_check_head("GET / HTTP/1.1\r\n\r\n\0\0", 20,
+                                         API_BODY_MAX, &why),
+                     18);
+    memcpy(big, "GET / HTTP/1.1\r\nA: ", 19);
+    memset(big + 19, 'a', sizeof(big) - 19);
+    ck_assert_int_eq(
+        api_http_check_head(big, API_HEAD_MAX - 1, API_BODY_MAX, &why), 0);
+    ck_assert_int_eq(api_http_check_head(big, sizeof(big), API_BODY_MAX, &why),
+                     -1);
+    ck_assert_str_eq(why, "request head longer than 8192 bytes");
 }
 END_TEST
 
@@ -600,6 +781,9 @@ static Suite *api_suite(void)
     tcase_add_test(tc, machine_config_errors_name_the_field);
     tcase_add_test(tc, machine_config_put_patch_get);
     tcase_add_test(tc, bodies_must_be_json_objects);
+    tcase_add_test(tc, json_nul_in_strings);
+    tcase_add_test(tc, json_depth_and_number_range);
+    tcase_add_test(tc, http_head_check);
     tcase_add_test(tc, drives_keyed_by_id);
     tcase_add_test(tc, network_entropy_serial);
     tcase_add_test(tc, crash_dump_path);
