@@ -28,8 +28,7 @@ int vm_crashdump_setup(struct vm *vm, const struct vmrun_create_opts *opts)
     }
     if (vm->cfg->crash_dump_path)
         vm_log(vm, VMRUN_LOG_INFO,
-               "a guest crash or panic writes a dump to "
-               "'%s'",
+               "a guest crash or panic writes a dump to '%s'",
                vm->cfg->crash_dump_path);
     return 0;
 }
