@@ -5,7 +5,8 @@
 # (Content-Length with chunked, two lengths), NUL bytes in the path, a
 # header or a JSON string, deep JSON, huge numbers, oversized bodies; then
 # 2,000 idle, half-sent and trickling connections (slowloris), the 503 at
-# the connection limit, and the per-request deadline.  The client is
+# the connection limit, and the per-request deadline; the same JSON cases
+# in a config file (exit 2).  The client is
 # python3 on the Unix socket only; every phase is bounded in connections
 # and time and closes what it opened.
 set -u
@@ -322,6 +323,30 @@ case $out in
 *) not_ok "at the limit GET / gets 503, then 200" "$out" ;;
 esac
 stop_vmrun "after the limit"
+
+# Config files go through the same JSON reader: exit 2 with one line.
+# cfg NAME WANT JSON: `vmrun FILE` exits 2 and its message contains WANT.
+cfg() {
+	local rc
+
+	printf '%s' "$3" >"$work/c.json"
+	"$vmrun" "$work/c.json" >/dev/null 2>"$work/c.err" </dev/null
+	rc=$?
+	if [ "$rc" = 2 ] && grep -qF -- "$2" "$work/c.err"; then
+		ok "$1"
+	else
+		not_ok "$1" "exit $rc: $(cat "$work/c.err")"
+	fi
+}
+cfg "config: \\u0000 in a path: exit 2 naming the key" \
+	"c.json: boot-source.kernel_image_path: NUL in JSON string (\u0000)" \
+	'{"boot-source": {"kernel_image_path": "/k\u0000/../etc/shadow"}}'
+cfg "config: 40 levels: exit 2, too deep" \
+	"c.json: line 1, column 33: JSON nested deeper than 32 levels (too deep)" \
+	"$(printf '[%.0s' $(seq 40))$(printf ']%.0s' $(seq 40))"
+cfg "config: vcpu_count 1e309: exit 2, out of range" \
+	"c.json: machine-config.vcpu_count: number out of range" \
+	'{"boot-source": {"kernel_image_path": "/k"}, "machine-config": {"vcpu_count": 1e309, "mem_size_mib": 64}}'
 
 # The deadline: 10 s for the whole request, not reset by each byte.
 start_vmrun
