@@ -768,13 +768,16 @@ static int mhd_start(struct api_server *s)
     int rc;
 
     /* The logger option first, or earlier options log to stderr. */
-    s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
-                              MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, s,
-                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-                              MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
-                              MHD_OPTION_CONNECTION_LIMIT, s->conn_max + 1,
-                              MHD_OPTION_CONNECTION_TIMEOUT,
-                              (unsigned int)API_REQUEST_S, MHD_OPTION_END);
+    s->mhd = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
+        on_mhd_error, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+        MHD_OPTION_CONNECTION_LIMIT, s->conn_max + 1,
+        /* A head is at most API_HEAD_MAX: the default 32 KiB per
+         * connection would be mostly unused. */
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(2 * API_HEAD_MAX),
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)API_REQUEST_S,
+        MHD_OPTION_END);
     if (!s->mhd)
         return -EIO;
     info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_EPOLL_FD);
