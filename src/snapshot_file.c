@@ -577,9 +577,9 @@ static int snap_lock_out(int fd, const char *path, char *err, size_t err_len)
         return snap_fail(err, err_len, "mem_file_path '%s': cannot lock: %s",
                          path, strerror(errno));
     snprintf(err, err_len,
-             "mem_file_path '%s' is the memory file of a running restored VM "
-             "(it maps the file; truncating it would wipe that VM's RAM): "
-             "write the snapshot to another file",
+             "mem_file_path '%s' is in use by another vmrun (the memory file "
+             "of a running restored VM, whose RAM truncating it would wipe, "
+             "or a snapshot being written): write to another file",
              path);
     return -EBUSY;
 }

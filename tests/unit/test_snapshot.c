@@ -680,7 +680,7 @@ START_TEST(test_outputs_refuse_locked_mem_file)
     ck_assert_int_eq(
         snap_open_outputs(t.path[1], t.path[0], NULL, &s, &m, err, sizeof(err)),
         -EBUSY);
-    ck_assert_ptr_nonnull(strstr(err, "running restored VM"));
+    ck_assert_ptr_nonnull(strstr(err, "in use by another vmrun"));
     ck_assert_int_eq(page_byte(t.path[0], 1), 'r');
     /* The lock gone, the file is an ordinary output; while it is being
      * written, a restore's LOCK_SH is refused. */
