@@ -2,7 +2,7 @@
 # hardening.sh BUILD_DIR - what docs/security.md promises, on the
 # freestanding guests of firmware/:
 #  - seccomp: a forbidden system call from each thread role (vcpu,
-#    event-loop, api, main, and api-preboot: the API thread before
+#    vcpu-dump, event-loop, api, main, and api-preboot: the API thread before
 #    InstanceStart, under its denylist) kills vmrun by SIGSYS with a line naming the
 #    role and the call (vmrun-seccomp-test, a test build whose hook makes
 #    that thread call socket() once filtered); --no-seccomp lets it through;
@@ -54,9 +54,12 @@ drive='"drives": [ { "drive_id": "d0", "path_on_host": "'$work'/d0.img",
   "is_root_device": false, "is_read_only": false } ]'
 truncate -s 1M "$work/d0.img"
 cfg=$(config spin spin "delay=20000000" "$drive")
-for role in vcpu event-loop main api; do
+# vcpu-dump: the vCPU threads of a VM with a crash dump path, which may
+# create files (docs/crash-dump.md) but no more than that.
+for role in vcpu vcpu-dump event-loop main api; do
 	args=("$cfg")
 	[ $role = api ] && args=(--api-sock "$work/$role.sock" "$cfg")
+	[ $role = vcpu-dump ] && args=(--crash-dump "$work/guest.core" "$cfg")
 	VMRUN_SECCOMP_TEST=$role timeout 30 "$sctest" "${args[@]}" \
 		2>"$work/$role.err" </dev/null
 	rc=$?
