@@ -75,10 +75,14 @@ set_gate:
 /* #UD handler = port-I/O gate: a ud2 (0f 0b) at CPL3 with edi = 0 outb /
  * 1 inb / 2 outl / 3 inl / 6 outw / 7 inw, esi = port, edx = value; the
  * result in eax (inw: ax, the rest of eax is the value passed).  Any
- * other #UD is a real fault.  Two more operations let tests crash the guest
- * on purpose: 4 = triple fault (no IDT, then int3), 5 = lock cmpxchg16b at
- * CPL0 (an instruction kvm_pvm's emulator cannot run: a KVM internal
- * error there; on hardware virtualization it simply runs). */
+ * other #UD is a real fault.  Three more operations let tests crash the
+ * guest on purpose: 4 = triple fault (no IDT, then int3), 5 = lock
+ * cmpxchg16b at CPL0 (an instruction kvm_pvm's emulator cannot run: a KVM
+ * internal error there; on hardware virtualization it simply runs), 8 = an
+ * x87 fild from the MMIO address in edx at CPL0: KVM must emulate an access
+ * to MMIO, and its emulator has no x87 loads, so every KVM host ends the
+ * run with an internal error (emulation failure; at CPL3 KVM would inject
+ * #UD instead).  9 = wrmsr: MSR esi gets edx (the high half 0). */
 gate_io:
     mov     (%rsp), %r11            /* faulting rip */
     cmpw    $0x0b0f, (%r11)
@@ -100,6 +104,10 @@ gate_io:
     je      6f
     cmp     $7, %edi
     je      7f
+    cmp     $8, %edi
+    je      8f
+    cmp     $9, %edi
+    je      9f
     outb    %al, %dx
     iretq
 6:  outw    %ax, %dx
@@ -124,6 +132,16 @@ gate_io:
     lock cmpxchg16b (%r11)
     pop     %rcx
     pop     %rbx
+    iretq
+8:  mov     %eax, %eax              /* edx = the MMIO address, zero-extended */
+    filds   (%rax)
+    fstp    %st(0)
+    iretq
+9:  push    %rcx                    /* wrmsr: MSR esi = edx (high half 0) */
+    mov     %edx, %ecx
+    xor     %edx, %edx
+    wrmsr
+    pop     %rcx
     iretq
 
 /* A fault ends the VM with status 0xf0 + vector (#UD 0xf6, #GP 0xfd,

@@ -800,6 +800,11 @@ static int snap_load_state(struct vm *vm, const struct snap_file *f)
     }
     if (ret == 0)
         ret = snap_load_devices(vm, f);
+    if (ret == 0)
+        vm_log(vm, VMRUN_LOG_INFO,
+               "snapshot: kvmclock told the guest it was stopped on %d of "
+               "%u vCPUs",
+               vm_kvmclock_restored(vm), vm->nr_vcpus);
     return ret;
 }
 

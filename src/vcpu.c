@@ -153,19 +153,6 @@ static int vcpu_handle_exit(struct vcpu *vcpu, struct kvm_run *run)
     }
 }
 
-/* An MMIO or PIO read that exited to us completes (its data lands in the
- * guest's register) only when KVM_RUN is entered again: do that with
- * immediate_exit before parking, so a paused vCPU's state is whole and can
- * be saved (api.rst, KVM_RUN / immediate_exit). */
-static void vcpu_complete_io(struct vcpu *vcpu)
-{
-    vcpu->run->immediate_exit = 1;
-    if (ioctl(vcpu->fd, KVM_RUN, 0) < 0 && errno != EINTR && errno != EAGAIN)
-        vm_log(vcpu->vm, VMRUN_LOG_DEBUG, "vcpu%u: KVM_RUN to park: %s",
-               vcpu->index, strerror(errno));
-    vcpu->run->immediate_exit = 0;
-}
-
 /* KVM_RUN, timed for the metrics (two vDSO clock reads per exit, which
  * costs far less than the exit itself).  errno is KVM_RUN's. */
 static int vcpu_run(struct vcpu *vcpu)
@@ -176,6 +163,40 @@ static int vcpu_run(struct vcpu *vcpu)
     metrics_add(&vcpu->metrics.run_ns, metrics_now_ns() - t0);
     errno = err;
     return ret;
+}
+
+/* An MMIO or PIO read that exited to us completes (its data lands in the
+ * guest's register) only when KVM_RUN is entered again: do that with
+ * immediate_exit before parking, so a paused vCPU's state is whole and can
+ * be saved (api.rst, KVM_RUN / immediate_exit).  Completing one exit may
+ * start the next one of the same instruction: the next fragment of an
+ * MMIO access KVM splits (wider than 8 bytes, or across a page), or the
+ * next access of an emulated instruction.  KVM_RUN then returns 0 with
+ * that exit, which is handled like any other before entering again; only
+ * -EINTR/-EAGAIN mean nothing is left half done (vcpu_park_next()).
+ * Nonzero when the vCPU must stop (an exit handled here ended the VM). */
+static int vcpu_complete_io(struct vcpu *vcpu)
+{
+    int stop = 0;
+
+    vcpu->run->immediate_exit = 1;
+    for (;;) {
+        int ret = vcpu_run(vcpu), err = errno;
+        enum vcpu_park_step step = vcpu_park_next(ret, err);
+
+        if (step == VCPU_PARK_EXIT) {
+            stop = vcpu_handle_exit(vcpu, vcpu->run);
+            if (!stop)
+                continue;
+        } else if (step == VCPU_PARK_ERROR) {
+            /* The loop meets the same error once resumed, and says so. */
+            vm_log(vcpu->vm, VMRUN_LOG_DEBUG, "vcpu%u: KVM_RUN to park: %s",
+                   vcpu->index, strerror(err));
+        }
+        break;
+    }
+    vcpu->run->immediate_exit = 0;
+    return stop;
 }
 
 static void *vcpu_thread(void *arg)
@@ -194,7 +215,8 @@ static void *vcpu_thread(void *arg)
         vm_request_exit(vm, VMRUN_EXIT_ERROR, VMRUN_STATUS_ERROR);
     while (!vm_exit_requested(vm)) {
         if (atomic_load(&vm->pause_requested)) {
-            vcpu_complete_io(vcpu);
+            if (vcpu_complete_io(vcpu))
+                break;
             vm_vcpu_park(vm);
             continue;
         }

@@ -2,8 +2,26 @@
 #ifndef VMRUN_VCPU_H
 #define VMRUN_VCPU_H
 
+#include <errno.h>
+
 struct vm;
 struct vcpu;
+
+/* While a vCPU parks, it re-enters KVM_RUN with immediate_exit until KVM
+ * has nothing half done (vcpu.c, vcpu_complete_io()). */
+enum vcpu_park_step {
+    VCPU_PARK_DONE,  /* -EINTR/-EAGAIN: every exit completed, park */
+    VCPU_PARK_EXIT,  /* 0: completing one exit started another: handle it */
+    VCPU_PARK_ERROR, /* another failure: park anyway, the loop reports it */
+};
+
+/* What the immediate-exit KVM_RUN's result (ret, with errno (err)) means. */
+static inline enum vcpu_park_step vcpu_park_next(int ret, int err)
+{
+    if (ret >= 0)
+        return VCPU_PARK_EXIT;
+    return err == EINTR || err == EAGAIN ? VCPU_PARK_DONE : VCPU_PARK_ERROR;
+}
 
 /* KVM_CREATE_VCPU (index) and maps its kvm_run. */
 int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned int index)

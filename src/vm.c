@@ -460,6 +460,21 @@ static void vm_kvmclock_paused(struct vm *vm, unsigned int n)
                    strerror(errno));
 }
 
+int vm_kvmclock_restored(struct vm *vm)
+{
+    int told = 0;
+
+    for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+        if (ioctl(vm->vcpus[i].fd, KVM_KVMCLOCK_CTRL, 0) == 0)
+            told++;
+        else
+            vm_log(vm, VMRUN_LOG_DEBUG, "vcpu%u: KVM_KVMCLOCK_CTRL: %s%s", i,
+                   strerror(errno),
+                   errno == EINVAL ? " (the guest has no kvmclock)" : "");
+    }
+    return told;
+}
+
 int vm_pause(struct vm *vm)
 {
     uint64_t t0 = metrics_now_ns();

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "virtio/mmio.h"
@@ -38,6 +40,13 @@ struct virtio_mmio {
     atomic_uint config_gen;
     int irq_fd;
     bool irq_bound;
+    /* The coalesced-ISR guard (virtio_mmio_signal_used_coalesced()): when
+     * the used-buffer bit was last signalled, and a one-shot timerfd on
+     * the event loop for when no further signal attempt comes. */
+    _Atomic uint64_t isr_since_ns;
+    struct event_source guard;
+    atomic_bool guard_armed;
+    uint64_t (*now_ns)(void);
     struct log_ratelimit rl;
     struct mmio_queue q[VIRTIO_MMIO_MAX_QUEUES];
 };
@@ -57,16 +66,108 @@ void virtio_mmio_signal_used(struct virtio_mmio *t)
     eventfd_signal(t->irq_fd);
 }
 
+static uint64_t mmio_clock_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The guard's timer fires (nanoseconds) from now; one-shot. */
+static void mmio_guard_set(struct virtio_mmio *t, uint64_t ns)
+{
+    struct itimerspec its = {.it_value = {.tv_sec = (time_t)(ns / 1000000000u),
+                                          .tv_nsec = (long)(ns % 1000000000u)}};
+
+    if (ns == 0)
+        its.it_value.tv_nsec = 1; /* 0 would disarm it */
+    /* Cannot fail on a valid timerfd and time. */
+    (void)timerfd_settime(t->guard.fd, 0, &its, NULL);
+}
+
+/* Arms the guard unless it is armed: once per burst of interrupts, not
+ * once per interrupt (the timer re-arms itself while the bit stays set). */
+static void mmio_guard_arm(struct virtio_mmio *t)
+{
+    if (t->guard.fd >= 0 && !atomic_exchange(&t->guard_armed, true))
+        mmio_guard_set(t, VIRTIO_MMIO_ISR_GUARD_NS);
+}
+
+/* The used-buffer bit has been set since isr_since_ns: signal again once
+ * that is VIRTIO_MMIO_ISR_GUARD_NS ago, with no acknowledgement between.
+ * How long until it is due, or 0 when the bit is clear. */
+static uint64_t mmio_guard_check(struct virtio_mmio *t, uint64_t now)
+{
+    uint64_t since =
+        atomic_load_explicit(&t->isr_since_ns, memory_order_relaxed);
+    /* Another thread may have stored a later time than our (now). */
+    uint64_t age = now > since ? now - since : 0;
+
+    if (!(atomic_load(&t->isr) & VIRTIO_MMIO_INT_VRING))
+        return 0;
+    if (age < VIRTIO_MMIO_ISR_GUARD_NS)
+        return VIRTIO_MMIO_ISR_GUARD_NS - age;
+    atomic_store_explicit(&t->isr_since_ns, now, memory_order_relaxed);
+    if (log_ratelimit_ok(&t->rl, 8))
+        vm_log(t->vm, VMRUN_LOG_DEBUG,
+               "virtio-mmio@0x%llx: used-buffer interrupt not acknowledged "
+               "for %llu ms: signalling it again",
+               (unsigned long long)t->base, (unsigned long long)age / 1000000u);
+    eventfd_signal(t->irq_fd);
+    return VIRTIO_MMIO_ISR_GUARD_NS;
+}
+
+/* The guard's timer, on the event-loop thread: no signal attempt came. */
+static void mmio_guard_fire(void *opaque, uint32_t events)
+{
+    struct virtio_mmio *t = opaque;
+    uint64_t n, next;
+
+    if (read(t->guard.fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+        return;
+    next = mmio_guard_check(t, t->now_ns());
+    if (next) {
+        mmio_guard_set(t, next);
+        return;
+    }
+    /* The bit is clear: disarm, then look again, as a 0->1 that saw the
+     * guard still armed did not arm it. */
+    atomic_store(&t->guard_armed, false);
+    if (atomic_load(&t->isr) & VIRTIO_MMIO_INT_VRING)
+        mmio_guard_arm(t);
+}
+
 void virtio_mmio_signal_used_coalesced(struct virtio_mmio *t)
 {
+    uint64_t now = t->now_ns();
+
     /* The fetch_or orders after the caller's used->idx store (release);
      * the driver's acknowledgement (mmio_write) clears the bit with an
      * atomic RMW on the same word after it, so the driver's ring reads
      * that follow its acknowledgement see our buffers (mmio_write runs
-     * before the vCPU re-enters the guest). */
-    if (atomic_fetch_or(&t->isr, VIRTIO_MMIO_INT_VRING) & VIRTIO_MMIO_INT_VRING)
+     * before the vCPU re-enters the guest).
+     *
+     * Signalling only on 0->1 leaves one lost edge (the guest had the pin
+     * masked, an emulated CPU dropped it) a stall for good: the bit stays
+     * set and no interrupt comes again.  So a bit that stayed set for
+     * VIRTIO_MMIO_ISR_GUARD_NS without an acknowledgement is signalled
+     * again, here on the next attempt or by the guard's timer if none
+     * comes.  A spurious interrupt is harmless: the driver reads
+     * InterruptStatus first (Linux's vm_interrupt()). */
+    if (atomic_fetch_or(&t->isr, VIRTIO_MMIO_INT_VRING) &
+        VIRTIO_MMIO_INT_VRING) {
+        (void)mmio_guard_check(t, now);
         return;
+    }
+    atomic_store_explicit(&t->isr_since_ns, now, memory_order_relaxed);
     eventfd_signal(t->irq_fd);
+    mmio_guard_arm(t);
+}
+
+void virtio_mmio_set_clock(struct virtio_mmio *t, uint64_t (*now_ns)(void))
+{
+    t->now_ns = now_ns ? now_ns : mmio_clock_ns;
 }
 
 void virtio_mmio_signal_config(struct virtio_mmio *t)
@@ -427,6 +528,22 @@ static void mmio_queue_teardown(struct virtio_mmio *t, uint16_t i)
     close(mq->kick_fd);
 }
 
+static int mmio_guard_setup(struct virtio_mmio *t)
+{
+    int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    int ret;
+
+    if (fd < 0)
+        return -errno;
+    t->guard = (struct event_source){fd, mmio_guard_fire, t};
+    ret = event_loop_add(vm_event_loop(t->vm), &t->guard, EPOLLIN);
+    if (ret < 0) {
+        close(fd);
+        t->guard.fd = -1;
+    }
+    return ret;
+}
+
 static int mmio_setup(struct virtio_mmio *t)
 {
     int ret;
@@ -438,6 +555,9 @@ static int mmio_setup(struct virtio_mmio *t)
     if (ret < 0)
         return ret;
     t->irq_bound = true;
+    ret = mmio_guard_setup(t);
+    if (ret < 0)
+        return ret;
     for (uint16_t i = 0; i < t->ops->num_queues; i++) {
         ret = mmio_queue_setup(t, i);
         if (ret < 0)
@@ -467,7 +587,9 @@ int virtio_mmio_create(struct vm *vm, gpa_t base, uint32_t irq,
                               .irq = irq,
                               .ops = ops,
                               .dev = dev,
-                              .irq_fd = -1};
+                              .irq_fd = -1,
+                              .guard = {.fd = -1},
+                              .now_ns = mmio_clock_ns};
     t->offered = ops->features(dev) | VIRTIO_BIT(VIRTIO_F_VERSION_1) |
                  VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC) |
                  VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX);
@@ -489,6 +611,10 @@ void virtio_mmio_destroy(struct virtio_mmio *t)
         return;
     for (uint16_t i = 0; i < t->ops->num_queues; i++)
         mmio_queue_teardown(t, i);
+    if (t->guard.fd >= 0) {
+        event_loop_del(vm_event_loop(t->vm), &t->guard);
+        close(t->guard.fd);
+    }
     if (t->irq_bound)
         (void)!vm_irqfd(t->vm, t->irq, t->irq_fd, false);
     if (t->irq_fd >= 0)
@@ -594,9 +720,14 @@ int virtio_mmio_load(struct virtio_mmio *t, struct snap_rd *r)
     if (ret < 0)
         return ret;
     /* A spurious interrupt is harmless (the driver reads InterruptStatus);
-     * a lost one would stall the guest's driver. */
-    if (atomic_load(&t->isr))
+     * a lost one would stall the guest's driver.  The guard watches the
+     * used-buffer bit from now on, as for a fresh signal. */
+    if (atomic_load(&t->isr)) {
+        atomic_store(&t->isr_since_ns, t->now_ns());
         eventfd_signal(t->irq_fd);
+        if (atomic_load(&t->isr) & VIRTIO_MMIO_INT_VRING)
+            mmio_guard_arm(t);
+    }
     if (status & VIRTIO_STATUS_DRIVER_OK)
         for (unsigned int i = 0; i < t->ops->num_queues; i++)
             if (atomic_load(&t->q[i].ready))

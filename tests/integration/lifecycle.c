@@ -2,7 +2,8 @@
  * from a JSON string, vmrun_start() (returns with the vCPUs running),
  * pause (no guest exits while paused, from vmrun_metrics_json()), resume
  * (exits go on), stop, vmrun_wait(), and the log callback's lifecycle
- * lines; pauses racing the guest's own exit; a vmrun_start() that fails
+ * lines; pauses racing the guest's own exit; pauses between the two
+ * halves of a split MMIO read; a vmrun_start() that fails
  * after some threads started, torn down by vmrun_destroy() on a thread
  * that keeps working.  Usage: lifecycle SPIN_ELF; prints "ok - ..." lines,
  * exit 0 when all pass (meson test "lifecycle"). */
@@ -210,6 +211,56 @@ static void pause_races_exit(const char *elf)
           "status intact");
 }
 
+/* Pause and resume in a loop while the guest does nothing but 8-byte MMIO
+ * reads that straddle two pages (spin split=1), which KVM splits into two
+ * exits to userspace.  A pause that lands between the halves must handle
+ * the second one before the vCPU parks (vcpu.c, vcpu_complete_io()): had
+ * it been dropped, the resumed read would get the first half's bytes
+ * twice, and the guest ends itself with status 3. */
+static void pause_splits_mmio(const char *elf)
+{
+    struct vmrun_create_opts opts = {.log_fn = log_keep,
+                                     .log_level = VMRUN_LOG_WARN};
+    struct waiter w = {.ret = -1};
+    int rounds = 400, paused = 0, bad = 0;
+    unsigned long long before, after;
+    pthread_t t;
+
+    w.vm = spin_vm(elf, "split=1 delay=20000000", 1, &opts);
+    if (!w.vm || vmrun_start(w.vm) < 0 ||
+        pthread_create(&t, NULL, wait_thread, &w) != 0) {
+        vmrun_destroy(w.vm);
+        check(0, "split MMIO across pauses: VM started");
+        return;
+    }
+    usleep(100000);
+    before = exits(w.vm);
+    for (int n = 0; n < rounds; n++) {
+        int rc = vmrun_pause(w.vm);
+
+        if (rc != 0) { /* -ESHUTDOWN: the guest ended itself */
+            bad = rc;
+            break;
+        }
+        paused++;
+        if (vmrun_resume(w.vm) != 0) {
+            bad = -EIO;
+            break;
+        }
+        usleep(100 + 50 * (n % 8));
+    }
+    after = exits(w.vm);
+    vmrun_request_stop(w.vm);
+    pthread_join(t, NULL);
+    printf("# %d pauses over %llu exits\n", paused, after - before);
+    check(bad == 0 && paused == rounds && after > before + rounds,
+          "split MMIO across pauses: every pause succeeded, reads went on");
+    check(w.ret == 0 && w.ex.reason == VMRUN_EXIT_STOPPED,
+          "split MMIO across pauses: the guest never saw a torn read "
+          "(no exit status 3)");
+    vmrun_destroy(w.vm);
+}
+
 /* The stack size of a new thread (from RLIMIT_STACK at start). */
 static size_t default_stack(void)
 {
@@ -343,6 +394,7 @@ int main(int argc, char **argv)
     run_checks(vm);
     vmrun_destroy(vm);
     pause_races_exit(argv[1]);
+    pause_splits_mmio(argv[1]);
     failed_start(argv[1]); /* last: it installs the SIGSYS handler */
     return failed;
 }

@@ -245,6 +245,10 @@ stop "$pid"
 expect "restored vmrun stopped by SIGTERM" 143 "$rc"
 continuous "restore: count continues with no repeat or skip" "$saved" \
 	"$work/orig.out" "$work/r1.out"
+# KVM_KVMCLOCK_CTRL after the restore: the guest's kvmclock takes it (its
+# MSRs were restored), so its watchdogs see PVCLOCK_GUEST_STOPPED.
+expect_grep "restore: the guest's kvmclock was told it was stopped" \
+	'snapshot: kvmclock told the guest it was stopped on 1 of 1 vCPUs' "$work/r1.err"
 disk_has "restore: disk writes before and after the restore are in the file" \
 	"$work/counterA.img" 1 "$(count r1)"
 

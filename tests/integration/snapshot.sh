@@ -97,7 +97,7 @@ stop() {
 
 cat >"$work/spin.json" <<JSON
 {
-  "boot-source": { "kernel_image_path": "$spin", "boot_args": "delay=10000000" },
+  "boot-source": { "kernel_image_path": "$spin", "boot_args": "delay=10000000 kvmclock=1" },
   "machine-config": { "vcpu_count": 1, "mem_size_mib": 64, "track_dirty_pages": true }
 }
 JSON
@@ -132,6 +132,12 @@ continuous "restore continues the counter (no repeat, no skip)" \
 stop "$pid"
 expect "restored VM stopped by SIGTERM" 143 "$rc"
 expect_grep "restore is logged" "snapshot: restored '.*s1'" "$work/r1.out.err"
+# The guest runs kvmclock (spin kvmclock=1): the restore tells it that it
+# was stopped (KVM_KVMCLOCK_CTRL), which it sees as PVCLOCK_GUEST_STOPPED.
+# The original VM never ran again after its pause, so only the restore can
+# have set it.
+expect_grep "restored guest sees PVCLOCK_GUEST_STOPPED (KVM_KVMCLOCK_CTRL)" \
+	'^vmrun-firmware: kvmclock: guest stopped' "$work/r1.out"
 
 # --- three restores of one snapshot at once ---
 

@@ -310,6 +310,90 @@ START_TEST(test_needs_reset)
 }
 END_TEST
 
+/* The coalesced-ISR guard, on a clock the test moves. */
+static _Atomic uint64_t fake_now;
+
+static uint64_t fake_clock(void)
+{
+    return atomic_load(&fake_now);
+}
+
+#define MS 1000000ULL
+
+/* Interrupts signalled on the irqfd since the last call. */
+static uint64_t irq_count(void)
+{
+    uint64_t n = 0;
+
+    if (read(vm->irqfd[IRQ], &n, sizeof(n)) != sizeof(n))
+        return 0;
+    return n;
+}
+
+/* One edge the guest never got: the bit stays set, so without the guard
+ * no coalesced signal would ever raise the line again.  After the bound
+ * the next attempt signals again, and the bound then counts from there. */
+START_TEST(test_isr_guard_on_next_signal)
+{
+    virtio_mmio_set_clock(t, fake_clock);
+    atomic_store(&fake_now, 1000 * MS);
+    virtio_mmio_signal_used_coalesced(t);
+    ck_assert_uint_eq(irq_count(), 1);
+    atomic_fetch_add(&fake_now, 50 * MS);
+    virtio_mmio_signal_used_coalesced(t);
+    ck_assert_uint_eq(irq_count(), 0);    /* coalesced: the bit is set */
+    atomic_fetch_add(&fake_now, 60 * MS); /* 110 ms, no acknowledgement */
+    virtio_mmio_signal_used_coalesced(t);
+    ck_assert_uint_eq(irq_count(), 1);
+    atomic_fetch_add(&fake_now, 10 * MS);
+    virtio_mmio_signal_used_coalesced(t);
+    ck_assert_uint_eq(irq_count(), 0);
+    ck_assert_uint_eq(rd(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
+    /* Acknowledged: the next one is a new edge at once, whatever the time. */
+    wr(VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
+    virtio_mmio_signal_used_coalesced(t);
+    ck_assert_uint_eq(irq_count(), 1);
+}
+END_TEST
+
+/* The same edge lost, and no further signal attempt (the device has
+ * nothing more to do, as a receive queue the guest stopped refilling):
+ * the guard's timer on the event loop signals again. */
+START_TEST(test_isr_guard_timer)
+{
+    uint64_t n = 0;
+
+    virtio_mmio_set_clock(t, fake_clock);
+    atomic_store(&fake_now, 1000 * MS);
+    virtio_mmio_signal_used_coalesced(t);
+    ck_assert_uint_eq(irq_count(), 1);
+    atomic_fetch_add(&fake_now, 150 * MS);
+    ck_assert_int_eq(event_loop_start(vm->loop), 0);
+    /* The timer counts real time: it fires about 100 ms after the edge. */
+    for (int i = 0; i < 3000 && !(n = irq_count()); i++)
+        usleep(1000);
+    ck_assert_uint_eq(n, 1);
+}
+END_TEST
+
+/* An acknowledged interrupt, or one not yet due on the guard's clock, is
+ * not signalled again by the timer. */
+START_TEST(test_isr_guard_quiet)
+{
+    virtio_mmio_set_clock(t, fake_clock);
+    atomic_store(&fake_now, 1000 * MS);
+    virtio_mmio_signal_used_coalesced(t);
+    ck_assert_uint_eq(irq_count(), 1);
+    ck_assert_int_eq(event_loop_start(vm->loop), 0);
+    usleep(250000); /* the timer fired: 0 ms on the guard's clock */
+    ck_assert_uint_eq(irq_count(), 0);
+    wr(VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
+    atomic_fetch_add(&fake_now, 500 * MS);
+    usleep(250000); /* acknowledged: nothing to guard */
+    ck_assert_uint_eq(irq_count(), 0);
+}
+END_TEST
+
 START_TEST(test_bad_create)
 {
     struct virtio_device_ops bad = fake_ops;
@@ -343,6 +427,9 @@ int main(void)
     tcase_add_test(tc, test_reset);
     tcase_add_test(tc, test_driver_ok_without_features_ok);
     tcase_add_test(tc, test_needs_reset);
+    tcase_add_test(tc, test_isr_guard_on_next_signal);
+    tcase_add_test(tc, test_isr_guard_timer);
+    tcase_add_test(tc, test_isr_guard_quiet);
     tcase_add_test(tc, test_bad_create);
     suite_add_tcase(s, tc);
     return check_run_suite(s);

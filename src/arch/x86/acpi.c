@@ -322,7 +322,9 @@ static uint8_t *madt_add_lapic_nmi(uint8_t *e)
 }
 
 /* MADT revision 5 (ACPI 6.3); PCAT_COMPAT says 8259s exist (KVM emulates
- * them), so the OS masks them before using the IOAPIC. */
+ * them).  A HW-reduced OS never programs them (Linux installs its
+ * null_legacy_pic), so vmrun leaves them as firmware would: initialised
+ * and fully masked (irqchip.c), with the boot CPU's LINT0 masked too. */
 static void acpi_write_madt(uint8_t *t, const struct acpi_params *p, size_t len)
 {
     acpi_write_header(t, "APIC", (uint32_t)len, 5);

@@ -1,5 +1,6 @@
 /* cpuid.c - per-vCPU CPUID from KVM_GET_SUPPORTED_CPUID: APIC IDs, a
- * one-package topology with one core per vCPU, the hypervisor bit. */
+ * one-package topology with one core per vCPU, the hypervisor bit, the
+ * TSC-deadline timer. */
 #include <errno.h>
 #include <linux/kvm.h>
 #include <stdlib.h>
@@ -60,14 +61,22 @@ static void cpuid_topology(struct kvm_cpuid_entry2 *e, uint32_t id, uint32_t n)
     }
 }
 
-static void cpuid_patch(struct kvm_cpuid_entry2 *e, uint32_t id, uint32_t n)
+void cpuid_patch_entry(struct kvm_cpuid_entry2 *e, const struct cpuid_vcpu *v)
 {
+    uint32_t id = v->apic_id, n = v->nr_vcpus;
     uint32_t logical = n > 255 ? 255 : n;
 
     switch (e->function) {
     case 0x1:
         e->ebx = (e->ebx & 0xffff) | (logical << 16) | (id << 24);
-        e->ecx |= 1u << 31; /* running under a hypervisor */
+        e->ecx |= CPUID_1_ECX_HYPERVISOR;
+        /* KVM_GET_SUPPORTED_CPUID always reports TSC-deadline clear: it
+         * needs the in-kernel LAPIC, so api.rst has userspace set it when
+         * KVM_CAP_TSC_DEADLINE_TIMER is there (QEMU, Firecracker and
+         * Cloud Hypervisor do).  Without it Linux runs the LAPIC timer
+         * in one-shot mode. */
+        if (v->tsc_deadline)
+            e->ecx |= CPUID_1_ECX_TSC_DEADLINE;
         if (n > 1)
             e->edx |= 1u << 28; /* HTT: the package field is valid */
         break;
@@ -94,7 +103,7 @@ static void cpuid_patch(struct kvm_cpuid_entry2 *e, uint32_t id, uint32_t n)
 }
 
 int cpuid_set_vcpu(int vcpu_fd, const struct kvm_cpuid2 *supported,
-                   uint32_t apic_id, uint32_t nr_vcpus)
+                   const struct cpuid_vcpu *v)
 {
     size_t size =
         sizeof(*supported) + supported->nent * sizeof(supported->entries[0]);
@@ -105,7 +114,7 @@ int cpuid_set_vcpu(int vcpu_fd, const struct kvm_cpuid2 *supported,
         return -ENOMEM;
     memcpy(c, supported, size);
     for (uint32_t i = 0; i < c->nent; i++)
-        cpuid_patch(&c->entries[i], apic_id, nr_vcpus);
+        cpuid_patch_entry(&c->entries[i], v);
     if (ioctl(vcpu_fd, KVM_SET_CPUID2, c) < 0)
         ret = -errno;
     free(c);

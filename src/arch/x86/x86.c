@@ -14,6 +14,7 @@
 #include "e820.h"
 #include "backend/chardev.h"
 #include "i8042.h"
+#include "irqchip.h"
 #include "layout.h"
 #include "platform.h"
 #include "serial8250.h"
@@ -38,6 +39,32 @@ static int x86_ram_init(struct vm *vm)
         vm_log(vm, VMRUN_LOG_ERROR, "cannot register guest RAM: %s",
                strerror(-ret));
     return ret;
+}
+
+/* Both 8259s as firmware leaves them for a HW-reduced OS: initialised,
+ * every line masked (irqchip.c).  A restore overwrites them with the
+ * saved state. */
+static int x86_pic_init(struct vm *vm)
+{
+    for (uint32_t chip = KVM_IRQCHIP_PIC_MASTER; chip <= KVM_IRQCHIP_PIC_SLAVE;
+         chip++) {
+        struct kvm_irqchip ic = {.chip_id = chip};
+        int ret = 0;
+
+        if (ioctl(vm->vm_fd, KVM_GET_IRQCHIP, &ic) < 0)
+            ret = -errno;
+        if (ret == 0) {
+            irqchip_pic_init(&ic.chip.pic, chip == KVM_IRQCHIP_PIC_MASTER);
+            if (ioctl(vm->vm_fd, KVM_SET_IRQCHIP, &ic) < 0)
+                ret = -errno;
+        }
+        if (ret < 0) {
+            vm_log(vm, VMRUN_LOG_ERROR, "cannot initialise the 8259s: %s",
+                   strerror(-ret));
+            return ret;
+        }
+    }
+    return 0;
 }
 
 static int x86_irqchip_init(struct vm *vm)
@@ -68,7 +95,7 @@ static int x86_irqchip_init(struct vm *vm)
         vm_log(vm, VMRUN_LOG_ERROR, "KVM_CREATE_PIT2: %s", strerror(-ret));
         return ret;
     }
-    return 0;
+    return x86_pic_init(vm);
 }
 
 int arch_vm_init(struct vm *vm)
@@ -83,6 +110,8 @@ int arch_vm_init(struct vm *vm)
             vm_log(vm, VMRUN_LOG_ERROR, "KVM_GET_SUPPORTED_CPUID: %s",
                    strerror(-ret));
     }
+    vm->arch.tsc_deadline =
+        ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
     return ret;
 }
 
@@ -172,8 +201,10 @@ int arch_alloc_virtio_mmio(struct vm *vm, uint64_t *base, uint32_t *len,
 
 int arch_vcpu_init(struct vm *vm, struct vcpu *vcpu)
 {
-    int ret = cpuid_set_vcpu(vcpu->fd, vm->arch.cpuid, vcpu->index,
-                             vm->cfg->vcpu_count);
+    struct cpuid_vcpu c = {.apic_id = vcpu->index,
+                           .nr_vcpus = vm->cfg->vcpu_count,
+                           .tsc_deadline = vm->arch.tsc_deadline};
+    int ret = cpuid_set_vcpu(vcpu->fd, vm->arch.cpuid, &c);
 
     if (ret < 0) {
         vm_log(vm, VMRUN_LOG_ERROR, "vcpu%u: KVM_SET_CPUID2: %s", vcpu->index,

@@ -7,6 +7,7 @@
 #include <sys/ioctl.h>
 
 #include "arch/arch.h"
+#include "irqchip.h"
 #include "layout.h"
 #include "vm.h"
 #include "x86_regs.h"
@@ -15,11 +16,6 @@
 #define MSR_MTRR_DEF_TYPE 0x2ff
 #define MISC_ENABLE_FAST_STRING 0x1
 #define MTRR_DEF_ENABLE_WB 0x806 /* MTRRs enabled, default write-back */
-
-#define APIC_LVT_LINT0 0x350
-#define APIC_LVT_LINT1 0x360
-#define APIC_MODE_NMI 0x4
-#define APIC_MODE_EXTINT 0x7
 
 #define CR0_PE 0x1ULL
 #define CR0_ET 0x10ULL
@@ -50,24 +46,16 @@ static int x86_set_msrs(struct vm *vm, struct vcpu *vcpu)
     return 0;
 }
 
-static void apic_set_lvt(struct kvm_lapic_state *l, int reg, uint32_t mode)
-{
-    uint32_t v;
-
-    memcpy(&v, l->regs + reg, 4);
-    v = (v & ~0x700u) | (mode << 8);
-    memcpy(l->regs + reg, &v, 4);
-}
-
-/* The BSP's LINT0 takes the 8259's ExtINT, LINT1 NMIs (MP spec §5.1). */
+/* LINT0 takes the 8259's ExtINT but is masked, LINT1 NMIs (irqchip.c):
+ * KVM's reset value leaves the boot CPU's LINT0 open to an 8259 that a
+ * HW-reduced OS never programs. */
 static int x86_set_lapic(struct vcpu *vcpu)
 {
     struct kvm_lapic_state lapic;
 
     if (ioctl(vcpu->fd, KVM_GET_LAPIC, &lapic) < 0)
         return -errno;
-    apic_set_lvt(&lapic, APIC_LVT_LINT0, APIC_MODE_EXTINT);
-    apic_set_lvt(&lapic, APIC_LVT_LINT1, APIC_MODE_NMI);
+    irqchip_lapic_lint_init(&lapic);
     if (ioctl(vcpu->fd, KVM_SET_LAPIC, &lapic) < 0)
         return -errno;
     return 0;

@@ -8,7 +8,10 @@
  * anything that depends on the CPU model; special registers (APIC base)
  * before the LAPIC; the LAPIC before the MSRs (TSC_DEADLINE only means
  * something in TSC-deadline mode, and MSR_IA32_TSC comes first in the
- * list); events and MP state last, so nothing above resets them. */
+ * list); events and MP state last, so nothing above resets them.  Saving
+ * reads the MP state first (see arch_snapshot_save_vcpu()).  A restore is
+ * whole or fails: a refused MSR fails it, and a pending NMI and the SIPI
+ * vector are restored too. */
 #include <errno.h>
 #include <linux/kvm.h>
 #include <stdio.h>
@@ -209,9 +212,17 @@ int arch_snapshot_save_vcpu(struct vcpu *vcpu, struct snap_buf *b)
     struct kvm_lapic_state lapic;
     struct kvm_vcpu_events events;
     struct kvm_mp_state mp;
-    int khz = ioctl(vcpu->fd, KVM_GET_TSC_KHZ, 0);
-    int ret = x86_save_cpuid(vcpu, b);
+    int khz, ret = 0;
 
+    /* The MP state is read first, as Firecracker and Cloud Hypervisor do:
+     * KVM_GET_MP_STATE runs kvm_apic_accept_events(), which acts on a
+     * pending INIT (resets the registers, LAPIC and MSRs) or SIPI (sets
+     * CS:IP).  Read after them, it would describe a vCPU other than the
+     * one saved.  Its record keeps its place in the file. */
+    if (ioctl(vcpu->fd, KVM_GET_MP_STATE, &mp) < 0)
+        return -errno;
+    khz = ioctl(vcpu->fd, KVM_GET_TSC_KHZ, 0);
+    ret = x86_save_cpuid(vcpu, b);
     sb_put_u32(b, khz > 0 ? (uint32_t)khz : 0);
     if (ret == 0)
         ret = x86_get(vcpu, KVM_GET_SREGS, &sregs, sizeof(sregs), b);
@@ -228,7 +239,7 @@ int arch_snapshot_save_vcpu(struct vcpu *vcpu, struct snap_buf *b)
     if (ret == 0)
         ret = x86_save_msrs(vcpu, b);
     if (ret == 0)
-        ret = x86_get(vcpu, KVM_GET_MP_STATE, &mp, sizeof(mp), b);
+        sb_put_blob(b, &mp, sizeof(mp));
     if (ret == 0)
         ret = x86_get(vcpu, KVM_GET_VCPU_EVENTS, &events, sizeof(events), b);
     return ret;
@@ -315,11 +326,17 @@ static int x86_load_xsave(struct vcpu *vcpu, struct snap_rd *r)
     return ret;
 }
 
-/* Sets what KVM accepts: a refused MSR is logged and skipped. */
+/* Every saved MSR or none: KVM_SET_MSRS stops at the first MSR it
+ * refuses, and a guest resumed without it (kvmclock, async PF, a PMU or
+ * speculation control) runs on a state it never had, with nothing to show
+ * for it.  The save side keeps only MSRs KVM_GET_MSR_INDEX_LIST lists and
+ * KVM_GET_MSRS reads, so a refusal means another host (or kernel): the
+ * restore fails, naming the MSR (Firecracker's VcpuSetMsrsIncomplete). */
 static int x86_load_msrs(struct vcpu *vcpu, struct snap_rd *r)
 {
     uint32_t n = sr_u32(r), done = 0;
     struct kvm_msr_entry *e;
+    int ret = 0;
 
     if (r->err || n > X86_MAX_MSRS)
         return -EINVAL;
@@ -330,23 +347,23 @@ static int x86_load_msrs(struct vcpu *vcpu, struct snap_rd *r)
         e[i].index = sr_u32(r);
         e[i].data = sr_u64(r);
     }
-    while (!r->err && done < n) {
-        int set = x86_msrs_ioctl(vcpu, KVM_SET_MSRS, e + done, n - done);
-
-        if (set < 0) {
-            free(e);
-            return set;
-        }
-        done += (uint32_t)set;
+    while (!r->err && ret == 0 && done < n) {
+        ret = x86_msrs_ioctl(vcpu, KVM_SET_MSRS, e + done, n - done);
+        if (ret < 0)
+            break;
+        done += (uint32_t)ret;
+        ret = 0;
         if (done < n) {
-            vm_log(vcpu->vm, VMRUN_LOG_DEBUG,
-                   "vcpu%u: KVM refused MSR 0x%x=0x%llx", vcpu->index,
-                   e[done].index, (unsigned long long)e[done].data);
-            done++;
+            vm_log(vcpu->vm, VMRUN_LOG_ERROR,
+                   "snapshot: vcpu%u: KVM refused MSR 0x%x (value 0x%llx, "
+                   "%u of %u set): this host cannot restore the saved state",
+                   vcpu->index, e[done].index, (unsigned long long)e[done].data,
+                   done, n);
+            ret = -EINVAL;
         }
     }
     free(e);
-    return r->err ? -EINVAL : 0;
+    return r->err ? -EINVAL : ret;
 }
 
 static void x86_set_tsc_khz(struct vcpu *vcpu, uint32_t khz)
@@ -360,6 +377,31 @@ static void x86_set_tsc_khz(struct vcpu *vcpu, uint32_t khz)
                "vcpu%u: the snapshot's TSC ran at %u kHz, this host's at %d "
                "kHz and KVM cannot scale it: guest time may drift",
                vcpu->index, khz, now);
+}
+
+/* KVM_GET_VCPU_EVENTS always fills nmi.pending and sipi_vector, but
+ * KVM_SET_VCPU_EVENTS only takes them with their VALID flags, which GET
+ * does not return: without them a pending NMI is dropped (QEMU sets
+ * both).  Snapshots of older vmrun versions carry the same fields. */
+static int x86_load_events(struct vcpu *vcpu, struct snap_rd *r,
+                           struct kvm_vcpu_events *ev)
+{
+    int ret = x86_blob(r, ev, sizeof(*ev));
+
+    if (ret < 0) {
+        vm_log(vcpu->vm, VMRUN_LOG_ERROR, "snapshot: vcpu%u: bad events record",
+               vcpu->index);
+        return ret;
+    }
+    ev->flags |=
+        KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SIPI_VECTOR;
+    if (ioctl(vcpu->fd, KVM_SET_VCPU_EVENTS, ev) < 0) {
+        ret = -errno;
+        vm_log(vcpu->vm, VMRUN_LOG_ERROR,
+               "snapshot: vcpu%u: setting events: %s", vcpu->index,
+               strerror(-ret));
+    }
+    return ret;
 }
 
 int arch_snapshot_load_vcpu(struct vcpu *vcpu, struct snap_rd *r)
@@ -393,8 +435,7 @@ int arch_snapshot_load_vcpu(struct vcpu *vcpu, struct snap_rd *r)
     if (ret == 0)
         ret = x86_set(vcpu, r, KVM_SET_MP_STATE, &mp, sizeof(mp), "MP state");
     if (ret == 0)
-        ret = x86_set(vcpu, r, KVM_SET_VCPU_EVENTS, &events, sizeof(events),
-                      "events");
+        ret = x86_load_events(vcpu, r, &events);
     if (ret == 0)
         ret = sr_done(r);
     return ret;

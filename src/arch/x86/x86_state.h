@@ -3,6 +3,7 @@
 #ifndef VMRUN_X86_STATE_H
 #define VMRUN_X86_STATE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "acpi.h"
@@ -29,6 +30,7 @@ struct x86_vm {
     struct i8042 *kbd;
     struct platform *platform;
     struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID */
+    bool tsc_deadline;        /* KVM_CAP_TSC_DEADLINE_TIMER */
     /* Memory-mapped devices for the DSDT (pvpanic, virtio-mmio, ...). */
     unsigned int nr_virtio; /* virtio-mmio slots handed out */
     unsigned int nr_acpi_devs;
