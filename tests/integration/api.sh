@@ -434,31 +434,25 @@ fi
 
 # --- a stop signal while InstanceStart creates the VM ---
 
-# The serial output is a FIFO: InstanceStart blocks opening it until a
-# reader comes, and the SIGTERM arrives meanwhile.  The VM it then starts
-# is stopped and torn down like any other: its exit logged, a last metrics
-# line written.
+# The serial output is a FIFO without a reader: InstanceStart does not wait
+# for one (open_output(), docs/security.md) but fails at once naming the
+# key, and vmrun serves on and stops on SIGTERM.
 rm -f "$work/serial.fifo" "$work/stop.json"
 mkfifo "$work/serial.fifo"
 start_vmrun
 api PUT /boot-source "{\"kernel_image_path\": \"$spin\", \"boot_args\": \"delay=2000000\"}"
 api PUT /metrics "{\"metrics_path\": \"$work/stop.json\"}"
 api PUT /serial "{\"serial_out_path\": \"$work/serial.fifo\"}"
-curl -s --max-time 20 --unix-socket "$sock" -o /dev/null -X PUT \
-	-H 'Content-Type: application/json' \
-	--data-raw '{"action_type": "InstanceStart"}' http://localhost/actions &
-cpid=$!
-sleep 1
+t0=${EPOCHREALTIME/./} # microseconds (busybox's date has no %N)
+api PUT /actions '{"action_type": "InstanceStart"}'
+expect_api "FIFO serial output without a reader: InstanceStart 400" 400
+expect "FIFO serial output without a reader: answered within 2 s" 1 \
+	$(( ${EPOCHREALTIME/./} - t0 < 2000000 ))
+expect_grep "FIFO serial output without a reader: the log names the key" \
+	'vmrun.serial.path: cannot open .*: no reader on FIFO' "$work/stderr"
 kill -TERM "$pid"
-sleep 1
-cat "$work/serial.fifo" >/dev/null &
 finish
-wait "$cpid"
-expect "SIGTERM during InstanceStart: exit status 143" 143 "$rc"
-expect_grep "SIGTERM during InstanceStart: the new VM is stopped" \
-	'VM exited: stopped' "$work/stderr"
-expect "SIGTERM during InstanceStart: a last metrics line" 1 \
-	"$(wc -l <"$work/stop.json" 2>/dev/null)"
+expect "FIFO serial output without a reader: SIGTERM exit status 143" 143 "$rc"
 
 # --- snapshot/load filters the API thread at once ---
 
