@@ -512,18 +512,26 @@ START_TEST(instance_start)
                           "\"InstanceStart\"}"),
                       400);
     ck_body_has("InstanceStart: cannot create the VM");
+    /* ENOENT at start: the body names /dev/kvm where it is missing. */
+    fake.start_rc = -ENOENT;
+    ck_assert_uint_eq(req("PUT", "/actions",
+                          "{\"action_type\":"
+                          "\"InstanceStart\"}"),
+                      400);
+    ck_body_has(access("/dev/kvm", F_OK) < 0 ? "/dev/kvm does not exist"
+                                             : "No such file or directory");
     fake.start_rc = 0;
     ck_assert_uint_eq(req("PUT", "/actions",
                           "{\"action_type\":"
                           "\"InstanceStart\"}"),
                       204);
-    ck_assert_int_eq(fake.starts, 2);
+    ck_assert_int_eq(fake.starts, 3);
     ck_assert_uint_eq(req("PUT", "/actions",
                           "{\"action_type\":"
                           "\"InstanceStart\"}"),
                       400);
     ck_body_has("already running");
-    ck_assert_int_eq(fake.starts, 2);
+    ck_assert_int_eq(fake.starts, 3);
 }
 END_TEST
 
