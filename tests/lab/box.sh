@@ -33,6 +33,12 @@ REPO_DIR=$(cd "$LAB_DIR/../.." && pwd)
 CACHE=${VMRUN_CACHE:-${HOME:-/root}/.cache/vmrun}
 export VMRUN_CACHE=$CACHE
 BOX_CACHE=$CACHE/box
+# The box's kernel: the test guest's (tests/guest/build.sh unpacks it), or
+# VMRUN_BOX_KERNEL=DIR with DIR/vmlinux (PVH), DIR/.uname and
+# DIR/lib/modules/<uname>/ (uncompressed modules, modules.builtin).
+BOX_KERNEL=${VMRUN_BOX_KERNEL:-$CACHE/kernel}
+BOX_VMLINUX=$CACHE/guest/vmlinux
+[ -n "${VMRUN_BOX_KERNEL:-}" ] && BOX_VMLINUX=$VMRUN_BOX_KERNEL/vmlinux
 
 TIMEOUT=600
 IDLE=0
@@ -133,18 +139,19 @@ run_direct() {
 # and the mount points, so payloads can mirror the host's /bin, /lib, /usr freely.
 build_base() {
 	local uname stamp stage m
-	uname=$(cat "$CACHE/kernel/.uname")
+	uname=$(cat "$BOX_KERNEL/.uname")
+	BASE=$BOX_CACHE/base-$uname
 	# Contents only: the same box.sh called by another path must not rebuild.
 	stamp=$( { cat "${BASH_SOURCE[0]}" "$LAB_DIR/box-init" "$CACHE/busybox/bin/busybox"
 		echo "$uname"; } | sha256sum | cut -d' ' -f1)
-	if [ -s "$BOX_CACHE/base.cpio" ] && [ "$(cat "$BOX_CACHE/base.stamp" 2>/dev/null)" = "$stamp" ]; then
+	if [ -s "$BASE.cpio" ] && [ "$(cat "$BASE.stamp" 2>/dev/null)" = "$stamp" ]; then
 		return 0
 	fi
 	mkdir -p "$BOX_CACHE"
 	# Concurrent box.sh runs share the cache: build under a lock, then re-check.
 	exec 8>"$BOX_CACHE/.lock"
 	flock 8
-	if [ -s "$BOX_CACHE/base.cpio" ] && [ "$(cat "$BOX_CACHE/base.stamp" 2>/dev/null)" = "$stamp" ]; then
+	if [ -s "$BASE.cpio" ] && [ "$(cat "$BASE.stamp" 2>/dev/null)" = "$stamp" ]; then
 		exec 8>&-
 		return 0
 	fi
@@ -156,15 +163,21 @@ build_base() {
 		[ "$m" = busybox ] || ln -s busybox "$stage/box/bin/$m"
 	done
 	for m in $BOX_MODULES; do
-		cp "$CACHE/kernel/lib/modules/$uname/kernel/$m" "$stage/box/modules/"
+		# A module the kernel has built in is not loaded.
+		if [ ! -e "$BOX_KERNEL/lib/modules/$uname/kernel/$m" ] &&
+			grep -qx "kernel/$m" "$BOX_KERNEL/lib/modules/$uname/modules.builtin" 2>/dev/null; then
+			continue
+		fi
+		cp "$BOX_KERNEL/lib/modules/$uname/kernel/$m" "$stage/box/modules/" ||
+			die "box kernel $uname: no module $m"
 		basename "$m" >>"$stage/box/modules/order"
 	done
 	install -m 0755 "$LAB_DIR/box-init" "$stage/init"
 	(cd "$stage" && find . -mindepth 1 | LC_ALL=C sort |
-		cpio -o -H newc --owner=0:0 --quiet) >"$BOX_CACHE/base.cpio.new"
+		cpio -o -H newc --owner=0:0 --quiet) >"$BASE.cpio.new"
 	rm -rf "$stage"
-	mv "$BOX_CACHE/base.cpio.new" "$BOX_CACHE/base.cpio"
-	echo "$stamp" >"$BOX_CACHE/base.stamp"
+	mv "$BASE.cpio.new" "$BASE.cpio"
+	echo "$stamp" >"$BASE.stamp"
 	exec 8>&-
 }
 
@@ -304,7 +317,7 @@ build_payload_cpio() {
 	write_job
 	(cd "$STAGE" && find . -mindepth 1 | LC_ALL=C sort |
 		cpio -o -H newc --owner=0:0 --quiet) >"$TMP/payload.cpio"
-	cat "$BOX_CACHE/base.cpio" "$TMP/payload.cpio" >"$TMP/box.cpio"
+	cat "$BASE.cpio" "$TMP/payload.cpio" >"$TMP/box.cpio"
 	log "box image: $(($(stat -c %s "$TMP/box.cpio") / 1048576)) MiB"
 	rm -rf "$STAGE" "$TMP/payload.cpio"
 }
@@ -413,6 +426,8 @@ box_qemu() {
 		# Its own data files first, then Debian 12's for what the
 		# backports tree links to other packages (qboot, seabios).
 		QEMU=("$tree/usr/bin/qemu-system-x86_64" -L "$tree/usr/share/qemu" -L /usr/share/qemu)
+		# Its own modules, not Debian 12's (which it refuses, loudly).
+		export QEMU_MODULE_DIR=$tree/usr/lib/x86_64-linux-gnu/qemu
 	fi
 	QEMU_VERSION=$("${QEMU[0]}" --version | sed -n '1s/^QEMU emulator version //p')
 	[ -n "$QEMU_VERSION" ] || die "${QEMU[0]} does not run"
@@ -421,7 +436,7 @@ box_qemu() {
 run_box() {
 	box_qemu
 	log "$WHY: running inside QEMU TCG -cpu max with nested SVM (box mode, kvm-amd in the box)"
-	log "QEMU $QEMU_VERSION, box kernel $(cat "$CACHE/kernel/.uname" 2>/dev/null)"
+	log "QEMU $QEMU_VERSION, box kernel $(cat "$BOX_KERNEL/.uname" 2>/dev/null)"
 	# The guest build talks only when it does something or fails.
 	if ! "$REPO_DIR/tests/guest/build.sh" >/dev/null 2>"$TMP/guest-build.log"; then
 		cat "$TMP/guest-build.log" >&2
@@ -453,7 +468,7 @@ run_box() {
 	fi
 	timeout -k 5 "$TIMEOUT" "${QEMU[@]}" -M microvm \
 		-accel "tcg${BOX_TCG_THREAD:+,thread=$BOX_TCG_THREAD}" -cpu max \
-		-smp "$CPUS" -m "$MEM" -kernel "$CACHE/guest/vmlinux" -initrd "$TMP/box.cpio" \
+		-smp "$CPUS" -m "$MEM" -kernel "$BOX_VMLINUX" -initrd "$TMP/box.cpio" \
 		-append "console=ttyS0 loglevel=3 panic=-1 rdinit=/init edd=off tsc_early_khz=$(tsc_khz) softlockup_panic=1" \
 		-display none -serial stdio -monitor none -no-reboot "${drive[@]}" \
 		-pidfile "$pidfile" </dev/null 2>"$TMP/qemu.err" | filter_console "$t0"

@@ -80,7 +80,7 @@ workload() {
 classify() {
 	if [ "$1" = 0 ] && ! grep -q 'shutdown (triple fault)' "$2"; then
 		echo pass
-	elif [ "$1" = 124 ] || [ "$1" = 125 ]; then
+	elif [ "$1" = 124 ] || [ "$1" = 125 ] || grep -q '(no result after [0-9]* boxes)' "$2"; then
 		echo box
 	elif grep -qE 'vcpu[0-9]+: guest crash: |VM exited: crash|shutdown \(triple fault\)' "$2"; then
 		echo crash
