@@ -192,11 +192,7 @@ start_vmrun() {
 	"$@" "$vmrun" --log-level info --api-sock "$sock" \
 		>"$work/stdout" 2>"$work/stderr" </dev/null &
 	pid=$!
-	for _ in $(seq 100); do
-		[ -S "$sock" ] && return 0
-		sleep 0.05
-	done
-	return 1
+	wait_sock "$sock"
 }
 
 # stop_vmrun NAME: SIGTERM ends the server at once (exit 143), with no

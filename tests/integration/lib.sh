@@ -51,6 +51,17 @@ summary() {
 	[ "$FAILED" -eq 0 ] || { echo "failed:$FAILED_NAMES"; return 1; }
 }
 
+# wait_sock [PATH [SECS]]: waits up to SECS (5) for the Unix socket PATH
+# ($sock) to appear, as a vmrun started with --api-sock creates it.
+wait_sock() {
+	local i
+	for ((i = 0; i < ${2:-5} * 20; i++)); do
+		[ -S "${1:-$sock}" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # have_kvm: /dev/kvm can be opened for reading and writing.
 have_kvm() {
 	[ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]

@@ -100,15 +100,6 @@ api_ok() {
 	[ "$code" = 204 ] || { not_ok "$3 $(echo "${5:-}" | head -c 60)" "HTTP $code: $body"; return 1; }
 }
 
-wait_sock() {
-	local end=$((SECONDS + 20))
-	while [ $SECONDS -lt $end ]; do
-		[ -S "$1" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # count NAME: the last count the guest printed (0: none).
 count() {
 	sed -n 's/^VMRUN-GUEST: count=\([0-9]*\)\r*$/\1/p' "$work/$1.out" 2>/dev/null |
@@ -212,7 +203,7 @@ echo "# ${SECONDS} s: boot, Full snapshot, restore in a new process"
 
 sock=$work/api.sock
 launch orig --api-sock "$sock" "$work/c256.json"
-wait_sock "$sock"
+wait_sock "$sock" 20
 if wait_count orig 5 180; then ok "guest boots and counts"; else
 	not_ok "guest boots and counts" "$(tail -n 5 "$work/orig.err")"
 fi
@@ -282,7 +273,7 @@ echo "# ${SECONDS} s: Full, Diff, merge, restore"
 sock2=$work/api2.sock
 copies B
 launch r2 --api-sock "$sock2" --restore "$work/s1" --mem "$work/m1" $(restore_args B)
-wait_sock "$sock2"
+wait_sock "$sock2" 20
 wait_count r2 $((saved + 3)) 60
 api_ok "$sock2" PATCH /vm '{"state": "Paused"}'
 api_ok "$sock2" PUT /snapshot/create "{\"snapshot_path\": \"$work/s2\", \"mem_file_path\": \"$work/m2\"}"
@@ -325,7 +316,7 @@ if [ "$measure" = 1 ]; then
 	cp "$images/root.ext4" "$work/root0.ext4"
 	sock3=$work/api3.sock
 	launch big --api-sock "$sock3" "$work/c2g.json"
-	wait_sock "$sock3"
+	wait_sock "$sock3" 20
 	wait_count big 5 180 || not_ok "2 GiB guest counts" "$(tail -n 3 "$work/big.err")"
 	api_ok "$sock3" PATCH /vm '{"state": "Paused"}'
 	t0=$(now_ms)

@@ -48,14 +48,6 @@ launch() {
 	pids="$pids $pid"
 }
 
-wait_sock() {
-	for _ in $(seq 100); do
-		[ -S "$sock" ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
-
 # last_tick FILE: the highest tick printed so far (0: none).
 last_tick() {
 	grep -a '^vmrun-firmware: tick ' "$1" 2>/dev/null | tail -n 1 |
