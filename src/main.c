@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "api_server.h"
+#include "util.h"
 #include "vmrun.h"
 
 #define CLI_MAX_OVERRIDES 32
@@ -190,36 +191,21 @@ static int check_restore_args(struct cli *cli)
     return -1;
 }
 
-/* --crash-dump PATH: the dump is created at a crash, so only its folder
- * must exist now, and what is at PATH already must be a regular file (the
- * open at the crash checks again).  Nonzero (said on stderr) when it
+/* --crash-dump PATH: the dump is created at a crash, so it gets
+ * open_output()'s checks now without being opened (check_output()): its
+ * folder must exist, and what is at PATH already must be a regular file
+ * off the kernel's pseudo file systems.  Nonzero (said on stderr) when it
  * cannot be used. */
 static int check_crash_dump(const char *path)
 {
-    const char *slash = path ? strrchr(path, '/') : NULL, *why = NULL;
-    int dir_len = !slash ? 1 : slash == path ? 1 : (int)(slash - path);
-    char dir[4096];
-    struct stat st;
+    int rc = check_output(path, 0);
 
-    if (!path || !*path || (slash && !slash[1]))
-        why = "expected a file path";
-    else if (snprintf(dir, sizeof(dir), "%.*s", dir_len, slash ? path : ".") >=
-             (int)sizeof(dir))
-        why = "path too long";
-    else if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
-        why = "its folder does not exist";
-    else if (lstat(path, &st) < 0 || S_ISREG(st.st_mode))
-        why = NULL; /* created or truncated at a crash */
-    else if (S_ISDIR(st.st_mode))
-        why = "is a directory, expected a file";
-    else if (S_ISLNK(st.st_mode))
-        why = "is a symbolic link";
-    else
-        why = "not a regular file";
-    if (why)
-        fprintf(stderr, "vmrun: --crash-dump: '%s': %s\n", path ? path : "",
-                why);
-    return why != NULL;
+    if (rc == 0)
+        return 0;
+    fprintf(stderr, "vmrun: --crash-dump: '%s': %s\n", path,
+            rc == -ENOENT ? "its folder does not exist"
+                          : open_output_strerror(rc));
+    return 1;
 }
 
 /* Returns -1 to continue, or an exit status. */
@@ -258,9 +244,10 @@ static int parse_args(int argc, char **argv, struct cli *cli)
                 !(cli->api_sock = opt_value(argc, argv, &i, "a socket path")))
                 return VMRUN_STATUS_USAGE;
         } else if (strcmp(a, "--crash-dump") == 0) {
-            if (check_crash_dump(i + 1 < argc ? argv[++i] : NULL))
+            if (opt_twice(a, cli->crash_dump) ||
+                !(cli->crash_dump = opt_value(argc, argv, &i, "a file path")) ||
+                check_crash_dump(cli->crash_dump))
                 return VMRUN_STATUS_USAGE;
-            cli->crash_dump = argv[i];
         } else if (strcmp(a, "--no-seccomp") == 0) {
             cli->no_seccomp = true;
         } else if (strcmp(a, "--uid") == 0 || strcmp(a, "--gid") == 0) {

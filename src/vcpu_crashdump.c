@@ -108,6 +108,10 @@ static void dump_log_lost(struct vm *vm)
  * each page is looked at.  A copy in (buf), its length; 0: none.  The
  * guest may have put anything there: it only ever ends up in its own
  * dump. */
+/* The scan reads at most one page of guest RAM from each page start. */
+_Static_assert(CRASHDUMP_MAX_VMCOREINFO <= GMEM_PAGE,
+               "a VMCOREINFO scan must stay inside the page it starts in");
+
 static size_t guest_vmcoreinfo(struct vm *vm, char *buf)
 {
     static const char head[] = "OSRELEASE=";

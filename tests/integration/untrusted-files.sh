@@ -86,6 +86,12 @@ run_timed "symbolic link as --crash-dump" 2 2000 \
 run_timed "device as --crash-dump" 2 2000 \
 	"--crash-dump: '/dev/null': not a regular file" \
 	--crash-dump /dev/null "$(cfg cd-arg)"
+run_timed "--crash-dump on a kernel pseudo file system" 2 2000 \
+	"--crash-dump: '/proc/self/g.core': on a kernel pseudo file system" \
+	--crash-dump /proc/self/g.core "$(cfg cd-arg)"
+run_timed "--crash-dump without its value" 2 2000 \
+	"--crash-dump: expected a file path, got '--no-seccomp'" \
+	--crash-dump --no-seccomp "$(cfg cd-arg)"
 run_timed "missing folder of vmrun.crash-dump" 2 2000 \
 	"vmrun.crash-dump: cannot use the folder of 'nodir/g.core'" \
 	"$(cfg cd-key '"vmrun": {"crash-dump": "nodir/g.core"}')"
