@@ -804,7 +804,7 @@ static int snap_load_state(struct vm *vm, const struct snap_file *f)
         vm_log(vm, VMRUN_LOG_INFO,
                "snapshot: kvmclock told the guest it was stopped on %d of "
                "%u vCPUs",
-               vm_kvmclock_restored(vm), vm->nr_vcpus);
+               vm_kvmclock_stopped(vm, vm->nr_vcpus), vm->nr_vcpus);
     return ret;
 }
 

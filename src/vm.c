@@ -449,22 +449,11 @@ void vm_vcpu_park(struct vm *vm)
     pthread_mutex_unlock(&vm->lock);
 }
 
-/* Tells each guest kvmclock that it was stopped (KVM_KVMCLOCK_CTRL), so the
- * guest's watchdogs do not count the pause as a lockup; -EINVAL means the
- * guest does not use kvmclock, which is fine. */
-static void vm_kvmclock_paused(struct vm *vm, unsigned int n)
-{
-    for (unsigned int i = 0; i < n; i++)
-        if (ioctl(vm->vcpus[i].fd, KVM_KVMCLOCK_CTRL, 0) < 0 && errno != EINVAL)
-            vm_log(vm, VMRUN_LOG_DEBUG, "vcpu%u: KVM_KVMCLOCK_CTRL: %s", i,
-                   strerror(errno));
-}
-
-int vm_kvmclock_restored(struct vm *vm)
+int vm_kvmclock_stopped(struct vm *vm, unsigned int n)
 {
     int told = 0;
 
-    for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+    for (unsigned int i = 0; i < n; i++) {
         if (ioctl(vm->vcpus[i].fd, KVM_KVMCLOCK_CTRL, 0) == 0)
             told++;
         else
@@ -510,7 +499,7 @@ int vm_pause(struct vm *vm)
      * requested from here on makes vm_wait() stop the loop as well, which
      * event_loop_stop() allows. */
     event_loop_stop(vm->loop);
-    vm_kvmclock_paused(vm, n);
+    (void)vm_kvmclock_stopped(vm, n);
     vm_log(vm, VMRUN_LOG_INFO, "VM paused: %u vCPUs stopped in %llu us", n,
            (unsigned long long)(metrics_now_ns() - t0) / 1000);
     return 0;

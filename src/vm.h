@@ -157,14 +157,14 @@ void vm_destroy_devices(struct vm *vm);
 int vm_pause(struct vm *vm) __attribute__((warn_unused_result));
 int vm_resume(struct vm *vm) __attribute__((warn_unused_result));
 
-/* After a restore loaded every vCPU's state (its kvmclock MSRs): tells
- * each vCPU's kvmclock that the guest was stopped (KVM_KVMCLOCK_CTRL), as
- * vm_pause() does.  KVM sets PVCLOCK_GUEST_STOPPED at the vCPU's next
- * entry, i.e. when the restored guest resumes, so its soft-lockup and RCU
- * watchdogs do not take the time the snapshot sat on disk for a hang.
- * Returns how many vCPUs took it (those of a guest without kvmclock do
- * not: -EINVAL, logged at debug level). */
-int vm_kvmclock_restored(struct vm *vm);
+/* Tells the kvmclock of vCPUs 0..(n)-1 that the guest was stopped
+ * (KVM_KVMCLOCK_CTRL): vm_pause() after the vCPUs parked, and a restore
+ * once every vCPU's state (its kvmclock MSRs) is loaded.  KVM sets
+ * PVCLOCK_GUEST_STOPPED at each vCPU's next entry, so the guest's
+ * soft-lockup and RCU watchdogs do not take the pause, or the time a
+ * snapshot sat on disk, for a hang.  Returns how many vCPUs took it (those
+ * of a guest without kvmclock do not: -EINVAL, logged at debug level). */
+int vm_kvmclock_stopped(struct vm *vm, unsigned int n);
 
 /* Called by a vCPU thread that saw pause_requested: waits until resumed or
  * the VM exits. */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "virtio/mmio.h"
+#include "metrics.h"
 #include "snapshot_file.h"
 #include "vmdev.h"
 
@@ -64,14 +65,6 @@ void virtio_mmio_signal_used(struct virtio_mmio *t)
 {
     atomic_fetch_or(&t->isr, VIRTIO_MMIO_INT_VRING);
     eventfd_signal(t->irq_fd);
-}
-
-static uint64_t mmio_clock_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* The guard's timer fires (nanoseconds) from now; one-shot. */
@@ -167,7 +160,7 @@ void virtio_mmio_signal_used_coalesced(struct virtio_mmio *t)
 
 void virtio_mmio_set_clock(struct virtio_mmio *t, uint64_t (*now_ns)(void))
 {
-    t->now_ns = now_ns ? now_ns : mmio_clock_ns;
+    t->now_ns = now_ns ? now_ns : metrics_now_ns;
 }
 
 void virtio_mmio_signal_config(struct virtio_mmio *t)
@@ -589,7 +582,7 @@ int virtio_mmio_create(struct vm *vm, gpa_t base, uint32_t irq,
                               .dev = dev,
                               .irq_fd = -1,
                               .guard = {.fd = -1},
-                              .now_ns = mmio_clock_ns};
+                              .now_ns = metrics_now_ns};
     t->offered = ops->features(dev) | VIRTIO_BIT(VIRTIO_F_VERSION_1) |
                  VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC) |
                  VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX);
