@@ -107,21 +107,9 @@ bench_smoke() {
 # 1.5-2.5 min; a box that froze is given up after 8, or after 2 without a
 # heartbeat from its userspace, and retried once by lab_retry.
 linux() {
-	local dir=$1 py
-	mapfile -t py < <(python_payload)
+	local dir=$1
 	tests/lab/box.sh --timeout 480 --idle 120 --payload "$dir" --payload "$repo/tests" \
-		--payload /bin/bash "${py[@]}" -- "$repo/tests/integration/linux-suite.sh" "$dir"
-}
-
-# python_payload: box.sh arguments for /usr/bin/python3 and the part of its
-# standard library that tests/tools/crash-log.py needs (8 MiB, not 54), so
-# linux-suite.sh reads its crash dump in the box.
-python_payload() {
-	local lib
-	lib=$(/usr/bin/python3 -c 'import sysconfig; print(sysconfig.get_path("stdlib"))') || return 0
-	printf -- '--payload\n%s\n' /usr/bin/python3 "$(readlink -f /usr/bin/python3)" \
-		"$lib"/*.py "$lib"/encodings "$lib"/re "$lib"/collections "$lib"/importlib \
-		"$lib"/lib-dynload/mmap.*
+		--payload /bin/bash --python -- "$repo/tests/integration/linux-suite.sh" "$dir"
 }
 
 # lab_retry CMD...: runs a lab suite, and runs it once more only when the

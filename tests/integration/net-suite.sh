@@ -130,6 +130,8 @@ net_run() {
 	rm -f "$work/$name.g2h"
 	(ns timeout "$XFER_T" nc -l -p 5001 0<>"$work/hold" | md5sum | cut -d' ' -f1 >"$work/$name.g2h") &
 	(gen "$MIB" | ns timeout "$XFER_T" nc -l -p 5002 >/dev/null) &
+	# vmrun writes a crash dump, which crash_report reads.
+	[ "$1" = "$vmrun" ] && set -- "$1" --crash-dump "$work/$name.core" "${@:2}"
 	ns timeout "$XFER_T" "$@" >"$work/$name.out" 2>"$work/$name.err" </dev/null &
 	pid=$!
 	PING_RC=none
@@ -151,6 +153,18 @@ net_run() {
 	bound_note "$name" "$XFER_T"
 	[ "$RC" = 0 ] || { sed 's/^/    err| /' "$work/$name.err" | tail -n 15; tail -n 5 "$work/$name.out" | sed 's/^/    out| /'; }
 	no_sanitizer_report "$name" "$work/$name.err"
+	crash_report "$name"
+}
+
+# crash_report NAME: after a guest crash, what its dump shows
+# (docs/crash-dump.md): the guest kernel's last log lines, and whether the
+# IDT its CPUs load is intact (docs/lab.md, "Explaining a guest crash").
+crash_report() {
+	[ -s "$work/$1.core" ] || return 0
+	echo "# $1: the guest crashed; its dump:"
+	python3 "$here/../tools/crash-log.py" --notes --idt -n 25 "$work/$1.core" 2>&1 |
+		sed 's/^/    dump| /'
+	rm -f "$work/$1.core"
 }
 
 NET_OPS="vmrun.scenario=net vmrun.nics=$MAC0/10.0.2.2/10.0.2.1 vmrun.net=ping:0,send:$MIB,recv:$MIB,token"

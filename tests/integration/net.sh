@@ -24,7 +24,8 @@ skip() {
 ipcmd=$(command -v ip) || skip "no ip (iproute2) on this host"
 "$repo/tests/guest/build.sh" >/dev/null || skip "the test guest cannot be built"
 
-payload=(--payload "$build" --payload "$repo/tests" --payload /bin/bash --payload "$ipcmd")
+# python3 reads a crashed guest's dump in the box (tests/tools/crash-log.py).
+payload=(--payload "$build" --payload "$repo/tests" --payload /bin/bash --payload "$ipcmd" --python)
 if [ -n "$bench" ]; then
 	qemu=$(command -v qemu-system-x86_64) || skip "--bench needs qemu-system-x86_64"
 	payload+=(--payload "$qemu" --payload /usr/share/qemu)
