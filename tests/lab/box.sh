@@ -27,6 +27,7 @@
 # VMRUN_BOX_QEMU=PATH runs another qemu-system-x86_64 as the box (its own
 # data files); the box prints which QEMU and kernel it runs.
 #
+# VMRUN_BOX_APPEND adds words to the box kernel's command line (experiments).
 # VMRUN_BOX=direct|box forces the mode. See docs/lab.md.
 set -euo pipefail
 
@@ -481,7 +482,7 @@ run_box() {
 	timeout -k 5 "$TIMEOUT" "${QEMU[@]}" -M microvm \
 		-accel "tcg${BOX_TCG_THREAD:+,thread=$BOX_TCG_THREAD}" -cpu max \
 		-smp "$CPUS" -m "$MEM" -kernel "$BOX_VMLINUX" -initrd "$TMP/box.cpio" \
-		-append "console=ttyS0 loglevel=3 panic=-1 rdinit=/init edd=off tsc_early_khz=$(tsc_khz) softlockup_panic=1" \
+		-append "console=ttyS0 loglevel=3 panic=-1 rdinit=/init edd=off tsc_early_khz=$(tsc_khz) softlockup_panic=1${VMRUN_BOX_APPEND:+ $VMRUN_BOX_APPEND}" \
 		-display none -serial stdio -monitor none -no-reboot "${drive[@]}" \
 		-pidfile "$pidfile" </dev/null 2>"$TMP/qemu.err" | filter_console "$t0"
 	st=("${PIPESTATUS[@]}")
