@@ -32,6 +32,9 @@ RNG_T=${VMRUN_RNG_TIMEOUT:-420}
 # vCPUs of the network boots (the guest triple fault of docs/net-tests.md
 # has only been seen with 2).
 VCPUS=${VMRUN_NET_VCPUS:-2}
+# VMRUN_NET_CPUS=LIST: the network boots' VMM runs on those CPUs (taskset).
+PIN=()
+[ -n "${VMRUN_NET_CPUS:-}" ] && PIN=(taskset -c "$VMRUN_NET_CPUS")
 # Bound of the other boots. All bounds together (700 + 240 + 60 + 420 + 240
 # s at 100 MiB) stay inside net.sh's box timeout (1800 s), so a slow suite
 # still reports which boot was slow instead of ending in a box timeout.
@@ -132,7 +135,7 @@ net_run() {
 	(gen "$MIB" | ns timeout "$XFER_T" nc -l -p 5002 >/dev/null) &
 	# vmrun writes a crash dump, which crash_report reads.
 	[ "$1" = "$vmrun" ] && set -- "$1" --crash-dump "$work/$name.core" "${@:2}"
-	ns timeout "$XFER_T" "$@" >"$work/$name.out" 2>"$work/$name.err" </dev/null &
+	ns timeout "$XFER_T" "${PIN[@]}" "$@" >"$work/$name.out" 2>"$work/$name.err" </dev/null &
 	pid=$!
 	PING_RC=none
 	if wait_marker "$name" net_up 120 "$pid"; then

@@ -30,6 +30,7 @@ if [ -n "$bench" ]; then
 	qemu=$(command -v qemu-system-x86_64) || skip "--bench needs qemu-system-x86_64"
 	payload+=(--payload "$qemu" --payload /usr/share/qemu)
 fi
+[ -n "${VMRUN_NET_CPUS:-}" ] && payload+=(--payload "$(command -v taskset)")
 rc=0
 "$repo/tests/lab/box.sh" --timeout "${VMRUN_NET_BOX_TIMEOUT:-1800}" \
 	--idle "${VMRUN_NET_BOX_IDLE:-120}" --mem 3072 "${payload[@]}" -- \
