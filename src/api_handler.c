@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "api_doc.h"
 #include "api_handler.h"
@@ -380,15 +379,9 @@ static int action_start(struct req *r)
         return rc == -EINVAL ? fault(r, "%s", err) : rc;
     rc = r->h->ops->start(r->h->opaque, cfg);
     vmrun_config_free(cfg);
-    /* Every file of the config was checked when it was set: a missing
-     * file now is KVM's device node. */
-    if (rc == -ENOENT && access("/dev/kvm", F_OK) < 0)
-        return fault(r, "InstanceStart: cannot create the VM: /dev/kvm does "
-                        "not exist (no KVM on this host, or kvm_intel/kvm_amd "
-                        "not loaded)");
     if (rc < 0)
         return fault(r, "InstanceStart: cannot create the VM: %s",
-                     strerror_r(-rc, ebuf, sizeof(ebuf)));
+                     vmrun_strerror(rc, ebuf, sizeof(ebuf)));
     r->h->started = true;
     return reply_none(r);
 }

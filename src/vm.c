@@ -150,7 +150,8 @@ static int vm_open_kvm(struct vm *vm)
     if (vm->kvm_fd < 0) {
         ret = -errno;
         vm_log(vm, VMRUN_LOG_ERROR, "cannot open /dev/kvm: %s", strerror(-ret));
-        return ret;
+        /* Told apart from a missing image or tap (vmrun.h). */
+        return ret == -ENOENT ? -VMRUN_ENOKVM : ret;
     }
     if (ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
         vm_log(vm, VMRUN_LOG_ERROR, "/dev/kvm: unsupported KVM API version");
