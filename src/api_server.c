@@ -128,13 +128,13 @@ static int server_sandbox(struct api_server *s)
         rc = sandbox_setup(s->opts.seccomp, &log); /* the SIGSYS report */
         if (rc == 0)
             rc = sandbox_enter(s->opts.seccomp, SANDBOX_ROLE_API_PREBOOT, -1,
-                               &log);
+                               -1, &log);
         s->preboot_filtered = rc == 0;
         return rc;
     }
     if (!vm || s->sandboxed)
         return 0;
-    if (sandbox_enter(s->opts.seccomp, SANDBOX_ROLE_API, -1, &log) < 0)
+    if (sandbox_enter(s->opts.seccomp, SANDBOX_ROLE_API, -1, -1, &log) < 0)
         vmrun_request_stop(vm);
     pthread_mutex_lock(&s->lock);
     s->sandboxed = true;

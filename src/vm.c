@@ -254,7 +254,8 @@ static int vm_create_vcpus(struct vm *vm)
 static int vm_event_loop_init(void *opaque)
 {
     struct vm *vm = opaque;
-    int ret = sandbox_enter(vm->seccomp, SANDBOX_ROLE_EVENT_LOOP, -1, &vm->log);
+    int ret =
+        sandbox_enter(vm->seccomp, SANDBOX_ROLE_EVENT_LOOP, -1, -1, &vm->log);
 
     if (ret < 0)
         vm_request_exit(vm, VMRUN_EXIT_ERROR, VMRUN_STATUS_ERROR);
@@ -267,6 +268,7 @@ static void vm_fds_init(struct vm *vm)
         -1;
     vm->statm_fd = -1;
     vm->stop_fd = -1;
+    vm->crash_dir_fd = -1;
     chardev_init_fds(&vm->arch.serial_cd, -1, -1);
 }
 
@@ -420,6 +422,8 @@ void vm_fini(struct vm *vm)
     metrics_file_close(&vm->metrics_file);
     if (vm->statm_fd >= 0)
         close(vm->statm_fd);
+    if (vm->crash_dir_fd >= 0)
+        close(vm->crash_dir_fd);
     log_file_close(vm->log_file);
     vmrun_config_free(vm->cfg);
     metrics_extra_fini(&vm->metrics_extra);
@@ -630,7 +634,7 @@ int vm_wait(struct vm *vm, bool filter, struct vmrun_exit *out)
     /* The waiting thread: vm_start() ran, on it or on another (the API's
      * InstanceStart), so the threads it started do not inherit this. */
     if (filter &&
-        sandbox_enter(vm->seccomp, SANDBOX_ROLE_MAIN, -1, &vm->log) < 0)
+        sandbox_enter(vm->seccomp, SANDBOX_ROLE_MAIN, -1, -1, &vm->log) < 0)
         vm_request_exit(vm, VMRUN_EXIT_ERROR, VMRUN_STATUS_ERROR);
     vm_wait_exit(vm);
     vm_log(vm, VMRUN_LOG_INFO, "VM stopping: %s",
