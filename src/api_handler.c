@@ -89,7 +89,9 @@ static int doc_commit(struct req *r, cJSON *doc)
 {
     struct vmrun_config *cfg = NULL;
     char err[FAULT_MAX];
-    int rc = doc ? api_doc_parse(doc, true, &cfg, err, sizeof(err)) : -ENOMEM;
+    int rc = doc ? api_doc_parse(doc, true, r->h->host_mem_mib, &cfg, err,
+                                 sizeof(err))
+                 : -ENOMEM;
 
     vmrun_config_free(cfg);
     if (rc < 0) {
@@ -347,7 +349,8 @@ static int put_logger(struct req *r)
         cJSON_Delete(old);
         return rc;
     }
-    rc = api_doc_parse(r->h->doc, true, &cfg, err, sizeof(err));
+    rc = api_doc_parse(r->h->doc, true, r->h->host_mem_mib, &cfg, err,
+                       sizeof(err));
     if (rc == 0)
         rc = r->h->ops->set_logger(r->h->opaque, cfg);
     vmrun_config_free(cfg);
@@ -374,7 +377,8 @@ static int action_start(struct req *r)
 
     if (r->h->started)
         return fault(r, "InstanceStart: the VM is already running");
-    rc = api_doc_parse(r->h->doc, false, &cfg, err, sizeof(err));
+    rc = api_doc_parse(r->h->doc, false, r->h->host_mem_mib, &cfg, err,
+                       sizeof(err));
     if (rc < 0)
         return rc == -EINVAL ? fault(r, "%s", err) : rc;
     rc = r->h->ops->start(r->h->opaque, cfg);
@@ -788,6 +792,7 @@ int api_handler_init(struct api_handler *h, const struct api_ops *ops,
     memset(h, 0, sizeof(*h));
     h->ops = ops;
     h->opaque = opaque;
+    h->host_mem_mib = config_host_mem_mib();
     h->doc = cJSON_CreateObject();
     return h->doc ? 0 : -ENOMEM;
 }

@@ -12,6 +12,7 @@
 
 #include "api_handler.h"
 #include "api_http.h"
+#include "config.h"
 
 /* What the fake VM was asked (check forks per test: fresh each time). */
 static struct {
@@ -181,6 +182,29 @@ START_TEST(machine_config_errors_name_the_field)
     /* Nothing of the refused bodies was kept. */
     req("GET", "/machine-config", NULL);
     ck_body_has("\"vcpu_count\":1,\"mem_size_mib\":128");
+}
+END_TEST
+
+/* The host's memory is read once, at init: every PUT checks against
+ * that figure, here one the test sets. */
+START_TEST(machine_config_host_memory_read_once)
+{
+    ck_assert_uint_eq(h.host_mem_mib, config_host_mem_mib());
+    h.host_mem_mib = 1024;
+    ck_assert_uint_eq(req("PUT", "/machine-config",
+                          "{\"vcpu_count\":1,\"mem_size_mib\":2048}"),
+                      400);
+    ck_body_has("machine-config.mem_size_mib: 2048 MiB is more than this "
+                "host's memory (1024 MiB");
+    ck_assert_uint_eq(req("PUT", "/machine-config",
+                          "{\"vcpu_count\":1,\"mem_size_mib\":1024}"),
+                      204);
+    /* Other sections are checked against the same figure. */
+    h.host_mem_mib = 512;
+    ck_assert_uint_eq(req("PUT", "/boot-source",
+                          "{\"kernel_image_path\":\"/proc/self/exe\"}"),
+                      400);
+    ck_body_has("(512 MiB");
 }
 END_TEST
 
@@ -795,6 +819,7 @@ static Suite *api_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, instance_info);
     tcase_add_test(tc, machine_config_errors_name_the_field);
+    tcase_add_test(tc, machine_config_host_memory_read_once);
     tcase_add_test(tc, machine_config_put_patch_get);
     tcase_add_test(tc, bodies_must_be_json_objects);
     tcase_add_test(tc, json_nul_in_strings);
