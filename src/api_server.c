@@ -52,6 +52,7 @@ struct api_conn {
     uint64_t deadline; /* CLOCK_MONOTONIC ms */
     struct sockaddr_un addr;
     socklen_t addr_len;
+    struct api_http_scan scan; /* the head checked so far */
 };
 
 struct api_server {
@@ -584,7 +585,9 @@ static char *config_text(const char *path)
 /* ---- the API thread ---- */
 
 /* The client's head is complete: checked, then libmicrohttpd's.  Not yet:
- * wait for more (edge-triggered: the next bytes wake the thread). */
+ * wait for more (edge-triggered: the next bytes wake the thread).  The
+ * bytes stay in the socket for libmicrohttpd (MSG_PEEK), so each wake-up
+ * sees the head from its start; (c->scan) skips what was checked. */
 static void conn_head(struct api_server *s, struct api_conn *c)
 {
     char buf[API_HEAD_MAX];
@@ -600,7 +603,7 @@ static void conn_head(struct api_server *s, struct api_conn *c)
         conn_free(s, c);
         return;
     }
-    rc = api_http_check_head(buf, (size_t)n, API_BODY_MAX, &why);
+    rc = api_http_check_head_more(&c->scan, buf, (size_t)n, API_BODY_MAX, &why);
     if (rc < 0) {
         conn_refuse(s, c, why);
         return;

@@ -434,6 +434,43 @@ START_TEST(http_head_check)
 }
 END_TEST
 
+/* A head trickled in: each call scans only the new bytes, and answers as
+ * a check of the whole prefix would. */
+START_TEST(http_head_check_trickled)
+{
+    static const char ok[] = "PUT /actions HTTP/1.1\r\nHost: x\r\n"
+                             "Content-Length: 2\r\n\r\n{}";
+    static const char bad[] = "GET / HTTP/1.1\r\nA: b\r\nC\x01: d\r\n\r\n";
+    struct api_http_scan sc = {0};
+    const char *why = NULL;
+    size_t head = sizeof(ok) - 1 - 2;
+    int rc = 0;
+
+    for (size_t len = 1; len <= sizeof(ok) - 1 && rc == 0; len++) {
+        rc = api_http_check_head_more(&sc, ok, len, API_BODY_MAX, &why);
+        ck_assert_int_eq(rc, api_http_check_head(ok, len, API_BODY_MAX, &why));
+        /* Scanned up to the end, or to a CR still waiting for its LF. */
+        if (rc == 0)
+            ck_assert_uint_eq(sc.pos, ok[len - 1] == '\r' ? len - 1 : len);
+        if (len < head)
+            ck_assert_int_eq(rc, 0);
+    }
+    ck_assert_int_eq(rc, (int)head);
+    /* The scan resumes where it stopped: bytes before (pos) are not looked
+     * at again (here: not even a NUL put there afterwards). */
+    char buf[sizeof(bad)];
+    memcpy(buf, bad, sizeof(bad));
+    memset(&sc, 0, sizeof(sc));
+    ck_assert_int_eq(api_http_check_head_more(&sc, buf, 20, API_BODY_MAX, &why),
+                     0);
+    ck_assert_uint_eq(sc.pos, 20);
+    buf[3] = '\0';
+    ck_assert_int_eq(api_http_check_head_more(&sc, buf, 24, API_BODY_MAX, &why),
+                     -1);
+    ck_assert_str_eq(why, "a control byte in the request head");
+}
+END_TEST
+
 START_TEST(drives_keyed_by_id)
 {
     char body[512];
@@ -825,6 +862,7 @@ static Suite *api_suite(void)
     tcase_add_test(tc, json_nul_in_strings);
     tcase_add_test(tc, json_depth_and_number_range);
     tcase_add_test(tc, http_head_check);
+    tcase_add_test(tc, http_head_check_trickled);
     tcase_add_test(tc, drives_keyed_by_id);
     tcase_add_test(tc, network_entropy_serial);
     tcase_add_test(tc, crash_dump_path);
