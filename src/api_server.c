@@ -450,7 +450,6 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **ctx,
         if (s->adding)
             s->adding->mhd = true;
         s->adding = NULL; /* taken */
-        server_sandbox(s);
     } else if (*ctx) {
         conn_free(s, *ctx);
         *ctx = NULL;
@@ -779,7 +778,8 @@ static int mhd_start(struct api_server *s)
         /* A head is at most API_HEAD_MAX: the default 32 KiB per
          * connection would be mostly unused. */
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(2 * API_HEAD_MAX),
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)API_REQUEST_S,
+        /* No MHD_OPTION_CONNECTION_TIMEOUT: each byte resets that idle
+         * timeout.  conn_expire() cuts every connection at its deadline. */
         MHD_OPTION_END);
     if (!s->mhd)
         return -EIO;
@@ -813,8 +813,8 @@ static int thread_start(struct api_server *s)
 }
 
 /* With the VM from a config, the API thread filters itself before the
- * guest runs, not at its first client: libmicrohttpd has no other way into
- * its thread than a connection, so make one and wait for the filter. */
+ * guest runs, not at its first client: it does so as it accepts a
+ * connection (conn_accept()), so make one and wait for the filter. */
 static int server_poke(struct api_server *s)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
