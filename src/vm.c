@@ -332,10 +332,11 @@ static int vm_build(struct vm *vm, const struct vmrun_config *cfg,
     vm->cfg = config_dup(cfg);
     if (!vm->cfg)
         return -ENOMEM;
-    ret = vm_crashdump_setup(vm, opts);
+    /* The outputs first: the log file gets every line of the build. */
+    ret = vm_open_outputs(vm);
     if (ret < 0)
         return ret;
-    ret = vm_open_outputs(vm);
+    ret = vm_crashdump_setup(vm, opts);
     if (ret < 0)
         return ret;
     vm->exit_fd = eventfd(0, EFD_CLOEXEC);
