@@ -8,6 +8,7 @@
 #ifndef VMRUN_H
 #define VMRUN_H
 
+#include <errno.h>
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -250,6 +251,15 @@ void vmrun_log_close(struct vmrun_create_opts *opts);
 void vmrun_destroy(struct vmrun_vm *vm);
 
 const char *vmrun_exit_reason_name(enum vmrun_exit_reason reason);
+
+/* vmrun_create() and vmrun_restore() fail with -VMRUN_ENOKVM, and with no
+ * other failure, when the host has no /dev/kvm. */
+#define VMRUN_ENOKVM ENOPKG
+
+/* What (err), a -errno of this library, means, for a person: for
+ * -VMRUN_ENOKVM that /dev/kvm does not exist and why, else strerror()'s
+ * text.  Returns (buf), or a constant string; thread-safe. */
+const char *vmrun_strerror(int err, char *buf, size_t len);
 
 #ifdef __cplusplus
 }

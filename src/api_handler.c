@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "api_doc.h"
 #include "api_handler.h"
@@ -90,7 +89,9 @@ static int doc_commit(struct req *r, cJSON *doc)
 {
     struct vmrun_config *cfg = NULL;
     char err[FAULT_MAX];
-    int rc = doc ? api_doc_parse(doc, true, &cfg, err, sizeof(err)) : -ENOMEM;
+    int rc = doc ? api_doc_parse(doc, true, r->h->host_mem_mib, &cfg, err,
+                                 sizeof(err))
+                 : -ENOMEM;
 
     vmrun_config_free(cfg);
     if (rc < 0) {
@@ -348,7 +349,8 @@ static int put_logger(struct req *r)
         cJSON_Delete(old);
         return rc;
     }
-    rc = api_doc_parse(r->h->doc, true, &cfg, err, sizeof(err));
+    rc = api_doc_parse(r->h->doc, true, r->h->host_mem_mib, &cfg, err,
+                       sizeof(err));
     if (rc == 0)
         rc = r->h->ops->set_logger(r->h->opaque, cfg);
     vmrun_config_free(cfg);
@@ -375,20 +377,15 @@ static int action_start(struct req *r)
 
     if (r->h->started)
         return fault(r, "InstanceStart: the VM is already running");
-    rc = api_doc_parse(r->h->doc, false, &cfg, err, sizeof(err));
+    rc = api_doc_parse(r->h->doc, false, r->h->host_mem_mib, &cfg, err,
+                       sizeof(err));
     if (rc < 0)
         return rc == -EINVAL ? fault(r, "%s", err) : rc;
     rc = r->h->ops->start(r->h->opaque, cfg);
     vmrun_config_free(cfg);
-    /* Every file of the config was checked when it was set: a missing
-     * file now is KVM's device node. */
-    if (rc == -ENOENT && access("/dev/kvm", F_OK) < 0)
-        return fault(r, "InstanceStart: cannot create the VM: /dev/kvm does "
-                        "not exist (no KVM on this host, or kvm_intel/kvm_amd "
-                        "not loaded)");
     if (rc < 0)
         return fault(r, "InstanceStart: cannot create the VM: %s",
-                     strerror_r(-rc, ebuf, sizeof(ebuf)));
+                     vmrun_strerror(rc, ebuf, sizeof(ebuf)));
     r->h->started = true;
     return reply_none(r);
 }
@@ -795,6 +792,7 @@ int api_handler_init(struct api_handler *h, const struct api_ops *ops,
     memset(h, 0, sizeof(*h));
     h->ops = ops;
     h->opaque = opaque;
+    h->host_mem_mib = config_host_mem_mib();
     h->doc = cJSON_CreateObject();
     return h->doc ? 0 : -ENOMEM;
 }

@@ -710,8 +710,7 @@ static const struct cj_key top_keys[TOP_NKEYS] = {
     {"pmem", CJ_KEY_UNSUPPORTED},
 };
 
-/* The host's MemTotal in MiB (/proc/meminfo), 0 when unknown. */
-static uint64_t host_mem_mib(void)
+uint64_t config_host_mem_mib(void)
 {
     FILE *f = fopen("/proc/meminfo", "re");
     unsigned long long kib = 0;
@@ -732,7 +731,7 @@ static int config_check_machine(struct cj_parser *p)
     const struct vmrun_config *c = p->cfg;
     size_t nr =
         c->nr_drives + c->nr_nics + c->has_virtio_console + c->has_entropy;
-    uint64_t host = host_mem_mib();
+    uint64_t host = p->host_mem_mib;
 
     if (nr > CONFIG_MAX_VIRTIO)
         return cj_fail(p, "drives",
@@ -851,11 +850,14 @@ static struct vmrun_config *config_new(const char *source)
 }
 
 static int config_parse(const char *text, const char *source,
-                        const char *base_dir, struct vmrun_config **out,
-                        char *err, size_t err_len)
+                        const char *base_dir, uint64_t host_mem_mib,
+                        struct vmrun_config **out, char *err, size_t err_len)
 {
-    struct cj_parser p = {
-        .source = source, .base_dir = base_dir, .err = err, .err_len = err_len};
+    struct cj_parser p = {.source = source,
+                          .base_dir = base_dir,
+                          .err = err,
+                          .err_len = err_len,
+                          .host_mem_mib = host_mem_mib};
     cJSON *root;
     int rc;
 
@@ -873,15 +875,24 @@ static int config_parse(const char *text, const char *source,
     return 0;
 }
 
-int vmrun_config_parse_string(const char *json, const char *base_dir,
-                              struct vmrun_config **out, char *err,
-                              size_t err_len)
+int config_parse_string(const char *json, const char *base_dir,
+                        uint64_t host_mem_mib, struct vmrun_config **out,
+                        char *err, size_t err_len)
 {
     if (out)
         *out = NULL;
     if (!json || !out)
         return -EINVAL;
-    return config_parse(json, "<string>", base_dir, out, err, err_len);
+    return config_parse(json, "<string>", base_dir, host_mem_mib, out, err,
+                        err_len);
+}
+
+int vmrun_config_parse_string(const char *json, const char *base_dir,
+                              struct vmrun_config **out, char *err,
+                              size_t err_len)
+{
+    return config_parse_string(json, base_dir, config_host_mem_mib(), out, err,
+                               err_len);
 }
 
 /* Reads all of (fd), up to CONFIG_FILE_MAX bytes, NUL-terminated. */
@@ -957,7 +968,8 @@ int vmrun_config_parse_file(const char *path, struct vmrun_config **out,
         free(text);
         return -ENOMEM;
     }
-    rc = config_parse(text, path, dir, out, err, err_len);
+    rc =
+        config_parse(text, path, dir, config_host_mem_mib(), out, err, err_len);
     free(dir);
     free(text);
     return rc;

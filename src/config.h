@@ -101,6 +101,19 @@ struct vmrun_config {
     char *crash_dump_path; /* "vmrun.crash-dump": absolute, NULL: none */
 };
 
+/* The host's MemTotal in MiB (/proc/meminfo), 0 when unknown: what
+ * machine-config.mem_size_mib may not exceed without
+ * "vmrun.allow-overcommit".  Reads the file: a caller that parses many
+ * configs reads it once and passes it to config_parse_string(). */
+uint64_t config_host_mem_mib(void);
+
+/* vmrun_config_parse_string() with the host's memory given: (host_mem_mib)
+ * from config_host_mem_mib(), 0 for unknown (no check). */
+int config_parse_string(const char *json, const char *base_dir,
+                        uint64_t host_mem_mib, struct vmrun_config **out,
+                        char *err, size_t err_len)
+    __attribute__((warn_unused_result));
+
 /* Deep copy of (src) into a new allocation; NULL on ENOMEM. */
 struct vmrun_config *config_dup(const struct vmrun_config *src);
 

@@ -368,6 +368,7 @@ static int exit_status(const struct vmrun_exit *e, int stop_fd)
 static int create_status(int err)
 {
     switch (err) {
+    case -VMRUN_ENOKVM:
     case -ENODEV:
     case -EBUSY:
     case -EACCES:
@@ -390,15 +391,11 @@ static int create_vm(const struct vmrun_create_opts *opts,
                      struct vmrun_config *cfg, struct vmrun_vm **vm)
 {
     int ret = vmrun_create(cfg, opts, vm);
+    char ebuf[128];
 
-    if (ret == -ENOENT && access("/dev/kvm", F_OK) < 0) {
-        fprintf(stderr, "vmrun: cannot create the VM: /dev/kvm does not "
-                        "exist (no KVM on this host, or kvm_intel/kvm_amd "
-                        "not loaded)\n");
-        return create_status(ret);
-    }
     if (ret < 0) {
-        fprintf(stderr, "vmrun: cannot create the VM: %s\n", strerror(-ret));
+        fprintf(stderr, "vmrun: cannot create the VM: %s\n",
+                vmrun_strerror(ret, ebuf, sizeof(ebuf)));
         return create_status(ret);
     }
     return -1;

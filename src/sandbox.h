@@ -22,7 +22,8 @@ enum sandbox_role {
     SANDBOX_ROLE_API_PREBOOT, /* the API thread before InstanceStart: it may
                                  still create the VM, so a denylist */
     SANDBOX_ROLE_VCPU_DUMP,   /* a vCPU thread of a VM with a crash dump
-                                 path: it may create and write the dump */
+                                 path: it may create and write the dump,
+                                 in the dump's folder only */
     SANDBOX_NR_ROLES,
 };
 
@@ -35,12 +36,15 @@ int sandbox_setup(enum vmrun_seccomp mode, const struct logger *log)
     __attribute__((warn_unused_result));
 
 /* Puts the calling thread under (role)'s allowlist, for good.  (vcpu_fd):
- * the vCPU whose KVM_RUN a vCPU thread may call (ignored for other roles).
+ * the vCPU whose KVM_RUN a vCPU thread may call; (dump_dir_fd): the only
+ * folder a vcpu-dump thread may openat in (both ignored, -1, for roles
+ * that do not use them).
  * VMRUN_SECCOMP_OFF does nothing; VMRUN_SECCOMP_LOG lets forbidden calls
  * through and has the kernel log them (audit type 1326).  Returns 0 or
  * -errno (logged in (log)). */
 int sandbox_enter(enum vmrun_seccomp mode, enum sandbox_role role, int vcpu_fd,
-                  const struct logger *log) __attribute__((warn_unused_result));
+                  int dump_dir_fd, const struct logger *log)
+    __attribute__((warn_unused_result));
 
 /* "vcpu", "event-loop", "api", "main", "api-preboot", "vcpu-dump". */
 const char *sandbox_role_name(enum sandbox_role role);

@@ -815,6 +815,7 @@ int snapshot_restore(struct vm *vm, const struct vmrun_restore *ro,
     struct snap_file *f = calloc(1, sizeof(*f));
     struct vmrun_config *cfg = NULL;
     double t0 = snap_now_ms();
+    char ebuf[128];
     int ret, fd;
 
     if (!f)
@@ -826,7 +827,8 @@ int snapshot_restore(struct vm *vm, const struct vmrun_restore *ro,
     if (ret == 0) {
         ret = vm_init_restore(vm, cfg, opts, fd);
         if (ret < 0)
-            snprintf(err, err_len, "cannot create the VM: %s", strerror(-ret));
+            snprintf(err, err_len, "cannot create the VM: %s",
+                     vmrun_strerror(ret, ebuf, sizeof(ebuf)));
         else if ((ret = snap_load_state(vm, f)) < 0)
             snap_err(err, err_len,
                      "%s: the saved state cannot be loaded here (see the "

@@ -150,7 +150,8 @@ static int vm_open_kvm(struct vm *vm)
     if (vm->kvm_fd < 0) {
         ret = -errno;
         vm_log(vm, VMRUN_LOG_ERROR, "cannot open /dev/kvm: %s", strerror(-ret));
-        return ret;
+        /* Told apart from a missing image or tap (vmrun.h). */
+        return ret == -ENOENT ? -VMRUN_ENOKVM : ret;
     }
     if (ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
         vm_log(vm, VMRUN_LOG_ERROR, "/dev/kvm: unsupported KVM API version");
@@ -253,7 +254,8 @@ static int vm_create_vcpus(struct vm *vm)
 static int vm_event_loop_init(void *opaque)
 {
     struct vm *vm = opaque;
-    int ret = sandbox_enter(vm->seccomp, SANDBOX_ROLE_EVENT_LOOP, -1, &vm->log);
+    int ret =
+        sandbox_enter(vm->seccomp, SANDBOX_ROLE_EVENT_LOOP, -1, -1, &vm->log);
 
     if (ret < 0)
         vm_request_exit(vm, VMRUN_EXIT_ERROR, VMRUN_STATUS_ERROR);
@@ -266,6 +268,7 @@ static void vm_fds_init(struct vm *vm)
         -1;
     vm->statm_fd = -1;
     vm->stop_fd = -1;
+    vm->crash_dir_fd = -1;
     chardev_init_fds(&vm->arch.serial_cd, -1, -1);
 }
 
@@ -329,10 +332,11 @@ static int vm_build(struct vm *vm, const struct vmrun_config *cfg,
     vm->cfg = config_dup(cfg);
     if (!vm->cfg)
         return -ENOMEM;
-    ret = vm_crashdump_setup(vm, opts);
+    /* The outputs first: the log file gets every line of the build. */
+    ret = vm_open_outputs(vm);
     if (ret < 0)
         return ret;
-    ret = vm_open_outputs(vm);
+    ret = vm_crashdump_setup(vm, opts);
     if (ret < 0)
         return ret;
     vm->exit_fd = eventfd(0, EFD_CLOEXEC);
@@ -419,6 +423,8 @@ void vm_fini(struct vm *vm)
     metrics_file_close(&vm->metrics_file);
     if (vm->statm_fd >= 0)
         close(vm->statm_fd);
+    if (vm->crash_dir_fd >= 0)
+        close(vm->crash_dir_fd);
     log_file_close(vm->log_file);
     vmrun_config_free(vm->cfg);
     metrics_extra_fini(&vm->metrics_extra);
@@ -629,7 +635,7 @@ int vm_wait(struct vm *vm, bool filter, struct vmrun_exit *out)
     /* The waiting thread: vm_start() ran, on it or on another (the API's
      * InstanceStart), so the threads it started do not inherit this. */
     if (filter &&
-        sandbox_enter(vm->seccomp, SANDBOX_ROLE_MAIN, -1, &vm->log) < 0)
+        sandbox_enter(vm->seccomp, SANDBOX_ROLE_MAIN, -1, -1, &vm->log) < 0)
         vm_request_exit(vm, VMRUN_EXIT_ERROR, VMRUN_STATUS_ERROR);
     vm_wait_exit(vm);
     vm_log(vm, VMRUN_LOG_INFO, "VM stopping: %s",

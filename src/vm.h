@@ -103,6 +103,11 @@ struct vm {
      * that makes it nr_vcpus writes the dump. */
     char crash_what[96];
     atomic_uint crash_stopped;
+    /* The dump's folder, opened by vm_crashdump_setup() (-1: no dump
+     * path), and the file's name in it: the vcpu-dump filter allows
+     * openat in that folder only. */
+    int crash_dir_fd;
+    const char *crash_name;
 };
 
 /* Builds the whole VM from (cfg) (copied) in (vm); on failure the caller

@@ -592,6 +592,27 @@ START_TEST(test_overcommit)
 }
 END_TEST
 
+/* config_parse_string() checks against the memory it is given (a caller
+ * that parses often reads MemTotal once); 0 is unknown: no check. */
+START_TEST(test_overcommit_given_host)
+{
+    static const char json[] =
+        "{" MC("\"vcpu_count\": 1, \"mem_size_mib\": 2048") "}";
+
+    ck_assert_int_eq(
+        config_parse_string(json, dir, 1024, &cfg, err, sizeof(err)), -EINVAL);
+    ck_assert_msg(strstr(err, "2048 MiB is more than this host's memory "
+                              "(1024 MiB"),
+                  "%s", err);
+    ck_assert_int_eq(
+        config_parse_string(json, dir, 2048, &cfg, err, sizeof(err)), 0);
+    vmrun_config_free(cfg);
+    cfg = NULL;
+    ck_assert_int_eq(config_parse_string(json, dir, 0, &cfg, err, sizeof(err)),
+                     0);
+}
+END_TEST
+
 /* A FIFO is a valid log and metrics sink at config time: whether it has
  * a reader is checked when the VM opens it (open_output()). */
 START_TEST(test_output_fifo_accepted)
@@ -1116,6 +1137,7 @@ int main(void)
     tcase_add_test(tc, test_reject_deep_nesting);
     tcase_add_test(tc, test_reject_too_many_devices);
     tcase_add_test(tc, test_overcommit);
+    tcase_add_test(tc, test_overcommit_given_host);
     tcase_add_test(tc, test_output_fifo_accepted);
     tcase_add_test(tc, test_drive_needs_write_access);
     tcase_add_test(tc, test_minimal_defaults);
