@@ -171,20 +171,36 @@ struct vmrun_restore {
     int track_dirty_pages;     /* 1: on (for later Diffs), 0: off,
                                   -1: as when the snapshot was taken */
     int resume;                /* 0: vmrun_run() starts paused */
-    /* Disks and taps are reopened from the saved config; these replace
-     * paths: "DRIVE_ID=PATH" and "IFACE_ID=TAP_NAME". */
+    /* The VM's host resources come from the caller, never from the state
+     * file (which names them only to say what it expects): every drive
+     * needs "DRIVE_ID=PATH" in (drive_paths), every network interface
+     * "IFACE_ID=TAP_NAME" in (taps), every console writing to a file
+     * "CONSOLE_ID=PATH" in (console_paths), CONSOLE_ID "serial" or
+     * "virtio-console".  Each value passes the checks of the config key
+     * it stands for (path_on_host, host_dev_name, the console's path). */
     const char *const *drive_paths;
     size_t nr_drive_paths;
     const char *const *taps;
     size_t nr_taps;
+    const char *const *console_paths;
+    size_t nr_console_paths;
+    /* How messages name those lists: VMRUN_RESTORE_NAMES_CLI (0, the
+     * vmrun command's --drive-path, --tap, --console-path) or
+     * VMRUN_RESTORE_NAMES_API (drive_overrides, network_overrides,
+     * console_overrides of PUT /snapshot/load). */
+    int names;
 };
+
+#define VMRUN_RESTORE_NAMES_CLI 0
+#define VMRUN_RESTORE_NAMES_API 1
 
 /* Builds a VM from a snapshot; run it with vmrun_run().  The memory file
  * is mapped copy-on-write (never written; pages load as the guest touches
  * them).  A bad, corrupted, truncated or incompatible snapshot (other
- * format version, other host CPU) or a bad override gives -EINVAL,
- * -ENOENT or -ENOTSUP with one line in (err); other errors also write
- * (err). */
+ * format version, other host CPU), a drive, interface or console file
+ * output without its entry in (r), or a bad entry gives -EINVAL, -ENOENT
+ * or -ENOTSUP with one line in (err), before anything is opened but the
+ * state file; other errors also write (err). */
 int vmrun_restore(const struct vmrun_restore *r,
                   const struct vmrun_create_opts *opts, struct vmrun_vm **out,
                   char *err, size_t err_len);

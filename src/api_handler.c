@@ -506,8 +506,10 @@ static int put_snapshot_create(struct req *r)
     return reply_none(r);
 }
 
-/* network_overrides (Firecracker) and drive_overrides (vmrun): arrays of
- * {id_key, val_key} objects, as "ID=VALUE" strings in (out). */
+/* network_overrides (Firecracker), drive_overrides and console_overrides
+ * (vmrun): arrays of {id_key, val_key} objects, as "ID=VALUE" strings in
+ * (out), in the order of the array (the library's messages name entries
+ * by their index).  An id holding '=' names no device. */
 static int body_overrides(struct req *r, const char *key, const char *id_key,
                           const char *val_key, char ***out, size_t *n)
 {
@@ -532,6 +534,9 @@ static int body_overrides(struct req *r, const char *key, const char *id_key,
             rc = body_str(r, it, val_key, true, &val);
         if (rc)
             return rc;
+        if (strchr(id, '='))
+            return ANSWERED(
+                fault(r, "%s[%zu].%s: must not contain '='", key, *n, id_key));
         if (asprintf(&(*out)[(*n)++], "%s=%s", id, val) < 0) {
             (*out)[--(*n)] = NULL;
             return -ENOMEM;
@@ -582,10 +587,11 @@ static int put_snapshot_load(struct req *r)
     static const char *const keys[] = {
         "snapshot_path",     "mem_backend",           "mem_file_path",
         "track_dirty_pages", "enable_diff_snapshots", "resume_vm",
-        "network_overrides", "drive_overrides"};
-    struct vmrun_restore ro = {.track_dirty_pages = -1};
-    char **taps = NULL, **drives = NULL;
-    int rc = body_check_keys(r, keys, 8);
+        "network_overrides", "drive_overrides",       "console_overrides"};
+    struct vmrun_restore ro = {.track_dirty_pages = -1,
+                               .names = VMRUN_RESTORE_NAMES_API};
+    char **taps = NULL, **drives = NULL, **consoles = NULL;
+    int rc = body_check_keys(r, keys, 9);
 
     if (rc == 0 && (r->h->started || r->h->doc->child))
         return fault(r, "snapshot/load: only on a fresh vmrun (nothing "
@@ -606,12 +612,17 @@ static int put_snapshot_load(struct req *r)
     if (rc == 0)
         rc = body_overrides(r, "drive_overrides", "drive_id", "path_on_host",
                             &drives, &ro.nr_drive_paths);
+    if (rc == 0)
+        rc = body_overrides(r, "console_overrides", "console_id", "path",
+                            &consoles, &ro.nr_console_paths);
     ro.taps = (const char *const *)taps;
     ro.drive_paths = (const char *const *)drives;
+    ro.console_paths = (const char *const *)consoles;
     if (rc == 0)
         rc = snapshot_load_call(r, &ro);
     free_strv(taps, ro.nr_taps);
     free_strv(drives, ro.nr_drive_paths);
+    free_strv(consoles, ro.nr_console_paths);
     return rc;
 }
 

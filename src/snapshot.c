@@ -15,6 +15,7 @@
 
 #include "arch/arch.h"
 #include "snapshot.h"
+#include "snapshot_config.h"
 #include "snapshot_file.h"
 #include "util.h"
 #include "virtio/blk.h"
@@ -23,183 +24,12 @@
 #include "virtio/rng.h"
 #include "vm.h"
 
-#define SNAP_STR_MAX 4096 /* longest string in the config section */
-
 static double snap_now_ms(void)
 {
     struct timespec ts;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-/* ---- the config section ---- */
-
-static void snap_put_console(struct snap_buf *b, const struct console_config *c)
-{
-    sb_put_u8(b, (uint8_t)c->kind);
-    sb_put_str(b, c->path);
-    sb_put_u8(b, c->want_input);
-}
-
-static void snap_put_config(struct snap_buf *b, const struct vmrun_config *c)
-{
-    sb_put_u32(b, c->vcpu_count);
-    sb_put_u64(b, c->mem_size_mib);
-    sb_put_u8(b, c->smt);
-    sb_put_u8(b, c->track_dirty_pages);
-    sb_put_u32(b, (uint32_t)c->nr_drives);
-    for (size_t i = 0; i < c->nr_drives; i++) {
-        const struct drive_config *d = &c->drives[i];
-
-        sb_put_str(b, d->drive_id);
-        sb_put_str(b, d->path_on_host);
-        sb_put_u8(b, d->is_root_device);
-        sb_put_u8(b, d->is_read_only);
-        sb_put_str(b, d->partuuid);
-        sb_put_u8(b, (uint8_t)d->cache_type);
-        sb_put_u8(b, (uint8_t)d->io_engine);
-    }
-    sb_put_u32(b, (uint32_t)c->nr_nics);
-    for (size_t i = 0; i < c->nr_nics; i++) {
-        const struct net_config *n = &c->nics[i];
-
-        sb_put_str(b, n->iface_id);
-        sb_put_str(b, n->host_dev_name);
-        sb_put_u8(b, n->has_mac);
-        sb_put_bytes(b, n->guest_mac, 6);
-        sb_put_u16(b, n->mtu);
-    }
-    sb_put_u8(b, c->has_entropy);
-    snap_put_console(b, &c->serial);
-    sb_put_u8(b, c->has_virtio_console);
-    snap_put_console(b, &c->vconsole);
-    sb_put_u8(b, c->virtio_mmio_cmdline);
-}
-
-static bool snap_bool(struct snap_rd *r, bool *out)
-{
-    uint8_t v = sr_u8(r);
-
-    *out = v == 1;
-    return !r->err && v <= 1;
-}
-
-static int snap_get_console(struct snap_rd *r, struct console_config *c)
-{
-    uint8_t kind = sr_u8(r);
-    int ret = sr_str(r, SNAP_STR_MAX, &c->path);
-
-    if (ret < 0)
-        return ret;
-    c->kind = (enum console_kind)kind;
-    if (kind > CONSOLE_NONE || !snap_bool(r, &c->want_input) ||
-        (kind == CONSOLE_FILE) != (c->path != NULL))
-        return -EINVAL;
-    return 0;
-}
-
-static int snap_get_drive(struct snap_rd *r, struct drive_config *d)
-{
-    uint8_t cache, engine;
-    int ret = sr_str(r, SNAP_STR_MAX, &d->drive_id);
-
-    if (ret == 0)
-        ret = sr_str(r, SNAP_STR_MAX, &d->path_on_host);
-    if (ret == 0 &&
-        (!snap_bool(r, &d->is_root_device) || !snap_bool(r, &d->is_read_only)))
-        ret = -EINVAL;
-    if (ret == 0)
-        ret = sr_str(r, SNAP_STR_MAX, &d->partuuid);
-    cache = sr_u8(r);
-    engine = sr_u8(r);
-    if (ret == 0 && (!d->drive_id || !d->drive_id[0] ||
-                     strlen(d->drive_id) > 20 || !d->path_on_host ||
-                     cache > CACHE_WRITEBACK || engine > IO_ENGINE_ASYNC))
-        ret = -EINVAL;
-    d->cache_type = (enum cache_type)cache;
-    d->io_engine = (enum io_engine)engine;
-    /* Tuning, not state: a restored VM gets today's default. */
-    d->completion_coalesce_us = CONFIG_COMPLETION_COALESCE_DEFAULT_US;
-    return ret;
-}
-
-static int snap_get_nic(struct snap_rd *r, struct net_config *n)
-{
-    int ret = sr_str(r, SNAP_STR_MAX, &n->iface_id);
-
-    if (ret == 0)
-        ret = sr_str(r, SNAP_STR_MAX, &n->host_dev_name);
-    if (ret == 0 && !snap_bool(r, &n->has_mac))
-        ret = -EINVAL;
-    sr_bytes(r, n->guest_mac, 6);
-    n->mtu = sr_u16(r);
-    n->tx_coalesce_us = CONFIG_TX_COALESCE_DEFAULT_US; /* as for drives */
-    /* IFNAMSIZ is 16: a tap name has at most 15 bytes. */
-    if (ret == 0 &&
-        (!n->iface_id || !n->host_dev_name || !n->host_dev_name[0] ||
-         strlen(n->host_dev_name) > 15 || (n->mtu && n->mtu < 68)))
-        ret = -EINVAL;
-    return ret;
-}
-
-static int snap_get_devices(struct snap_rd *r, struct vmrun_config *c)
-{
-    int ret = 0;
-
-    c->nr_drives = sr_u32(r);
-    if (r->err || c->nr_drives > CONFIG_MAX_DRIVES)
-        return -EINVAL;
-    for (size_t i = 0; i < c->nr_drives && ret == 0; i++)
-        ret = snap_get_drive(r, &c->drives[i]);
-    if (ret < 0)
-        return ret;
-    c->nr_nics = sr_u32(r);
-    if (r->err || c->nr_nics > CONFIG_MAX_NICS)
-        return -EINVAL;
-    for (size_t i = 0; i < c->nr_nics && ret == 0; i++)
-        ret = snap_get_nic(r, &c->nics[i]);
-    return ret;
-}
-
-/* The saved config, checked as strictly as the JSON parser would. */
-static int snap_get_config(struct snap_rd *r, struct vmrun_config **out)
-{
-    struct vmrun_config *c = calloc(1, sizeof(*c));
-    int ret;
-
-    if (!c || !(c->source = strdup("<snapshot>"))) {
-        free(c);
-        return -ENOMEM;
-    }
-    c->vcpu_count = sr_u32(r);
-    c->mem_size_mib = sr_u64(r);
-    ret = snap_bool(r, &c->smt) && snap_bool(r, &c->track_dirty_pages)
-              ? 0
-              : -EINVAL;
-    if (ret == 0 && (c->vcpu_count < 1 || c->vcpu_count > CONFIG_MAX_VCPUS ||
-                     c->mem_size_mib < 16 || c->mem_size_mib > (1 << 20)))
-        ret = -EINVAL;
-    if (ret == 0)
-        ret = snap_get_devices(r, c);
-    if (ret == 0 && !snap_bool(r, &c->has_entropy))
-        ret = -EINVAL;
-    if (ret == 0)
-        ret = snap_get_console(r, &c->serial);
-    if (ret == 0 && !snap_bool(r, &c->has_virtio_console))
-        ret = -EINVAL;
-    if (ret == 0)
-        ret = snap_get_console(r, &c->vconsole);
-    if (ret == 0 && !snap_bool(r, &c->virtio_mmio_cmdline))
-        ret = -EINVAL;
-    if (ret == 0)
-        ret = sr_done(r);
-    if (ret < 0) {
-        vmrun_config_free(c);
-        return ret;
-    }
-    *out = c;
-    return 0;
 }
 
 /* ---- guest RAM ---- */
@@ -651,61 +481,13 @@ snap_err(char *err, size_t err_len, const char *fmt, ...)
     return -EINVAL;
 }
 
-/* "ID=VALUE": replaces the string (field) of the entry named ID. */
-static int snap_override(struct vmrun_config *c, const char *spec, bool drive,
-                         char *err, size_t err_len)
-{
-    const char *eq = strchr(spec, '=');
-    size_t n = eq ? (size_t)(eq - spec) : 0;
-    size_t count = drive ? c->nr_drives : c->nr_nics;
-    const char *what = drive ? "drive path" : "tap";
-
-    if (!eq || !n || !eq[1] || (!drive && strlen(eq + 1) > 15))
-        return snap_err(err, err_len, "%s override '%s': expected ID=%s", what,
-                        spec, drive ? "PATH" : "TAP_NAME (< 16 bytes)");
-    for (size_t i = 0; i < count; i++) {
-        char **id = drive ? &c->drives[i].drive_id : &c->nics[i].iface_id;
-        char **val =
-            drive ? &c->drives[i].path_on_host : &c->nics[i].host_dev_name;
-        char *copy;
-
-        if (strlen(*id) != n || strncmp(*id, spec, n) != 0)
-            continue;
-        if (!(copy = strdup(eq + 1)))
-            return -ENOMEM;
-        free(*val);
-        *val = copy;
-        return 0;
-    }
-    return snap_err(err, err_len,
-                    "%s override '%s': the snapshot has no %s "
-                    "'%.*s'",
-                    what, spec, drive ? "drive" : "network interface", (int)n,
-                    spec);
-}
-
-static int snap_apply(struct vmrun_config *c, const struct vmrun_restore *ro,
-                      char *err, size_t err_len)
-{
-    int ret = 0;
-
-    for (size_t i = 0; i < ro->nr_drive_paths && ret == 0; i++)
-        ret = snap_override(c, ro->drive_paths[i], true, err, err_len);
-    for (size_t i = 0; i < ro->nr_taps && ret == 0; i++)
-        ret = snap_override(c, ro->taps[i], false, err, err_len);
-    if (ro->track_dirty_pages >= 0)
-        c->track_dirty_pages = ro->track_dirty_pages;
-    return ret;
-}
-
-/* The header, the host CPU and the config: everything checked before a
- * VM exists. */
+/* The header, the host CPU, the config and the host resources the
+ * operator gives for it: everything checked before a VM exists. */
 static int snap_open(const struct vmrun_restore *ro, struct snap_file *f,
                      struct vmrun_config **cfg, char *err, size_t err_len)
 {
     const char *path = ro->snapshot_path;
     char msg[256], cpu[SNAP_CPU_LEN + 1];
-    struct snap_rd r;
     int ret = snap_file_load(f, path, msg, sizeof(msg));
 
     if (ret < 0) {
@@ -717,14 +499,7 @@ static int snap_open(const struct vmrun_restore *ro, struct snap_file *f,
         return snap_err(err, err_len,
                         "%s: taken on a '%s' host; this host is '%s'", path,
                         f->host_cpu, cpu);
-    if (!snap_file_section(f, SNAP_SEC_CONFIG, 0, &r))
-        return snap_err(err, err_len, "%s: no configuration section", path);
-    ret = snap_get_config(&r, cfg);
-    if (ret == -EINVAL)
-        return snap_err(err, err_len, "%s: bad configuration section", path);
-    if (ret == 0)
-        ret = snap_apply(*cfg, ro, err, err_len);
-    return ret;
+    return snap_config_load(f, path, ro, cfg, err, err_len);
 }
 
 /* The memory section must match the config, the file its size. */

@@ -30,12 +30,15 @@ struct vm;
 int snapshot_create(struct vm *vm, bool diff, const char *state_path,
                     const char *mem_path) __attribute__((warn_unused_result));
 
-/* Builds (vm) from the snapshot (r).  A file that is not a snapshot,
- * corrupted, truncated, of another format version or from another host
- * CPU, a memory file of the wrong size or an override naming no device
- * gives -EINVAL (or -ENOENT, -ENOTSUP) with one line in (err).  Other
- * failures are logged and (err) names them too.  On failure (vm) holds
- * nothing (vm_fini() has been called where needed). */
+/* Builds (vm) from the snapshot (r).  Its drive images, taps and console
+ * output files are (r)'s, never the state file's (snap_config_load()).
+ * A file that is not a snapshot, corrupted, truncated, of another format
+ * version or from another host CPU, a hostile saved configuration, a
+ * device without its entry in (r), a bad entry or a memory file of the
+ * wrong size gives -EINVAL (or -ENOENT, -ENOTSUP) with one line in (err),
+ * before anything but the state file is opened.  Other failures are
+ * logged and (err) names them too.  On failure (vm) holds nothing
+ * (vm_fini() has been called where needed). */
 int snapshot_restore(struct vm *vm, const struct vmrun_restore *r,
                      const struct vmrun_create_opts *opts, char *err,
                      size_t err_len) __attribute__((warn_unused_result));

@@ -312,6 +312,14 @@ static const struct reject rejects[] = {
      "drives[0].drive_id: missing"},
     {"{" DRIVES("{\"drive_id\": \"\", \"path_on_host\": \"disk.img\"}") "}",
      "drives[0].drive_id: expected a string of 1..20 bytes, got \"\""},
+    {"{" DRIVES("{\"drive_id\": \"root\\nfs\", \"path_on_host\": "
+                "\"disk.img\"}") "}",
+     "drives[0].drive_id: expected a name of 1..20 bytes without spaces, "
+     "control characters or '=', got \"root\\nfs\""},
+    {"{" DRIVES("{\"drive_id\": \"a=b\", \"path_on_host\": \"disk.img\"}") "}",
+     "drives[0].drive_id: expected a name of 1..20 bytes"},
+    {"{" DRIVES("{\"drive_id\": \"a b\", \"path_on_host\": \"disk.img\"}") "}",
+     "drives[0].drive_id: expected a name of 1..20 bytes"},
     {"{" DRIVES("{\"drive_id\": \"abcdefghijklmnopqrstu\", \"path_on_host\": "
                 "\"disk.img\"}") "}",
      "drives[0].drive_id: expected a string of 1..20 bytes"},
@@ -345,7 +353,8 @@ static const struct reject rejects[] = {
      "drives[0].io_engine: expected one of \"Sync\", \"Async\", got "
      "\"io_uring\""},
     {"{" DRIVES(DISK(", \"partuuid\": \"a b\"")) "}",
-     "drives[0].partuuid: must not contain spaces"},
+     "drives[0].partuuid: expected 1..64 bytes without spaces or control "
+     "characters, got \"a b\""},
     {"{" DRIVES(DISK(", \"partuuid\": 7")) "}",
      "drives[0].partuuid: expected a string, got 7"},
     {"{" DRIVES(DISK(", \"is_read_only\": \"yes\"")) "}",
@@ -361,8 +370,18 @@ static const struct reject rejects[] = {
               "\"abcdefghijklmnop\"}") "}",
      "network-interfaces[0].host_dev_name: expected a string of 1..15 bytes"},
     {"{" NICS("{\"iface_id\": \"eth0\", \"host_dev_name\": \"a/b\"}") "}",
-     "network-interfaces[0].host_dev_name: expected an interface name, got "
+     "network-interfaces[0].host_dev_name: expected an interface name "
+     "(1..15 bytes, no '/', ':' or white space, not '.' or '..'), got "
      "\"a/b\""},
+    {"{" NICS("{\"iface_id\": \"eth0\", \"host_dev_name\": \"a:b\"}") "}",
+     "network-interfaces[0].host_dev_name: expected an interface name"},
+    {"{" NICS("{\"iface_id\": \"eth0\", \"host_dev_name\": \"a b\"}") "}",
+     "network-interfaces[0].host_dev_name: expected an interface name"},
+    {"{" NICS("{\"iface_id\": \"eth\\n0\", \"host_dev_name\": \"t\"}") "}",
+     "network-interfaces[0].iface_id: expected a name of 1..64 bytes without "
+     "spaces, control characters or '='"},
+    {"{" NICS("{\"iface_id\": \"a=b\", \"host_dev_name\": \"t\"}") "}",
+     "network-interfaces[0].iface_id: expected a name of 1..64 bytes"},
     {"{" NICS("{\"iface_id\": \"eth0\", \"host_dev_name\": \"..\"}") "}",
      "network-interfaces[0].host_dev_name: expected an interface name"},
     {"{" NICS(NIC("") ", {\"iface_id\": \"eth0\", \"host_dev_name\": "
