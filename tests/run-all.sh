@@ -167,9 +167,9 @@ step disk-asan lab_retry tests/integration/disk.sh "$builds/build-asan"
 step snapshot-asan lab_retry tests/integration/snapshot-box.sh "$builds/build-asan"
 # net.sh, the network/console/rng suite, moves the acceptance size, 100 MiB
 # each way, with both builds. A box that froze is given up after
-# VMRUN_NET_BOX_IDLE (120 s) without a heartbeat, a suite after 30 minutes.
-VMRUN_NET_BOX_TIMEOUT=1800 step net-gcc lab_retry tests/integration/net.sh "$builds/build-ci"
-VMRUN_NET_BOX_TIMEOUT=1800 step net-asan lab_retry tests/integration/net.sh "$builds/build-asan"
+# VMRUN_NET_BOX_IDLE (120 s) without a heartbeat, a suite after 40 minutes.
+VMRUN_NET_BOX_TIMEOUT=2400 step net-gcc lab_retry tests/integration/net.sh "$builds/build-ci"
+VMRUN_NET_BOX_TIMEOUT=2400 step net-asan lab_retry tests/integration/net.sh "$builds/build-asan"
 step fuzz-replay tests/fuzz/run.sh --replay
 
 echo "steps passed:$steps_passed failed:$steps_failed${failed_steps:+ (}${failed_steps# }${failed_steps:+)}"

@@ -3,7 +3,7 @@
 # integration tests: runs net-suite.sh on a real /dev/kvm through
 # tests/lab/box.sh, with iproute2's ip (and QEMU for --bench) as payloads.
 # Exit: 0 all checks pass, 1 a check failed, 77 cannot run here.
-# VMRUN_NET_BOX_TIMEOUT (1800 s): the box's bound, above the sum of the
+# VMRUN_NET_BOX_TIMEOUT (2400 s): the box's bound, above the sum of the
 # suite's own bounds.  VMRUN_NET_BOX_IDLE (120 s): a box whose userspace
 # gave no heartbeat for that long is taken for frozen (box.sh --idle).
 # VMRUN_NET_BOX_CPUS (1): the box's CPUs.
@@ -37,7 +37,7 @@ fi
 # nothing in its log (docs/lab.md, "The guest triple fault of two-CPU
 # boxes"); no box with one has shown it.
 rc=0
-"$repo/tests/lab/box.sh" --timeout "${VMRUN_NET_BOX_TIMEOUT:-1800}" \
+"$repo/tests/lab/box.sh" --timeout "${VMRUN_NET_BOX_TIMEOUT:-2400}" \
 	--idle "${VMRUN_NET_BOX_IDLE:-120}" --mem 3072 --cpus "${VMRUN_NET_BOX_CPUS:-1}" "${payload[@]}" -- \
 	"$repo/tests/integration/net-suite.sh" $bench "$build" || rc=$?
 case $rc in
