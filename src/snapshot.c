@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -470,17 +469,6 @@ int snapshot_create(struct vm *vm, bool diff, const char *state_path,
 
 /* ---- restore ---- */
 
-__attribute__((format(printf, 3, 4))) static int
-snap_err(char *err, size_t err_len, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-    return -EINVAL;
-}
-
 /* The header, the host CPU, the config and the host resources the
  * operator gives for it: everything checked before a VM exists. */
 static int snap_open(const struct vmrun_restore *ro, struct snap_file *f,
@@ -496,9 +484,9 @@ static int snap_open(const struct vmrun_restore *ro, struct snap_file *f,
     }
     arch_host_cpu(cpu, sizeof(cpu));
     if (strcmp(cpu, f->host_cpu) != 0)
-        return snap_err(err, err_len,
-                        "%s: taken on a '%s' host; this host is '%s'", path,
-                        f->host_cpu, cpu);
+        return snap_fail(err, err_len,
+                         "%s: taken on a '%s' host; this host is '%s'", path,
+                         f->host_cpu, cpu);
     return snap_config_load(f, path, ro, cfg, err, err_len);
 }
 
@@ -514,16 +502,16 @@ static int snap_open_mem(const struct snap_file *f,
     int fd;
 
     if (!snap_file_section(f, SNAP_SEC_MEMORY, 0, &r))
-        return snap_err(err, err_len, "%s: no memory section",
-                        ro->snapshot_path);
+        return snap_fail(err, err_len, "%s: no memory section",
+                         ro->snapshot_path);
     ram = sr_u64(&r);
     if (sr_u32(&r) != GMEM_PAGE || ram != want)
-        return snap_err(err, err_len, "%s: bad memory section",
-                        ro->snapshot_path);
+        return snap_fail(err, err_len, "%s: bad memory section",
+                         ro->snapshot_path);
     /* Without blocking: a FIFO would hang the API thread in open(). */
     fd = open_regular(ro->mem_path, O_RDONLY | O_CLOEXEC, 0);
     if (fd == -EINVAL)
-        return snap_err(err, err_len, "%s: not a regular file", ro->mem_path);
+        return snap_fail(err, err_len, "%s: not a regular file", ro->mem_path);
     if (fd < 0) {
         snprintf(err, err_len, "%s: cannot open: %s", ro->mem_path,
                  strerror(-fd));
@@ -537,8 +525,8 @@ static int snap_open_mem(const struct snap_file *f,
 
         close(fd);
         if (e != EWOULDBLOCK)
-            return snap_err(err, err_len, "%s: cannot lock: %s", ro->mem_path,
-                            strerror(e));
+            return snap_fail(err, err_len, "%s: cannot lock: %s", ro->mem_path,
+                             strerror(e));
         snprintf(err, err_len,
                  "%s: a snapshot is being written to it (it is locked); "
                  "restore once that is done",
@@ -547,10 +535,10 @@ static int snap_open_mem(const struct snap_file *f,
     }
     if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != want) {
         close(fd);
-        return snap_err(err, err_len,
-                        "%s: not a memory file of %llu bytes (the snapshot's "
-                        "RAM size)",
-                        ro->mem_path, (unsigned long long)want);
+        return snap_fail(err, err_len,
+                         "%s: not a memory file of %llu bytes (the snapshot's "
+                         "RAM size)",
+                         ro->mem_path, (unsigned long long)want);
     }
     return fd;
 }
@@ -605,10 +593,10 @@ int snapshot_restore(struct vm *vm, const struct vmrun_restore *ro,
             snprintf(err, err_len, "cannot create the VM: %s",
                      vmrun_strerror(ret, ebuf, sizeof(ebuf)));
         else if ((ret = snap_load_state(vm, f)) < 0)
-            snap_err(err, err_len,
-                     "%s: the saved state cannot be loaded here (see the "
-                     "log)",
-                     ro->snapshot_path);
+            snap_fail(err, err_len,
+                      "%s: the saved state cannot be loaded here (see the "
+                      "log)",
+                      ro->snapshot_path);
         if (ret < 0)
             vm_fini(vm);
     }

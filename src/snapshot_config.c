@@ -2,7 +2,6 @@
  * with the config parser's rules, and the host resources of a restore,
  * taken from the operator only (snapshot_config.h, docs/snapshot.md). */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,17 +163,6 @@ static int snap_get_config(struct snap_rd *r, struct vmrun_config *c)
 }
 
 /* ---- the host resources ---- */
-
-__attribute__((format(printf, 3, 4))) static int
-snap_fail(char *err, size_t err_len, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-    return -EINVAL;
-}
 
 enum snap_res_kind { RES_DRIVE, RES_NIC, RES_CONSOLE };
 
