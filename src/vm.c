@@ -99,7 +99,7 @@ void vm_request_exit(struct vm *vm, enum vmrun_exit_reason reason, int status)
         return;
     vm->exit_reason = reason;
     vm->exit_status = status;
-    /* Pairs with the acquire load in vm_run(): reason and status are
+    /* Pairs with the acquire load in vm_wait_exit(): reason and status are
      * visible once exit_state reads 2. */
     atomic_store_explicit(&vm->exit_state, 2, memory_order_release);
     if (write(vm->exit_fd, &one, sizeof(one)) < 0) {

@@ -69,17 +69,15 @@ struct vm {
     /* Appended to the kernel command line (root=, virtio_mmio.device=). */
     char cmdline_extra[1024];
 
-    /* Lifecycle: the first exit request wins (state goes 0 -> 1); the
-     * eventfd wakes vmrun_run().  Both are async-signal-safe. */
     /* Pause: vCPUs that see (pause_requested) park on (cond) and count
      * themselves in (nr_parked); resume clears it and broadcasts. */
     pthread_mutex_t lock;
     pthread_cond_t cond;
     atomic_int pause_requested;
     unsigned int nr_parked;
-    unsigned int nr_running; /* vCPU threads started by vm_run() */
+    unsigned int nr_running; /* vCPU threads started by vm_start() */
     bool paused;
-    bool start_paused; /* vm_run() parks the vCPUs before they run */
+    bool start_paused; /* vm_start() parks the vCPUs before they run */
 
     /* Metrics ("metrics" section): lines go to (metrics_file) every
      * (cfg->metrics_period_ms) from the thread in vm_wait(), and on
@@ -92,6 +90,9 @@ struct vm {
     struct log_file *log_file; /* logger.log_path, NULL: the callback */
 
     bool started, waited; /* vm_start() and vm_wait() ran (vmrun_ API) */
+    /* Exit: the first request wins (exit_state 0 -> 1), sets reason and
+     * status, then publishes them (1 -> 2, release); exit_fd wakes
+     * vm_wait().  Async-signal-safe. */
     atomic_int exit_state;
     enum vmrun_exit_reason exit_reason;
     int exit_status;

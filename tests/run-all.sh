@@ -14,7 +14,8 @@
 #      (snapshot-box.sh), network, console and entropy (net.sh: 100 MiB
 #      each way)
 #   7. replays the fuzz corpora and fuzzes each target for 20 s (tests/fuzz)
-# Ends with one line "N passed, M failed" over every step.
+# Ends with four lines: the steps that passed and failed, the tests that
+# skipped, "N passed, M failed" over every step, and the retries taken.
 set -uo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
