@@ -12,7 +12,8 @@
 #      in the lab's box when this host has no hardware virtualization: boot,
 #      exits and lifecycle (linux-suite.sh), disks (disk.sh), snapshots
 #      (snapshot-box.sh), network, console and entropy (net.sh: 100 MiB
-#      each way)
+#      each way); on a host with two CPUs the network steps run in a
+#      second lane, beside the others (VMRUN_CI_LANES)
 #   7. replays the fuzz corpora and fuzzes each target for 20 s (tests/fuzz)
 # Ends with four lines: the steps that passed and failed, the tests that
 # skipped, "N passed, M failed" over every step, and the retries taken.
@@ -133,6 +134,56 @@ lab_retry() {
 	return $rc
 }
 
+# net_steps: net.sh, the network/console/rng suite, moves the acceptance
+# size, 100 MiB each way, with both builds. A box that froze is given up
+# after VMRUN_NET_BOX_IDLE (120 s) without a heartbeat, a suite after 40
+# minutes.
+net_steps() {
+	VMRUN_NET_BOX_TIMEOUT=2400 step net-gcc lab_retry tests/integration/net.sh "$builds/build-ci"
+	VMRUN_NET_BOX_TIMEOUT=2400 step net-asan lab_retry tests/integration/net.sh "$builds/build-asan"
+}
+
+# Lanes: every box has one CPU, so on a host with two CPUs or more
+# (VMRUN_CI_LANES, default 2 there; 1 runs everything in turn) the
+# network steps, the longest, run in a second lane beside the other box
+# steps. lane_start FUNC runs FUNC's steps in the background, its output
+# kept in a file; lane_join waits for them, prints that output whole and
+# adds their results to the run's.
+lanes=${VMRUN_CI_LANES:-$([ "$(nproc)" -ge 2 ] && echo 2 || echo 1)}
+lane_pid=
+lane_start() {
+	if [ "$lanes" -lt 2 ]; then
+		"$1"
+		return
+	fi
+	LANE_LOG=$(mktemp) LANE_RESULT=$(mktemp)
+	echo "=== lane 2: $1 runs beside the steps below; its output follows them"
+	(
+		steps_passed=0 steps_failed=0 failed_steps=
+		"$1"
+		echo "$steps_passed $steps_failed$failed_steps" >"$LANE_RESULT"
+	) >"$LANE_LOG" 2>&1 &
+	lane_pid=$!
+}
+lane_join() {
+	local p f rest t0=$SECONDS
+	[ -n "$lane_pid" ] || return 0
+	wait "$lane_pid"
+	echo "=== lane 2 (waited $((SECONDS - t0)) s for it):"
+	cat "$LANE_LOG"
+	if read -r p f rest <"$LANE_RESULT" && [ -n "$f" ]; then
+		steps_passed=$((steps_passed + p))
+		steps_failed=$((steps_failed + f))
+		failed_steps="$failed_steps${rest:+ $rest}"
+	else
+		echo "=== lane 2: ended without its results"
+		steps_failed=$((steps_failed + 1))
+		failed_steps="$failed_steps lane-2"
+	fi
+	rm -f "$LANE_LOG" "$LANE_RESULT"
+	lane_pid=
+}
+
 sanitize_env() {
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 	export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
@@ -158,6 +209,7 @@ step build-asan build "$builds/build-asan" -Db_sanitize=address,undefined \
 step unit-asan unit "$builds/build-asan"
 step guest tests/guest/build.sh
 step lab lab_retry tests/lab/test_lab.sh
+lane_start net_steps
 if [ $have_kvm = 0 ]; then
 	step kvm-gcc tests/integration/kvm.sh --valgrind "$builds/build-ci"
 	step kvm-asan tests/integration/kvm.sh "$builds/build-asan"
@@ -166,11 +218,7 @@ step linux-gcc lab_retry linux "$builds/build-ci"
 step linux-asan lab_retry linux "$builds/build-asan"
 step disk-asan lab_retry tests/integration/disk.sh "$builds/build-asan"
 step snapshot-asan lab_retry tests/integration/snapshot-box.sh "$builds/build-asan"
-# net.sh, the network/console/rng suite, moves the acceptance size, 100 MiB
-# each way, with both builds. A box that froze is given up after
-# VMRUN_NET_BOX_IDLE (120 s) without a heartbeat, a suite after 40 minutes.
-VMRUN_NET_BOX_TIMEOUT=2400 step net-gcc lab_retry tests/integration/net.sh "$builds/build-ci"
-VMRUN_NET_BOX_TIMEOUT=2400 step net-asan lab_retry tests/integration/net.sh "$builds/build-asan"
+lane_join
 step fuzz-replay tests/fuzz/run.sh --replay
 
 echo "steps passed:$steps_passed failed:$steps_failed${failed_steps:+ (}${failed_steps# }${failed_steps:+)}"

@@ -30,8 +30,7 @@ XFER_T=${VMRUN_NET_TIMEOUT:-$((300 + 8 * MIB))}
 # bytes per request, so 1 MiB is thousands of round trips (20-35 KB/s in
 # the box, far less at load 20).
 RNG_T=${VMRUN_RNG_TIMEOUT:-420}
-# vCPUs of the network boots (the guest triple fault of docs/net-tests.md
-# has only been seen with 2).
+# vCPUs of the network boots.
 VCPUS=${VMRUN_NET_VCPUS:-2}
 # VMRUN_NET_CPUS=LIST: the network boots' VMM runs on those CPUs (taskset).
 PIN=()
