@@ -79,11 +79,10 @@ names=("$@")
 # box whose userspace is alive. Each retry is counted in $VMRUN_RETRY_LOG
 # when CI (tests/run-all.sh) sets it.
 idle=${VMRUN_KVM_IDLE:-120}
-# One box CPU (VMRUN_KVM_CPUS): with two, 8 boxes running hostile.sh on
-# 2026-12-06 gave 2 passes, 2 guest triple faults and 4 box-kernel panics
-# ("corrupted stack end detected inside scheduler" in vmrun's thread);
-# with one, 2 of 2 passed (docs/lab.md, "Campaign"). The guests here need
-# no second CPU: a 2-vCPU guest runs on one box CPU, more slowly.
+# One box CPU (VMRUN_KVM_CPUS): two-CPU boxes crash nested guests, under
+# QEMU as under vmrun, and their own kernels (docs/lab.md, "The guest
+# triple fault of two-CPU boxes"). A 2-vCPU guest runs on one box CPU,
+# more slowly.
 cpus=${VMRUN_KVM_CPUS:-1}
 passed=0
 failed=""
