@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <termios.h>
@@ -659,6 +660,14 @@ int main(int argc, char **argv)
     char err[512];
     int ret;
 
+    /* Process-wide, before any thread exists: every thread inherits it,
+     * filtered or not (--no-seccomp), and nothing vmrun could be made to
+     * execute gains privileges from setuid bits or file capabilities. */
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+        fprintf(stderr, "vmrun: cannot set no_new_privs: %s\n",
+                strerror(errno));
+        return VMRUN_STATUS_ERROR;
+    }
     if (argc > 1 && strcmp(argv[1], "snapshot-merge") == 0)
         return run_merge(argc, argv);
     ret = parse_args(argc, argv, &cli);

@@ -6,6 +6,7 @@
 #    InstanceStart, under its denylist) kills vmrun by SIGSYS with a line naming the
 #    role and the call (vmrun-seccomp-test, a test build whose hook makes
 #    that thread call socket() once filtered); --no-seccomp lets it through;
+#  - no_new_privs on every thread, with or without filters;
 #  - --uid/--gid: the running vmrun has the ids, no groups and no
 #    capabilities, and still does its disk I/O;
 #  - every fd of a running vmrun (drives of both engines, pty console, tap,
@@ -122,6 +123,37 @@ VMRUN_SECCOMP_TEST=vcpu timeout 30 "$sctest" --no-seccomp "$cfg" \
 expect "seccomp: --no-seccomp lets the vcpu thread's socket() through" 7 "$?"
 expect "seccomp: --no-seccomp logs nothing about seccomp" 0 \
 	"$(grep -c seccomp "$work/off.err")"
+
+# each_task NAME PID PATTERN: every thread of PID (/proc/PID/task/*/status)
+# has a line matching PATTERN; NAME says how many threads were looked at.
+each_task() {
+	local t n=0 bad=""
+	for t in /proc/"$2"/task/*; do
+		n=$((n + 1))
+		grep -qE -- "$3" "$t/status" 2>/dev/null || bad="$bad ${t##*/}"
+	done
+	expect "$1 (all $n threads; without:${bad:- none})" "" "$bad"
+}
+
+# --- no_new_privs: process-wide, from the start of the command ---
+
+# With --no-seccomp no filter sets it per thread: every thread (main, vCPU,
+# event loop, API) has it because main() set it before starting any.
+cfg=$(config nnp spin "delay=20000000")
+"$vmrun" --no-seccomp --api-sock "$work/nnp.sock" "$cfg" 2>"$work/nnp.err" </dev/null &
+pid=$!
+if wait_line "$work/nnp.out" 'tick 1'; then
+	each_task "no_new_privs: every thread has NoNewPrivs 1 (--no-seccomp)" "$pid" \
+		'^NoNewPrivs:[[:space:]]+1$'
+	n=$(ls "/proc/$pid/task" | wc -l)
+	[ "$n" -ge 4 ] && ok "no_new_privs: main, vCPU, event-loop and API threads ($n)" ||
+		not_ok "no_new_privs: main, vCPU, event-loop and API threads" "only $n"
+else
+	not_ok "no_new_privs: the guest runs" "$(tail -n 5 "$work/nnp.err")"
+fi
+kill -TERM "$pid" 2>/dev/null
+wait "$pid"
+pid=""
 
 # --- --uid/--gid ---
 
