@@ -11,8 +11,11 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
+
+#include <linux/capability.h>
 
 #include "api_server.h"
 #include "util.h"
@@ -415,22 +418,73 @@ static struct vmrun_create_opts cli_opts(const struct cli *cli)
     };
 }
 
+/* Empties the capability bounding set (every capability up to the last the
+ * kernel knows: PR_CAPBSET_DROP says EINVAL past it), the ambient set and
+ * the inheritable set, while still root (dropping needs CAP_SETPCAP).  The
+ * sets are per thread: this runs while vmrun is the only thread.  Returns
+ * 0 or -errno. */
+static int drop_capabilities(void)
+{
+    struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[2];
+
+    for (unsigned long cap = 0;; cap++)
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+            if (errno == EINVAL && cap > 0)
+                break;
+            return -errno;
+        }
+    /* EINVAL: a kernel before 4.3 has no ambient set. */
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 &&
+        errno != EINVAL)
+        return -errno;
+    if (syscall(SYS_capget, &hdr, data) < 0)
+        return -errno;
+    data[0].inheritable = data[1].inheritable = 0;
+    return syscall(SYS_capset, &hdr, data) < 0 ? -errno : 0;
+}
+
+/* Nonzero when a capability is left in the bounding set. */
+static int capabilities_left(void)
+{
+    for (unsigned long cap = 0;; cap++) {
+        int r = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+
+        if (r < 0)
+            return errno != EINVAL || cap == 0;
+        if (r > 0)
+            return 1;
+    }
+}
+
 /* --uid/--gid: gives up root for good once /dev/kvm, the images, the taps
- * and the API socket are open, while this is the only thread.  Groups and
- * gid first: after setuid() they could no longer be changed.  Returns -1
+ * and the API socket are open, while this is the only thread.  The
+ * capability bounding set goes first (it needs CAP_SETPCAP), then groups
+ * and gid (after setuid() they could no longer be changed).  Returns -1
  * to continue, or an exit status. */
 static int drop_privileges(const struct cli *cli)
 {
+    int ret;
+
     if (cli->uid < 0)
         return -1;
+    ret = drop_capabilities();
+    if (ret < 0) {
+        fprintf(stderr,
+                "vmrun: --uid/--gid: cannot drop the capability bounding "
+                "set: %s\n",
+                strerror(-ret));
+        return VMRUN_STATUS_ERROR;
+    }
     if (setgroups(0, NULL) < 0 || setgid((gid_t)cli->gid) < 0 ||
         setuid((uid_t)cli->uid) < 0) {
         fprintf(stderr, "vmrun: --uid/--gid: cannot drop privileges: %s\n",
                 strerror(errno));
         return VMRUN_STATUS_ERROR;
     }
-    if (cli->uid != 0 && (setuid(0) == 0 || seteuid(0) == 0 ||
-                          (cli->gid != 0 && setegid(0) == 0))) {
+    if (capabilities_left() ||
+        (cli->uid != 0 && (setuid(0) == 0 || seteuid(0) == 0 ||
+                           (cli->gid != 0 && setegid(0) == 0)))) {
         fprintf(stderr, "vmrun: --uid: root could be regained; stopping\n");
         return VMRUN_STATUS_ERROR;
     }

@@ -8,7 +8,8 @@
 #    that thread call socket() once filtered); --no-seccomp lets it through;
 #  - no_new_privs on every thread, with or without filters;
 #  - --uid/--gid: the running vmrun has the ids, no groups and no
-#    capabilities, and still does its disk I/O;
+#    capabilities (an empty bounding set in every thread), and still does
+#    its disk I/O;
 #  - every fd of a running vmrun (drives of both engines, pty console, tap,
 #    API socket, KVM, eventfds, epoll, aio) is close-on-exec, and the files
 #    it creates are 0600 whatever the umask.
@@ -159,11 +160,18 @@ pid=""
 
 if [ "$(id -u)" = 0 ]; then
 	cfg=$(config uid spin "delay=20000000")
-	"$vmrun" --uid 65534 --gid 65534 "$cfg" 2>"$work/uid.err" </dev/null &
+	"$vmrun" --uid 65534 --gid 65534 --api-sock "$work/uid.sock" "$cfg" \
+		2>"$work/uid.err" </dev/null &
 	pid=$!
 	wait_line "$work/uid.out" 'tick 1' ||
 		not_ok "uid: the guest runs" "no tick in $work/uid.out"
 	status=/proc/$pid/status
+	# The bounding, ambient and inheritable sets are per thread: each one.
+	each_task "uid: empty capability bounding set (CapBnd 0)" "$pid" \
+		'^CapBnd:[[:space:]]+0+$'
+	each_task "uid: no ambient capabilities" "$pid" '^CapAmb:[[:space:]]+0+$'
+	each_task "uid: no inheritable capabilities" "$pid" '^CapInh:[[:space:]]+0+$'
+	each_task "uid: no_new_privs" "$pid" '^NoNewPrivs:[[:space:]]+1$'
 	expect_grep "uid: runs as uid 65534 (real, effective, saved, fs)" \
 		'^Uid:[[:space:]]+65534[[:space:]]+65534[[:space:]]+65534[[:space:]]+65534$' "$status"
 	expect_grep "uid: runs as gid 65534" \
