@@ -63,6 +63,10 @@ enum vmrun_seccomp {
                               on stderr (the vmrun command's default) */
 };
 
+/* Gives up the caller's privileges (setuid() and the like); 0 or -errno.
+ * See vmrun_create_opts.drop_fn. */
+typedef int (*vmrun_drop_fn)(void *opaque);
+
 struct vmrun_create_opts {
     vmrun_log_fn log_fn; /* NULL: messages are dropped */
     void *log_opaque;
@@ -72,6 +76,16 @@ struct vmrun_create_opts {
      * written when the guest crashes or panics (docs/crash-dump.md); it
      * replaces the config's "vmrun.crash-dump".  Its folder must exist. */
     const char *crash_dump_path;
+    /* NULL, or called once with (drop_opaque) on the calling thread,
+     * before the VM has a thread of its own, when every file the call
+     * opens with the caller's rights is open and no untrusted file has
+     * been parsed yet: the place to give up root (docs/security.md,
+     * "Privilege order").  vmrun_create() calls it with /dev/kvm, the log
+     * and metrics files, the drives, taps, consoles, the kernel and the
+     * initrd open, before it reads the kernel and the initrd.  A nonzero
+     * return (-errno) fails the call with that value. */
+    vmrun_drop_fn drop_fn;
+    void *drop_opaque;
 };
 
 /* Builds the VM described by (cfg): memory, vCPUs, devices, loaded kernel.

@@ -543,6 +543,9 @@ int api_server_open(const char *path, const struct vmrun_create_opts *opts,
     s->conns.prev = s->conns.next = &s->conns;
     s->conn_max = conn_limit();
     s->opts = s->log = *opts;
+    /* The API thread creates its VM after the command gave up its
+     * privileges (before that thread started): nothing left to drop. */
+    s->opts.drop_fn = NULL;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->cond, NULL);
     if (!(s->path = strdup(path)))

@@ -35,7 +35,9 @@ struct cli {
     struct vmrun_restore restore;
     const char *drive_paths[CLI_MAX_OVERRIDES];
     const char *taps[CLI_MAX_OVERRIDES];
-    int stop_fd; /* signalfd of SIGINT/SIGTERM/SIGHUP, -1: none */
+    int stop_fd;      /* signalfd of SIGINT/SIGTERM/SIGHUP, -1: none */
+    bool dropped;     /* --uid/--gid: privileges are given up */
+    bool drop_failed; /* drop_privileges() failed (said on stderr) */
 };
 
 struct term {
@@ -390,11 +392,14 @@ static int create_status(int err)
 }
 
 /* Returns -1 with (*vm) created, or an exit status. */
-static int create_vm(const struct vmrun_create_opts *opts,
+static int create_vm(const struct cli *cli,
+                     const struct vmrun_create_opts *opts,
                      struct vmrun_config *cfg, struct vmrun_vm **vm)
 {
     int ret = vmrun_create(cfg, opts, vm);
 
+    if (ret < 0 && cli->drop_failed)
+        return VMRUN_STATUS_ERROR; /* said by drop_privileges() */
     if (ret == -ENOENT && access("/dev/kvm", F_OK) < 0) {
         fprintf(stderr, "vmrun: cannot create the VM: /dev/kvm does not "
                         "exist (no KVM on this host, or kvm_intel/kvm_amd "
@@ -406,16 +411,6 @@ static int create_vm(const struct vmrun_create_opts *opts,
         return create_status(ret);
     }
     return -1;
-}
-
-static struct vmrun_create_opts cli_opts(const struct cli *cli)
-{
-    return (struct vmrun_create_opts){
-        .log_fn = log_stderr,
-        .log_level = cli->log_level,
-        .seccomp = cli->no_seccomp ? VMRUN_SECCOMP_OFF : VMRUN_SECCOMP_KILL,
-        .crash_dump_path = cli->crash_dump,
-    };
 }
 
 /* Empties the capability bounding set (every capability up to the last the
@@ -462,12 +457,13 @@ static int capabilities_left(void)
  * capability bounding set goes first (it needs CAP_SETPCAP), then groups
  * and gid (after setuid() they could no longer be changed).  Returns -1
  * to continue, or an exit status. */
-static int drop_privileges(const struct cli *cli)
+static int drop_privileges(struct cli *cli)
 {
     int ret;
 
-    if (cli->uid < 0)
+    if (cli->uid < 0 || cli->dropped)
         return -1;
+    cli->drop_failed = true;
     ret = drop_capabilities();
     if (ret < 0) {
         fprintf(stderr,
@@ -488,7 +484,30 @@ static int drop_privileges(const struct cli *cli)
         fprintf(stderr, "vmrun: --uid: root could be regained; stopping\n");
         return VMRUN_STATUS_ERROR;
     }
+    cli->drop_failed = false;
+    cli->dropped = true;
     return -1;
+}
+
+/* vmrun_create_opts.drop_fn: libvmrun calls it once the files of the VM
+ * are open and before it parses the kernel, initrd or snapshot state. */
+static int cli_drop(void *opaque)
+{
+    return drop_privileges(opaque) >= 0 ? -EPERM : 0;
+}
+
+/* --uid/--gid: libvmrun calls drop_privileges() between opening the
+ * VM's files and parsing the untrusted ones (docs/security.md). */
+static struct vmrun_create_opts cli_opts(struct cli *cli)
+{
+    return (struct vmrun_create_opts){
+        .log_fn = log_stderr,
+        .log_level = cli->log_level,
+        .seccomp = cli->no_seccomp ? VMRUN_SECCOMP_OFF : VMRUN_SECCOMP_KILL,
+        .crash_dump_path = cli->crash_dump,
+        .drop_fn = cli->uid >= 0 ? cli_drop : NULL,
+        .drop_opaque = cli,
+    };
 }
 
 /* Runs (vm) on this thread until it stops.  The API server (srv, if any)
@@ -514,11 +533,11 @@ static int boot_vm(const struct cli *cli, struct vmrun_vm *vm,
     return exit_status(&ex, cli->stop_fd);
 }
 
-static int run_vm(const struct cli *cli, struct vmrun_config *cfg)
+static int run_vm(struct cli *cli, struct vmrun_config *cfg)
 {
     struct vmrun_create_opts opts = cli_opts(cli);
     struct vmrun_vm *vm;
-    int ret = create_vm(&opts, cfg, &vm);
+    int ret = create_vm(cli, &opts, cfg, &vm);
 
     if (ret < 0 && (ret = drop_privileges(cli)) >= 0)
         vmrun_destroy(vm);
@@ -542,7 +561,7 @@ static int api_open_status(const char *path, int err)
 
 /* With a config the VM boots at once and the API serves runtime calls;
  * without one, the VM InstanceStart creates is run here. */
-static int run_api(const struct cli *cli, struct vmrun_config *cfg)
+static int run_api(struct cli *cli, struct vmrun_config *cfg)
 {
     struct vmrun_create_opts opts = cli_opts(cli);
     struct vmrun_vm *vm = NULL;
@@ -551,7 +570,7 @@ static int run_api(const struct cli *cli, struct vmrun_config *cfg)
 
     if (ret < 0)
         return api_open_status(cli->api_sock, ret);
-    if ((cfg && (ret = create_vm(&opts, cfg, &vm)) >= 0) ||
+    if ((cfg && (ret = create_vm(cli, &opts, cfg, &vm)) >= 0) ||
         (ret = drop_privileges(cli)) >= 0) {
         api_server_close(srv);
         vmrun_destroy(vm);
@@ -585,7 +604,7 @@ static int restore_status(int err)
 
 /* --restore: builds the VM from the snapshot, serves the API on it when
  * --api-sock is given, and runs it. */
-static int run_restore(const struct cli *cli)
+static int run_restore(struct cli *cli)
 {
     struct vmrun_create_opts opts = cli_opts(cli);
     struct api_server *srv = NULL;

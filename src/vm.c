@@ -266,6 +266,7 @@ static void vm_fds_init(struct vm *vm)
         -1;
     vm->statm_fd = -1;
     vm->stop_fd = -1;
+    vm->kernel_fd = vm->initrd_fd = -1;
     chardev_init_fds(&vm->arch.serial_cd, -1, -1);
 }
 
@@ -305,6 +306,57 @@ static int vm_open_outputs(struct vm *vm)
     }
     vm->has_metrics = true;
     return 0;
+}
+
+/* A boot file (path), the config's (key): open_regular(), as a FIFO put
+ * there since the config was read must not block the boot. */
+static int vm_open_input(struct vm *vm, const char *path, const char *key,
+                         int *out)
+{
+    int fd = open_regular(path, O_RDONLY | O_CLOEXEC, 0);
+
+    if (fd < 0) {
+        vm_log(vm, VMRUN_LOG_ERROR, "%s: cannot open '%s': %s", key, path,
+               fd == -EINVAL ? "not a regular file" : strerror(-fd));
+        return fd;
+    }
+    *out = fd;
+    return 0;
+}
+
+static void vm_close_boot_files(struct vm *vm)
+{
+    if (vm->kernel_fd >= 0)
+        close(vm->kernel_fd);
+    if (vm->initrd_fd >= 0)
+        close(vm->initrd_fd);
+    vm->kernel_fd = vm->initrd_fd = -1;
+}
+
+/* The kernel and initrd are untrusted input: they are opened with the
+ * caller's rights like every other file of the config, then the caller
+ * gives those rights up ((opts)->drop_fn), and only then are they read
+ * and parsed, from the open descriptors. */
+static int vm_load_boot_files(struct vm *vm,
+                              const struct vmrun_create_opts *opts)
+{
+    const struct vmrun_config *c = vm->cfg;
+    int ret = vm_open_input(vm, c->kernel_path, "boot-source.kernel_image_path",
+                            &vm->kernel_fd);
+
+    if (ret == 0 && c->initrd_path)
+        ret = vm_open_input(vm, c->initrd_path, "boot-source.initrd_path",
+                            &vm->initrd_fd);
+    if (ret == 0 && opts && opts->drop_fn)
+        ret = opts->drop_fn(opts->drop_opaque);
+    if (ret < 0)
+        return ret;
+    vm_log(vm, VMRUN_LOG_INFO, "reading the kernel%s as uid %u, gid %u",
+           c->initrd_path ? " and the initrd" : "", (unsigned int)getuid(),
+           (unsigned int)getgid());
+    ret = arch_load_kernel(vm);
+    vm_close_boot_files(vm);
+    return ret;
 }
 
 static int vm_build(struct vm *vm, const struct vmrun_config *cfg,
@@ -366,7 +418,7 @@ static int vm_build(struct vm *vm, const struct vmrun_config *cfg,
     if (ret < 0)
         return ret;
     if (mem_fd < 0) {
-        ret = arch_load_kernel(vm);
+        ret = vm_load_boot_files(vm, opts);
         if (ret < 0)
             return ret;
     }
@@ -411,6 +463,7 @@ void vm_fini(struct vm *vm)
         munmap(vm->ram, vm->ram_size);
     if (vm->mem_fd >= 0)
         close(vm->mem_fd);
+    vm_close_boot_files(vm);
     gmem_dirty_free(&vm->mem);
     if (vm->exit_fd >= 0)
         close(vm->exit_fd);

@@ -44,6 +44,10 @@ struct vm {
     int run_size;
     bool host_is_pvm; /* /dev/kvm is kvm_pvm, not VT-x/AMD-V */
 
+    /* The kernel and initrd (-1: none), open from vm_init() until
+     * arch_load_kernel() has read them. */
+    int kernel_fd, initrd_fd;
+
     uint8_t *ram; /* one mapping for all guest RAM */
     int mem_fd;   /* restored VMs: the memory file mapped privately; -1 */
     uint64_t ram_size;
@@ -106,7 +110,10 @@ struct vm {
 };
 
 /* Builds the whole VM from (cfg) (copied) in (vm); on failure the caller
- * still calls vm_fini(), which undoes whatever was built. */
+ * still calls vm_fini(), which undoes whatever was built.  Everything the
+ * config names is opened first, with the caller's rights; then
+ * (opts)->drop_fn runs, if any; only then are the kernel and initrd read
+ * and parsed. */
 int vm_init(struct vm *vm, const struct vmrun_config *cfg,
             const struct vmrun_create_opts *opts)
     __attribute__((warn_unused_result));

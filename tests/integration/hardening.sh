@@ -200,6 +200,38 @@ if [ "$(id -u)" = 0 ]; then
 		'^vmrun-firmware: blk: pattern: ok$' "$work/uidblk.out"
 	expect "uid: the image holds the guest's pattern" fw00000 \
 		"$(head -c 7 "$img")"
+
+	# Privilege order: the kernel and initrd are root's, mode 0600, in a
+	# folder only root may enter.  vmrun opens them as root, drops to
+	# 65534, then reads and parses them through the open fds: the guest
+	# boots, and the log says as whom the kernel was read.
+	mkdir -m 0700 "$work/rootonly"
+	cp "$build/firmware/hello.elf" "$work/rootonly/kernel.elf"
+	head -c 65536 /dev/urandom >"$work/rootonly/initrd.img"
+	chmod 0600 "$work/rootonly/kernel.elf" "$work/rootonly/initrd.img"
+	cat >"$work/rootk.json" <<JSON
+{
+  "boot-source": { "kernel_image_path": "$work/rootonly/kernel.elf",
+                   "initrd_path": "$work/rootonly/initrd.img",
+                   "boot_args": "status=7" },
+  "machine-config": { "vcpu_count": 1, "mem_size_mib": 64 },
+  "vmrun": { "serial": { "output": "file", "path": "$work/rootk.out" } }
+}
+JSON
+	timeout 30 "$vmrun" --log-level info --uid 65534 --gid 65534 \
+		"$work/rootk.json" 2>"$work/rootk.err" </dev/null
+	rc=$?
+	expect "order: a root-only 0600 kernel and initrd boot as uid 65534 (status 7)" 7 "$rc"
+	[ $rc = 7 ] || tail -n 5 "$work/rootk.err"
+	expect_grep "order: the kernel and initrd are read after the drop, as 65534" \
+		'reading the kernel and the initrd as uid 65534, gid 65534$' "$work/rootk.err"
+	# As 65534 the same files cannot even be opened: the fds did it.
+	if setpriv --reuid 65534 --regid 65534 --clear-groups \
+		cat "$work/rootonly/kernel.elf" >/dev/null 2>&1; then
+		not_ok "order: uid 65534 cannot open the kernel by itself" "it can"
+	else
+		ok "order: uid 65534 cannot open the kernel by itself"
+	fi
 else
 	skipped "uid: the --uid tests" "not root"
 fi
