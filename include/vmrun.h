@@ -82,8 +82,11 @@ struct vmrun_create_opts {
      * been parsed yet: the place to give up root (docs/security.md,
      * "Privilege order").  vmrun_create() calls it with /dev/kvm, the log
      * and metrics files, the drives, taps, consoles, the kernel and the
-     * initrd open, before it reads the kernel and the initrd.  A nonzero
-     * return (-errno) fails the call with that value. */
+     * initrd open, before it reads the kernel and the initrd;
+     * vmrun_restore() with the state file, the memory file and /dev/kvm
+     * open, before it reads the state file (so the disks, taps and console
+     * files the snapshot names are opened after it, with the rights
+     * left).  A nonzero return (-errno) fails the call with that value. */
     vmrun_drop_fn drop_fn;
     void *drop_opaque;
 };

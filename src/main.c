@@ -619,9 +619,10 @@ static int run_restore(struct cli *cli)
     }
     ret = vmrun_restore(&cli->restore, &opts, &vm, err, sizeof(err));
     if (ret < 0) {
-        fprintf(stderr, "vmrun: %s\n", err[0] ? err : strerror(-ret));
+        if (!cli->drop_failed) /* else said by drop_privileges() */
+            fprintf(stderr, "vmrun: %s\n", err[0] ? err : strerror(-ret));
         api_server_close(srv);
-        return restore_status(ret);
+        return cli->drop_failed ? VMRUN_STATUS_ERROR : restore_status(ret);
     }
     if ((ret = drop_privileges(cli)) >= 0) {
         api_server_close(srv);

@@ -698,15 +698,16 @@ static int snap_apply(struct vmrun_config *c, const struct vmrun_restore *ro,
     return ret;
 }
 
-/* The header, the host CPU and the config: everything checked before a
- * VM exists. */
-static int snap_open(const struct vmrun_restore *ro, struct snap_file *f,
-                     struct vmrun_config **cfg, char *err, size_t err_len)
+/* The header, the host CPU and the config of the state file open at
+ * (fd): everything checked before a VM exists. */
+static int snap_open(const struct vmrun_restore *ro, int fd,
+                     struct snap_file *f, struct vmrun_config **cfg, char *err,
+                     size_t err_len)
 {
     const char *path = ro->snapshot_path;
     char msg[256], cpu[SNAP_CPU_LEN + 1];
     struct snap_rd r;
-    int ret = snap_file_load(f, path, msg, sizeof(msg));
+    int ret = snap_file_read(f, fd, msg, sizeof(msg));
 
     if (ret < 0) {
         snprintf(err, err_len, "%s: %s", path, msg);
@@ -727,26 +728,13 @@ static int snap_open(const struct vmrun_restore *ro, struct snap_file *f,
     return ret;
 }
 
-/* The memory section must match the config, the file its size. */
-static int snap_open_mem(const struct snap_file *f,
-                         const struct vmrun_config *c,
-                         const struct vmrun_restore *ro, char *err,
+/* The memory file, opened for reading and locked; nothing is read. */
+static int snap_open_mem(const struct vmrun_restore *ro, char *err,
                          size_t err_len)
 {
-    uint64_t want = c->mem_size_mib << 20, ram;
-    struct snap_rd r;
-    struct stat st;
-    int fd;
-
-    if (!snap_file_section(f, SNAP_SEC_MEMORY, 0, &r))
-        return snap_err(err, err_len, "%s: no memory section",
-                        ro->snapshot_path);
-    ram = sr_u64(&r);
-    if (sr_u32(&r) != GMEM_PAGE || ram != want)
-        return snap_err(err, err_len, "%s: bad memory section",
-                        ro->snapshot_path);
     /* Without blocking: a FIFO would hang the API thread in open(). */
-    fd = open_regular(ro->mem_path, O_RDONLY | O_CLOEXEC, 0);
+    int fd = open_regular(ro->mem_path, O_RDONLY | O_CLOEXEC, 0);
+
     if (fd == -EINVAL)
         return snap_err(err, err_len, "%s: not a regular file", ro->mem_path);
     if (fd < 0) {
@@ -770,14 +758,32 @@ static int snap_open_mem(const struct snap_file *f,
                  ro->mem_path);
         return -EBUSY;
     }
-    if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != want) {
-        close(fd);
+    return fd;
+}
+
+/* The memory section must match the config, the file (fd) its size. */
+static int snap_check_mem(const struct snap_file *f,
+                          const struct vmrun_config *c,
+                          const struct vmrun_restore *ro, int fd, char *err,
+                          size_t err_len)
+{
+    uint64_t want = c->mem_size_mib << 20, ram;
+    struct snap_rd r;
+    struct stat st;
+
+    if (!snap_file_section(f, SNAP_SEC_MEMORY, 0, &r))
+        return snap_err(err, err_len, "%s: no memory section",
+                        ro->snapshot_path);
+    ram = sr_u64(&r);
+    if (sr_u32(&r) != GMEM_PAGE || ram != want)
+        return snap_err(err, err_len, "%s: bad memory section",
+                        ro->snapshot_path);
+    if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != want)
         return snap_err(err, err_len,
                         "%s: not a memory file of %llu bytes (the snapshot's "
                         "RAM size)",
                         ro->mem_path, (unsigned long long)want);
-    }
-    return fd;
+    return 0;
 }
 
 static int snap_load_state(struct vm *vm, const struct snap_file *f)
@@ -808,44 +814,125 @@ static int snap_load_state(struct vm *vm, const struct snap_file *f)
     return ret;
 }
 
+/* A restore in progress: what it opened with the caller's rights, and
+ * what parsing the state file gave. */
+struct snap_restore {
+    const struct vmrun_restore *ro;
+    char *err;
+    size_t err_len;
+    int state_fd, mem_fd, kvm_fd;
+    struct snap_file f;
+    struct vmrun_config *cfg;
+    struct vm *vm;
+};
+
+static void snap_close_input(int fd)
+{
+    if (fd >= 0)
+        close(fd);
+}
+
+/* The state file, the memory file (locked) and /dev/kvm, opened with the
+ * caller's rights, before it gives them up: the files the operator or API
+ * client named.  Nothing is read yet. */
+static int snap_open_inputs(struct snap_restore *rs, const struct logger *log)
+{
+    const char *path = rs->ro->snapshot_path;
+    char msg[256];
+
+    rs->state_fd = snap_file_open(path, msg, sizeof(msg));
+    if (rs->state_fd < 0) {
+        snprintf(rs->err, rs->err_len, "%s: %s", path, msg);
+        return rs->state_fd;
+    }
+    rs->mem_fd = snap_open_mem(rs->ro, rs->err, rs->err_len);
+    if (rs->mem_fd < 0)
+        return rs->mem_fd;
+    rs->kvm_fd = vm_kvm_open(log);
+    if (rs->kvm_fd < 0)
+        snprintf(rs->err, rs->err_len, "cannot create the VM: %s",
+                 strerror(-rs->kvm_fd));
+    return rs->kvm_fd < 0 ? rs->kvm_fd : 0;
+}
+
+/* The state file is untrusted: it is parsed only here, after the drop. */
+static int snap_parse_state(struct snap_restore *rs, const struct logger *log)
+{
+    int ret;
+
+    log_msg(log, VMRUN_LOG_INFO, "snapshot: reading '%s' as uid %u, gid %u",
+            rs->ro->snapshot_path, (unsigned int)getuid(),
+            (unsigned int)getgid());
+    ret =
+        snap_open(rs->ro, rs->state_fd, &rs->f, &rs->cfg, rs->err, rs->err_len);
+    if (ret == 0)
+        ret = snap_check_mem(&rs->f, rs->cfg, rs->ro, rs->mem_fd, rs->err,
+                             rs->err_len);
+    return ret;
+}
+
+/* The VM from the parsed config (opening the disks, taps and consoles it
+ * names with the rights left), then its saved state. */
+static int snap_build(struct snap_restore *rs,
+                      const struct vmrun_create_opts *opts)
+{
+    int ret = vm_init_restore(rs->vm, rs->cfg, opts, rs->kvm_fd, rs->mem_fd);
+
+    rs->kvm_fd = rs->mem_fd = -1; /* taken */
+    if (ret < 0)
+        snprintf(rs->err, rs->err_len, "cannot create the VM: %s",
+                 strerror(-ret));
+    else if ((ret = snap_load_state(rs->vm, &rs->f)) < 0)
+        snap_err(rs->err, rs->err_len,
+                 "%s: the saved state cannot be loaded here (see the log)",
+                 rs->ro->snapshot_path);
+    if (ret < 0)
+        vm_fini(rs->vm);
+    return ret;
+}
+
 int snapshot_restore(struct vm *vm, const struct vmrun_restore *ro,
                      const struct vmrun_create_opts *opts, char *err,
                      size_t err_len)
 {
-    struct snap_file *f = calloc(1, sizeof(*f));
-    struct vmrun_config *cfg = NULL;
+    struct snap_restore *rs = calloc(1, sizeof(*rs));
+    struct logger log = {0};
     double t0 = snap_now_ms();
-    int ret, fd;
+    int ret;
 
-    if (!f)
+    if (!rs)
         return -ENOMEM;
-    ret = snap_open(ro, f, &cfg, err, err_len);
-    fd = ret == 0 ? snap_open_mem(f, cfg, ro, err, err_len) : -1;
-    if (ret == 0 && fd < 0)
-        ret = fd;
-    if (ret == 0) {
-        ret = vm_init_restore(vm, cfg, opts, fd);
-        if (ret < 0)
-            snprintf(err, err_len, "cannot create the VM: %s", strerror(-ret));
-        else if ((ret = snap_load_state(vm, f)) < 0)
-            snap_err(err, err_len,
-                     "%s: the saved state cannot be loaded here (see the "
-                     "log)",
-                     ro->snapshot_path);
-        if (ret < 0)
-            vm_fini(vm);
-    }
+    rs->ro = ro;
+    rs->err = err;
+    rs->err_len = err_len;
+    rs->vm = vm;
+    rs->state_fd = rs->mem_fd = rs->kvm_fd = -1;
+    if (opts)
+        log = (struct logger){opts->log_fn, opts->log_opaque, opts->log_level,
+                              false};
+    ret = snap_open_inputs(rs, &log);
+    if (ret == 0 && opts && opts->drop_fn &&
+        (ret = opts->drop_fn(opts->drop_opaque)) < 0)
+        snprintf(err, err_len, "cannot give up privileges: %s", strerror(-ret));
+    if (ret == 0)
+        ret = snap_parse_state(rs, &log);
+    if (ret == 0)
+        ret = snap_build(rs, opts);
     if (ret == 0) {
         vm->start_paused = !ro->resume;
         vm->paused = vm->start_paused; /* vmrun_resume() may come first */
         vm_log(vm, VMRUN_LOG_INFO,
                "snapshot: restored '%s' (vmrun %s%s) in %.1f ms",
-               ro->snapshot_path, f->vmrun_version,
-               f->flags & SNAP_FLAG_DIFF ? ", Diff" : "", snap_now_ms() - t0);
+               ro->snapshot_path, rs->f.vmrun_version,
+               rs->f.flags & SNAP_FLAG_DIFF ? ", Diff" : "",
+               snap_now_ms() - t0);
     }
-    snap_file_free(f);
-    free(f);
-    vmrun_config_free(cfg);
+    snap_close_input(rs->state_fd);
+    snap_close_input(rs->mem_fd);
+    snap_close_input(rs->kvm_fd);
+    snap_file_free(&rs->f);
+    vmrun_config_free(rs->cfg);
+    free(rs);
     return ret;
 }
 

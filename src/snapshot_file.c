@@ -387,35 +387,38 @@ int snap_file_parse(struct snap_file *f, uint8_t *buf, size_t len, char *err,
     return ret;
 }
 
-int snap_file_load(struct snap_file *f, const char *path, char *err,
-                   size_t err_len)
+int snap_file_open(const char *path, char *err, size_t err_len)
 {
     int fd = open_regular(path, O_RDONLY | O_CLOEXEC, 0);
+
+    if (fd == -EINVAL)
+        return snap_fail(err, err_len, "not a regular file");
+    if (fd < 0) {
+        snprintf(err, err_len, "cannot open: %s", strerror(-fd));
+        return fd == -ENOENT ? -ENOENT : -EINVAL;
+    }
+    return fd;
+}
+
+int snap_file_read(struct snap_file *f, int fd, char *err, size_t err_len)
+{
     uint8_t *buf = NULL;
     struct stat st;
     size_t got = 0;
 
     memset(f, 0, sizeof(*f));
-    if (fd == -EINVAL)
-        return snap_fail(err, err_len, "not a regular file");
-    if (fd < 0 || fstat(fd, &st) < 0) {
-        int e = fd < 0 ? -fd : errno;
-
-        snprintf(err, err_len, "cannot open: %s", strerror(e));
-        if (fd >= 0)
-            close(fd);
-        return e == ENOENT ? -ENOENT : -EINVAL;
+    if (fstat(fd, &st) < 0) {
+        snprintf(err, err_len, "cannot read: %s", strerror(errno));
+        return -EINVAL;
     }
-    if (st.st_size > (off_t)SNAP_MAX_FILE) {
-        close(fd);
+    if (st.st_size > (off_t)SNAP_MAX_FILE)
         return snap_fail(err, err_len,
                          "%lld bytes; a state file has at most "
                          "%u MiB",
                          (long long)st.st_size, SNAP_MAX_FILE >> 20);
-    }
     buf = malloc(st.st_size ? (size_t)st.st_size : 1);
     while (buf && got < (size_t)st.st_size) {
-        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+        ssize_t n = pread(fd, buf + got, (size_t)st.st_size - got, (off_t)got);
 
         if (n < 0 && errno == EINTR)
             continue;
@@ -423,10 +426,22 @@ int snap_file_load(struct snap_file *f, const char *path, char *err,
             break;
         got += (size_t)n;
     }
-    close(fd);
     if (!buf)
         return -ENOMEM;
     return snap_file_parse(f, buf, got, err, err_len);
+}
+
+int snap_file_load(struct snap_file *f, const char *path, char *err,
+                   size_t err_len)
+{
+    int fd = snap_file_open(path, err, err_len), ret;
+
+    memset(f, 0, sizeof(*f));
+    if (fd < 0)
+        return fd;
+    ret = snap_file_read(f, fd, err, err_len);
+    close(fd);
+    return ret;
 }
 
 void snap_file_free(struct snap_file *f)

@@ -142,16 +142,26 @@ static bool host_is_pvm(void)
            access("/sys/module/kvm_amd", F_OK) != 0;
 }
 
+int vm_kvm_open(const struct logger *log)
+{
+    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC), ret;
+
+    if (fd >= 0)
+        return fd;
+    ret = -errno;
+    log_msg(log, VMRUN_LOG_ERROR, "cannot open /dev/kvm: %s", strerror(-ret));
+    return ret;
+}
+
+/* /dev/kvm (unless the caller opened it: a restore) and the VM. */
 static int vm_open_kvm(struct vm *vm)
 {
     int ret;
 
-    vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-    if (vm->kvm_fd < 0) {
-        ret = -errno;
-        vm_log(vm, VMRUN_LOG_ERROR, "cannot open /dev/kvm: %s", strerror(-ret));
-        return ret;
-    }
+    if (vm->kvm_fd < 0)
+        vm->kvm_fd = vm_kvm_open(&vm->log);
+    if (vm->kvm_fd < 0)
+        return vm->kvm_fd;
     if (ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
         vm_log(vm, VMRUN_LOG_ERROR, "/dev/kvm: unsupported KVM API version");
         return -ENOTSUP;
@@ -360,12 +370,14 @@ static int vm_load_boot_files(struct vm *vm,
 }
 
 static int vm_build(struct vm *vm, const struct vmrun_config *cfg,
-                    const struct vmrun_create_opts *opts, int mem_fd)
+                    const struct vmrun_create_opts *opts, int kvm_fd,
+                    int mem_fd)
 {
     int ret;
 
     memset(vm, 0, sizeof(*vm));
     vm_fds_init(vm);
+    vm->kvm_fd = kvm_fd;
     vm->mem_fd = mem_fd;
     pthread_mutex_init(&vm->lock, NULL);
     pthread_cond_init(&vm->cond, NULL);
@@ -435,13 +447,14 @@ static int vm_build(struct vm *vm, const struct vmrun_config *cfg,
 int vm_init(struct vm *vm, const struct vmrun_config *cfg,
             const struct vmrun_create_opts *opts)
 {
-    return vm_build(vm, cfg, opts, -1);
+    return vm_build(vm, cfg, opts, -1, -1);
 }
 
 int vm_init_restore(struct vm *vm, const struct vmrun_config *cfg,
-                    const struct vmrun_create_opts *opts, int mem_fd)
+                    const struct vmrun_create_opts *opts, int kvm_fd,
+                    int mem_fd)
 {
-    return vm_build(vm, cfg, opts, mem_fd);
+    return vm_build(vm, cfg, opts, kvm_fd, mem_fd);
 }
 
 /* Undoes vm_init() in reverse; safe on a partly built VM. */

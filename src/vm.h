@@ -118,13 +118,19 @@ int vm_init(struct vm *vm, const struct vmrun_config *cfg,
             const struct vmrun_create_opts *opts)
     __attribute__((warn_unused_result));
 
-/* vm_init() for a snapshot restore (src/snapshot.c): guest RAM is
- * (mem_fd) mapped MAP_PRIVATE (pages load lazily; the file is never
- * written), no kernel is loaded and the vCPUs keep their reset state until
- * the caller loads the saved state.  (mem_fd) is taken. */
+/* vm_init() for a snapshot restore (src/snapshot.c): (kvm_fd) is
+ * /dev/kvm (vm_kvm_open()), guest RAM is (mem_fd) mapped MAP_PRIVATE
+ * (pages load lazily; the file is never written), no kernel is loaded,
+ * (opts)->drop_fn is not called (the caller did, before it parsed the
+ * state file that (cfg) comes from), and the vCPUs keep their reset state
+ * until the caller loads the saved state.  Both fds are taken, also on
+ * failure. */
 int vm_init_restore(struct vm *vm, const struct vmrun_config *cfg,
-                    const struct vmrun_create_opts *opts, int mem_fd)
-    __attribute__((warn_unused_result));
+                    const struct vmrun_create_opts *opts, int kvm_fd,
+                    int mem_fd) __attribute__((warn_unused_result));
+
+/* Opens /dev/kvm; the fd, or -errno (logged in (log)). */
+int vm_kvm_open(const struct logger *log) __attribute__((warn_unused_result));
 
 /* Starts the event loop and the vCPU threads; on return they run (or an
  * exit is pending after a failure, which vm_wait() reports). */

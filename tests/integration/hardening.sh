@@ -136,6 +136,12 @@ each_task() {
 	expect "$1 (all $n threads; without:${bad:- none})" "" "$bad"
 }
 
+# api_call METHOD PATH BODY: one request on $sock; prints the HTTP status.
+api_call() {
+	curl -s --max-time 30 --unix-socket "$sock" -o /dev/null -w '%{http_code}' \
+		-X "$1" -H 'Content-Type: application/json' -d "$3" "http://localhost$2"
+}
+
 # --- no_new_privs: process-wide, from the start of the command ---
 
 # With --no-seccomp no filter sets it per thread: every thread (main, vCPU,
@@ -232,6 +238,60 @@ JSON
 	else
 		ok "order: uid 65534 cannot open the kernel by itself"
 	fi
+
+	# A restore: the state and memory files are root's 0600 in that
+	# folder too, opened as root and read after the drop.  The disk the
+	# snapshot names is opened after the drop as well (the state file
+	# chooses it): root's 0600 disk is refused, one that 65534 may open
+	# (--drive-path) is taken.
+	truncate -s 1M "$work/rootonly/d0.img"
+	chmod 0600 "$work/rootonly/d0.img"
+	cat >"$work/snap.json" <<JSON
+{
+  "boot-source": { "kernel_image_path": "$build/firmware/spin.elf",
+                   "boot_args": "delay=20000000" },
+  "machine-config": { "vcpu_count": 1, "mem_size_mib": 64 },
+  "drives": [ { "drive_id": "d0", "path_on_host": "$work/rootonly/d0.img",
+                "is_root_device": false, "is_read_only": false } ]
+}
+JSON
+	sock=$work/snap.sock
+	"$vmrun" --api-sock "$sock" "$work/snap.json" >"$work/snap.out" \
+		2>"$work/snap.err" </dev/null &
+	pid=$!
+	wait_line "$work/snap.out" 'tick 1' ||
+		not_ok "order: the guest to snapshot runs" "$(tail -n 3 "$work/snap.err")"
+	codes=$(api_call PATCH /vm '{"state": "Paused"}')
+	codes="$codes $(api_call PUT /snapshot/create '{"snapshot_path": "'"$work"'/rootonly/s", "mem_file_path": "'"$work"'/rootonly/m"}')"
+	expect "order: paused and snapshotted" "204 204" "$codes"
+	kill -TERM "$pid"
+	wait "$pid"
+	pid=""
+	chmod 0600 "$work/rootonly/s" "$work/rootonly/m"
+	timeout 30 "$vmrun" --log-level info --uid 65534 --gid 65534 \
+		--restore "$work/rootonly/s" --mem "$work/rootonly/m" \
+		>"$work/rs1.out" 2>"$work/rs1.err" </dev/null
+	expect "order: a restore whose disk only root may open fails (status 2)" 2 "$?"
+	expect_grep "order: ... naming the disk" \
+		"drive 'd0': cannot open '.*/rootonly/d0.img': Permission denied" "$work/rs1.err"
+	chmod 0711 "$work"
+	mkdir -m 0755 "$work/pub"
+	cp "$work/rootonly/d0.img" "$work/pub/d0.img"
+	chown 65534:65534 "$work/pub/d0.img"
+	"$vmrun" --log-level info --uid 65534 --gid 65534 \
+		--restore "$work/rootonly/s" --mem "$work/rootonly/m" \
+		--drive-path "d0=$work/pub/d0.img" >"$work/rs2.out" 2>"$work/rs2.err" </dev/null &
+	pid=$!
+	wait_line "$work/rs2.out" 'tick [0-9]' &&
+		ok "order: the root-only snapshot restores as uid 65534" ||
+		not_ok "order: the root-only snapshot restores as uid 65534" \
+			"$(tail -n 5 "$work/rs2.err")"
+	expect_grep "order: the state file is read after the drop, as 65534" \
+		"snapshot: reading '.*/rootonly/s' as uid 65534, gid 65534$" "$work/rs2.err"
+	kill -TERM "$pid"
+	wait "$pid"
+	expect "order: the restored VM stops on SIGTERM (143)" 143 "$?"
+	pid=""
 else
 	skipped "uid: the --uid tests" "not root"
 fi

@@ -285,6 +285,36 @@ START_TEST(test_load_errors)
 }
 END_TEST
 
+/* A restore opens the state file before it gives up its privileges and
+ * reads it after: snap_file_read() parses from the descriptor alone (the
+ * path is gone, the file offset is elsewhere), and leaves it open. */
+START_TEST(test_read_from_fd)
+{
+    struct snap_file *f = calloc(1, sizeof(*f));
+    char path[] = "/tmp/test_snapshot.XXXXXX", err[256];
+    struct snap_buf b;
+    int fd = mkstemp(path), rfd;
+
+    ck_assert_int_ge(fd, 0);
+    build(&b);
+    ck_assert_int_eq(write(fd, b.data, b.len), (ssize_t)b.len);
+    close(fd);
+    rfd = snap_file_open(path, err, sizeof(err));
+    ck_assert_int_ge(rfd, 0);
+    ck_assert_int_eq(unlink(path), 0);
+    ck_assert_int_eq(lseek(rfd, 17, SEEK_SET), 17);
+    ck_assert_int_eq(snap_file_read(f, rfd, err, sizeof(err)), 0);
+    ck_assert_uint_eq(f->nr, 3);
+    ck_assert_int_eq(fcntl(rfd, F_GETFD), FD_CLOEXEC);
+    snap_file_free(f);
+    ck_assert_int_eq(snap_file_open(path, err, sizeof(err)), -ENOENT);
+    ck_assert_ptr_nonnull(strstr(err, "cannot open"));
+    close(rfd);
+    free(f);
+    sb_free(&b);
+}
+END_TEST
+
 /* Device loaders take whatever bytes a file holds: out-of-range values
  * are refused, nothing is read past the record. */
 START_TEST(test_serial_i8042_hostile_state)
@@ -774,6 +804,7 @@ int main(void)
     tcase_add_test(tc, test_reader_bounds);
     tcase_add_test(tc, test_crc32_known_value);
     tcase_add_test(tc, test_load_errors);
+    tcase_add_test(tc, test_read_from_fd);
     tcase_add_test(tc, test_serial_i8042_hostile_state);
     tcase_add_test(tc, test_virtq_load_checks_rings);
     tcase_add_test(tc, test_dirty_tracking);
