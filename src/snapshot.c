@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "arch/arch.h"
+#include "sandbox.h"
 #include "snapshot.h"
 #include "snapshot_file.h"
 #include "util.h"
@@ -818,6 +819,7 @@ static int snap_load_state(struct vm *vm, const struct snap_file *f)
  * what parsing the state file gave. */
 struct snap_restore {
     const struct vmrun_restore *ro;
+    struct logger log; /* the caller's, until the VM has its own */
     char *err;
     size_t err_len;
     int state_fd, mem_fd, kvm_fd;
@@ -855,14 +857,16 @@ static int snap_open_inputs(struct snap_restore *rs, const struct logger *log)
     return rs->kvm_fd < 0 ? rs->kvm_fd : 0;
 }
 
-/* The state file is untrusted: it is parsed only here, after the drop. */
-static int snap_parse_state(struct snap_restore *rs, const struct logger *log)
+/* The state file is untrusted: it is parsed only here, after the drop,
+ * on a thread of the restore role (sandbox_run()). */
+static int snap_parse_state(void *opaque)
 {
+    struct snap_restore *rs = opaque;
     int ret;
 
-    log_msg(log, VMRUN_LOG_INFO, "snapshot: reading '%s' as uid %u, gid %u",
-            rs->ro->snapshot_path, (unsigned int)getuid(),
-            (unsigned int)getgid());
+    log_msg(&rs->log, VMRUN_LOG_INFO,
+            "snapshot: reading '%s' as uid %u, gid %u", rs->ro->snapshot_path,
+            (unsigned int)getuid(), (unsigned int)getgid());
     ret =
         snap_open(rs->ro, rs->state_fd, &rs->f, &rs->cfg, rs->err, rs->err_len);
     if (ret == 0)
@@ -871,8 +875,16 @@ static int snap_parse_state(struct snap_restore *rs, const struct logger *log)
     return ret;
 }
 
+static int snap_load_job(void *opaque)
+{
+    struct snap_restore *rs = opaque;
+
+    return snap_load_state(rs->vm, &rs->f);
+}
+
 /* The VM from the parsed config (opening the disks, taps and consoles it
- * names with the rights left), then its saved state. */
+ * names with the rights left), then its saved state, loaded on a thread
+ * of the restore role. */
 static int snap_build(struct snap_restore *rs,
                       const struct vmrun_create_opts *opts)
 {
@@ -882,7 +894,8 @@ static int snap_build(struct snap_restore *rs,
     if (ret < 0)
         snprintf(rs->err, rs->err_len, "cannot create the VM: %s",
                  strerror(-ret));
-    else if ((ret = snap_load_state(rs->vm, &rs->f)) < 0)
+    else if ((ret = sandbox_run(rs->vm->seccomp, SANDBOX_ROLE_RESTORE,
+                                &rs->vm->log, snap_load_job, rs)) < 0)
         snap_err(rs->err, rs->err_len,
                  "%s: the saved state cannot be loaded here (see the log)",
                  rs->ro->snapshot_path);
@@ -896,7 +909,7 @@ int snapshot_restore(struct vm *vm, const struct vmrun_restore *ro,
                      size_t err_len)
 {
     struct snap_restore *rs = calloc(1, sizeof(*rs));
-    struct logger log = {0};
+    enum vmrun_seccomp mode = opts ? opts->seccomp : VMRUN_SECCOMP_OFF;
     double t0 = snap_now_ms();
     int ret;
 
@@ -908,14 +921,17 @@ int snapshot_restore(struct vm *vm, const struct vmrun_restore *ro,
     rs->vm = vm;
     rs->state_fd = rs->mem_fd = rs->kvm_fd = -1;
     if (opts)
-        log = (struct logger){opts->log_fn, opts->log_opaque, opts->log_level,
-                              false};
-    ret = snap_open_inputs(rs, &log);
+        rs->log = (struct logger){opts->log_fn, opts->log_opaque,
+                                  opts->log_level, false};
+    ret = snap_open_inputs(rs, &rs->log);
     if (ret == 0 && opts && opts->drop_fn &&
         (ret = opts->drop_fn(opts->drop_opaque)) < 0)
         snprintf(err, err_len, "cannot give up privileges: %s", strerror(-ret));
+    if (ret == 0 && (ret = sandbox_setup(mode, &rs->log)) < 0)
+        snprintf(err, err_len, "seccomp: %s", strerror(-ret));
     if (ret == 0)
-        ret = snap_parse_state(rs, &log);
+        ret = sandbox_run(mode, SANDBOX_ROLE_RESTORE, &rs->log,
+                          snap_parse_state, rs);
     if (ret == 0)
         ret = snap_build(rs, opts);
     if (ret == 0) {

@@ -2,8 +2,9 @@
 # hardening.sh BUILD_DIR - what docs/security.md promises, on the
 # freestanding guests of firmware/:
 #  - seccomp: a forbidden system call from each thread role (vcpu,
-#    vcpu-dump, event-loop, api, main, and api-preboot: the API thread before
-#    InstanceStart, under its denylist) kills vmrun by SIGSYS with a line naming the
+#    vcpu-dump, event-loop, api, main, api-preboot: the API thread before
+#    InstanceStart, under its denylist, and restore: the threads that parse
+#    and load a snapshot state file) kills vmrun by SIGSYS with a line naming the
 #    role and the call (vmrun-seccomp-test, a test build whose hook makes
 #    that thread call socket() once filtered); --no-seccomp lets it through;
 #  - no_new_privs on every thread, with or without filters;
@@ -109,6 +110,47 @@ if command -v curl >/dev/null; then
 	expect "seccomp api-preboot: configured and started over the API" "204 204 204" "$codes"
 	expect "seccomp api-preboot: the guest ran to its end (status 7)" 7 "$rc"
 	[ $rc = 7 ] || tail -n 5 "$work/apiboot.err"
+
+	# restore: the state file is parsed, and the saved state loaded, on
+	# threads of the restore role (no open, no socket): the hook's
+	# socket() there is stopped, for --restore and for PUT /snapshot/load.
+	cfg=$(spin_json "$work/sc.json")
+	expect "seccomp restore: a snapshot to restore" "204 204" \
+		"$(snapshot_of "$cfg" "$work/sc.snap" "$work/sc.mem")"
+	VMRUN_SECCOMP_TEST=restore timeout 30 "$sctest" --restore "$work/sc.snap" \
+		--mem "$work/sc.mem" >/dev/null 2>"$work/restore.err" </dev/null
+	rc=$?
+	expect "seccomp restore: killed by SIGSYS (status 159)" 159 "$rc"
+	expect_grep "seccomp restore: the log names the role and the call" \
+		"^vmrun: seccomp: the restore thread made a forbidden system call: socket \(41\)" \
+		"$work/restore.err"
+	sock=$work/load.sock
+	VMRUN_SECCOMP_TEST=restore timeout 30 "$sctest" --api-sock "$sock" \
+		>/dev/null 2>"$work/load.err" </dev/null &
+	pid=$!
+	wait_sock "$sock"
+	api_call PUT /snapshot/load '{"snapshot_path": "'"$work"'/sc.snap",
+	  "mem_backend": {"backend_type": "File", "backend_path": "'"$work"'/sc.mem"}}' \
+		>/dev/null
+	wait "$pid"
+	rc=$?
+	pid=""
+	expect "seccomp restore (snapshot/load): killed by SIGSYS (status 159)" 159 "$rc"
+	expect_grep "seccomp restore (snapshot/load): the log names the role and the call" \
+		"^vmrun: seccomp: the restore thread made a forbidden system call: socket \(41\)" \
+		"$work/load.err"
+	# Untriggered, the test build restores and runs under the filters.
+	"$sctest" --restore "$work/sc.snap" --mem "$work/sc.mem" \
+		>"$work/scr.out" 2>"$work/scr.err" </dev/null &
+	pid=$!
+	wait_line "$work/scr.out" 'tick [0-9]' &&
+		ok "seccomp restore: the test build restores and runs under the filters" ||
+		not_ok "seccomp restore: the test build restores and runs under the filters" \
+			"$(tail -n 5 "$work/scr.err")"
+	kill -TERM "$pid"
+	wait "$pid"
+	expect "seccomp restore: SIGTERM exit status 143" 143 "$?"
+	pid=""
 else
 	skipped "seccomp api-preboot" "no curl"
 fi
@@ -140,6 +182,36 @@ each_task() {
 api_call() {
 	curl -s --max-time 30 --unix-socket "$sock" -o /dev/null -w '%{http_code}' \
 		-X "$1" -H 'Content-Type: application/json' -d "$3" "http://localhost$2"
+}
+
+# spin_json FILE [SECTION]: a config booting the spin guest (serial on
+# stdout) with SECTION (e.g. "drives": [...]); prints FILE.
+spin_json() {
+	cat >"$1" <<JSON
+{
+  "boot-source": { "kernel_image_path": "$build/firmware/spin.elf",
+                   "boot_args": "delay=20000000" },
+  "machine-config": { "vcpu_count": 1, "mem_size_mib": 64 }${2:+,
+  $2}
+}
+JSON
+	echo "$1"
+}
+
+# snapshot_of CONFIG STATE MEM: runs CONFIG (serial on stdout, into
+# STATE.out) with --api-sock until its first tick, pauses it and
+# snapshots it to STATE and MEM; prints "204 204" when both requests did.
+snapshot_of() {
+	local sock=$work/snapshot_of.sock spid codes
+	rm -f "$sock"
+	"$vmrun" --api-sock "$sock" "$1" >"$2.out" 2>"$2.err" </dev/null &
+	spid=$!
+	wait_line "$2.out" 'tick 1'
+	codes=$(api_call PATCH /vm '{"state": "Paused"}')
+	codes="$codes $(api_call PUT /snapshot/create '{"snapshot_path": "'"$2"'", "mem_file_path": "'"$3"'"}')"
+	kill -TERM "$spid"
+	wait "$spid"
+	echo "$codes"
 }
 
 # --- no_new_privs: process-wide, from the start of the command ---
@@ -246,27 +318,11 @@ JSON
 	# (--drive-path) is taken.
 	truncate -s 1M "$work/rootonly/d0.img"
 	chmod 0600 "$work/rootonly/d0.img"
-	cat >"$work/snap.json" <<JSON
-{
-  "boot-source": { "kernel_image_path": "$build/firmware/spin.elf",
-                   "boot_args": "delay=20000000" },
-  "machine-config": { "vcpu_count": 1, "mem_size_mib": 64 },
-  "drives": [ { "drive_id": "d0", "path_on_host": "$work/rootonly/d0.img",
-                "is_root_device": false, "is_read_only": false } ]
-}
-JSON
-	sock=$work/snap.sock
-	"$vmrun" --api-sock "$sock" "$work/snap.json" >"$work/snap.out" \
-		2>"$work/snap.err" </dev/null &
-	pid=$!
-	wait_line "$work/snap.out" 'tick 1' ||
-		not_ok "order: the guest to snapshot runs" "$(tail -n 3 "$work/snap.err")"
-	codes=$(api_call PATCH /vm '{"state": "Paused"}')
-	codes="$codes $(api_call PUT /snapshot/create '{"snapshot_path": "'"$work"'/rootonly/s", "mem_file_path": "'"$work"'/rootonly/m"}')"
-	expect "order: paused and snapshotted" "204 204" "$codes"
-	kill -TERM "$pid"
-	wait "$pid"
-	pid=""
+	cfg=$(spin_json "$work/snap.json" '"drives": [ { "drive_id": "d0",
+	  "path_on_host": "'"$work"'/rootonly/d0.img", "is_root_device": false,
+	  "is_read_only": false } ]')
+	expect "order: paused and snapshotted" "204 204" \
+		"$(snapshot_of "$cfg" "$work/rootonly/s" "$work/rootonly/m")"
 	chmod 0600 "$work/rootonly/s" "$work/rootonly/m"
 	timeout 30 "$vmrun" --log-level info --uid 65534 --gid 65534 \
 		--restore "$work/rootonly/s" --mem "$work/rootonly/m" \
