@@ -51,6 +51,53 @@ wait_line() {
 	return 1
 }
 
+# each_task NAME PID PATTERN: every thread of PID (/proc/PID/task/*/status)
+# has a line matching PATTERN; NAME says how many threads were looked at.
+each_task() {
+	local t n=0 bad=""
+	for t in /proc/"$2"/task/*; do
+		n=$((n + 1))
+		grep -qE -- "$3" "$t/status" 2>/dev/null || bad="$bad ${t##*/}"
+	done
+	expect "$1 (all $n threads; without:${bad:- none})" "" "$bad"
+}
+
+# api_call METHOD PATH BODY: one request on $sock; prints the HTTP status.
+api_call() {
+	curl -s --max-time 30 --unix-socket "$sock" -o /dev/null -w '%{http_code}' \
+		-X "$1" -H 'Content-Type: application/json' -d "$3" "http://localhost$2"
+}
+
+# spin_json FILE [SECTION]: a config booting the spin guest (serial on
+# stdout) with SECTION (e.g. "drives": [...]); prints FILE.
+spin_json() {
+	cat >"$1" <<JSON
+{
+  "boot-source": { "kernel_image_path": "$build/firmware/spin.elf",
+                   "boot_args": "delay=20000000" },
+  "machine-config": { "vcpu_count": 1, "mem_size_mib": 64 }${2:+,
+  $2}
+}
+JSON
+	echo "$1"
+}
+
+# snapshot_of CONFIG STATE MEM: runs CONFIG (serial on stdout, into
+# STATE.out) with --api-sock until its first tick, pauses it and
+# snapshots it to STATE and MEM; prints "204 204" when both requests did.
+snapshot_of() {
+	local sock=$work/snapshot_of.sock spid codes
+	rm -f "$sock"
+	"$vmrun" --api-sock "$sock" "$1" >"$2.out" 2>"$2.err" </dev/null &
+	spid=$!
+	wait_line "$2.out" 'tick 1'
+	codes=$(api_call PATCH /vm '{"state": "Paused"}')
+	codes="$codes $(api_call PUT /snapshot/create '{"snapshot_path": "'"$2"'", "mem_file_path": "'"$3"'"}')"
+	kill -TERM "$spid"
+	wait "$spid"
+	echo "$codes"
+}
+
 # --- seccomp: one forbidden call per thread role ---
 
 drive='"drives": [ { "drive_id": "d0", "path_on_host": "'$work'/d0.img",
@@ -166,53 +213,6 @@ VMRUN_SECCOMP_TEST=vcpu timeout 30 "$sctest" --no-seccomp "$cfg" \
 expect "seccomp: --no-seccomp lets the vcpu thread's socket() through" 7 "$?"
 expect "seccomp: --no-seccomp logs nothing about seccomp" 0 \
 	"$(grep -c seccomp "$work/off.err")"
-
-# each_task NAME PID PATTERN: every thread of PID (/proc/PID/task/*/status)
-# has a line matching PATTERN; NAME says how many threads were looked at.
-each_task() {
-	local t n=0 bad=""
-	for t in /proc/"$2"/task/*; do
-		n=$((n + 1))
-		grep -qE -- "$3" "$t/status" 2>/dev/null || bad="$bad ${t##*/}"
-	done
-	expect "$1 (all $n threads; without:${bad:- none})" "" "$bad"
-}
-
-# api_call METHOD PATH BODY: one request on $sock; prints the HTTP status.
-api_call() {
-	curl -s --max-time 30 --unix-socket "$sock" -o /dev/null -w '%{http_code}' \
-		-X "$1" -H 'Content-Type: application/json' -d "$3" "http://localhost$2"
-}
-
-# spin_json FILE [SECTION]: a config booting the spin guest (serial on
-# stdout) with SECTION (e.g. "drives": [...]); prints FILE.
-spin_json() {
-	cat >"$1" <<JSON
-{
-  "boot-source": { "kernel_image_path": "$build/firmware/spin.elf",
-                   "boot_args": "delay=20000000" },
-  "machine-config": { "vcpu_count": 1, "mem_size_mib": 64 }${2:+,
-  $2}
-}
-JSON
-	echo "$1"
-}
-
-# snapshot_of CONFIG STATE MEM: runs CONFIG (serial on stdout, into
-# STATE.out) with --api-sock until its first tick, pauses it and
-# snapshots it to STATE and MEM; prints "204 204" when both requests did.
-snapshot_of() {
-	local sock=$work/snapshot_of.sock spid codes
-	rm -f "$sock"
-	"$vmrun" --api-sock "$sock" "$1" >"$2.out" 2>"$2.err" </dev/null &
-	spid=$!
-	wait_line "$2.out" 'tick 1'
-	codes=$(api_call PATCH /vm '{"state": "Paused"}')
-	codes="$codes $(api_call PUT /snapshot/create '{"snapshot_path": "'"$2"'", "mem_file_path": "'"$3"'"}')"
-	kill -TERM "$spid"
-	wait "$spid"
-	echo "$codes"
-}
 
 # --- no_new_privs: process-wide, from the start of the command ---
 
