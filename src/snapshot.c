@@ -708,7 +708,7 @@ static int snap_open(const struct vmrun_restore *ro, int fd,
     const char *path = ro->snapshot_path;
     char msg[256], cpu[SNAP_CPU_LEN + 1];
     struct snap_rd r;
-    int ret = snap_file_read(f, fd, msg, sizeof(msg));
+    int ret = snap_file_read(f, fd, -1, msg, sizeof(msg));
 
     if (ret < 0) {
         snprintf(err, err_len, "%s: %s", path, msg);

@@ -145,9 +145,11 @@ int snap_file_open(const char *path, char *err, size_t err_len)
 
 /* Reads the whole state file open at (fd) (not closed; read with pread,
  * so its offset does not matter) and parses it as snap_file_parse() does,
- * plus read errors and the SNAP_MAX_FILE limit. */
-int snap_file_read(struct snap_file *f, int fd, char *err, size_t err_len)
-    __attribute__((warn_unused_result));
+ * plus read errors and the SNAP_MAX_FILE limit.  Once (stop_fd) (-1:
+ * none; a signalfd, an eventfd) is readable it stops within one
+ * SNAP_IO_CHUNK and returns -EINTR. */
+int snap_file_read(struct snap_file *f, int fd, int stop_fd, char *err,
+                   size_t err_len) __attribute__((warn_unused_result));
 
 /* snap_file_open() and snap_file_read() of (path). */
 int snap_file_load(struct snap_file *f, const char *path, char *err,
