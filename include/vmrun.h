@@ -89,6 +89,12 @@ struct vmrun_create_opts {
      * left).  A nonzero return (-errno) fails the call with that value. */
     vmrun_drop_fn drop_fn;
     void *drop_opaque;
+    /* Greater than 0: vmrun_create() and vmrun_restore() give up with
+     * -EINTR once this fd is readable (a signalfd, an eventfd; polled,
+     * never read), checked between 1 MiB pieces of the initrd and of the
+     * snapshot state file.  0 (as zeroed options have it: stdin is never
+     * a stop fd) or negative: never. */
+    int stop_fd;
 };
 
 /* Builds the VM described by (cfg): memory, vCPUs, devices, loaded kernel.

@@ -578,6 +578,9 @@ int api_server_open(const char *path, const struct vmrun_create_opts *opts,
         rc = -errno;
         goto err;
     }
+    /* api_server_close() makes an InstanceStart or snapshot/load in
+     * progress give up (it loads large files in pieces). */
+    s->opts.stop_fd = s->stop_fd;
     rc = api_handler_init(&s->handler, &server_ops, s);
     if (rc == 0)
         rc = socket_listen(path, &s->listen_fd);

@@ -323,6 +323,15 @@ static int stop_signal(int fd)
     return SIGTERM;
 }
 
+/* Exit status 128+N after the message, for a stop by signal N. */
+static int stopped_status(int stop_fd)
+{
+    int sig = stop_signal(stop_fd);
+
+    fprintf(stderr, "vmrun: stopped by signal %d\n", sig);
+    return 128 + sig;
+}
+
 /* Character-at-a-time input for the guest's console; output processing and
  * signals (Ctrl-C stops vmrun) stay as they were. */
 static void term_raw(struct term *t)
@@ -349,8 +358,6 @@ static void term_restore(struct term *t)
 
 static int exit_status(const struct vmrun_exit *e, int stop_fd)
 {
-    int sig;
-
     switch (e->reason) {
     case VMRUN_EXIT_REBOOT:
         fprintf(stderr, "vmrun: guest rebooted; vmrun exits (restart on "
@@ -360,9 +367,7 @@ static int exit_status(const struct vmrun_exit *e, int stop_fd)
         fprintf(stderr, "vmrun: guest kernel panicked\n");
         return VMRUN_STATUS_PANIC;
     case VMRUN_EXIT_STOPPED:
-        sig = stop_signal(stop_fd);
-        fprintf(stderr, "vmrun: stopped by signal %d\n", sig);
-        return 128 + sig;
+        return stopped_status(stop_fd);
     default:
         return e->status;
     }
@@ -400,6 +405,8 @@ static int create_vm(const struct cli *cli,
 
     if (ret < 0 && cli->drop_failed)
         return VMRUN_STATUS_ERROR; /* said by drop_privileges() */
+    if (ret == -EINTR)
+        return stopped_status(cli->stop_fd);
     if (ret == -ENOENT && access("/dev/kvm", F_OK) < 0) {
         fprintf(stderr, "vmrun: cannot create the VM: /dev/kvm does not "
                         "exist (no KVM on this host, or kvm_intel/kvm_amd "
@@ -507,6 +514,7 @@ static struct vmrun_create_opts cli_opts(struct cli *cli)
         .crash_dump_path = cli->crash_dump,
         .drop_fn = cli->uid >= 0 ? cli_drop : NULL,
         .drop_opaque = cli,
+        .stop_fd = cli->stop_fd, /* a signal ends a long load */
     };
 }
 
@@ -584,11 +592,7 @@ static int run_api(struct cli *cli, struct vmrun_config *cfg)
     if (ret < 0 || !vm) {
         api_server_close(srv);
         vmrun_destroy(vm);
-        if (ret < 0)
-            return VMRUN_STATUS_ERROR;
-        ret = stop_signal(cli->stop_fd);
-        fprintf(stderr, "vmrun: stopped by signal %d\n", ret);
-        return 128 + ret;
+        return ret < 0 ? VMRUN_STATUS_ERROR : stopped_status(cli->stop_fd);
     }
     return boot_vm(cli, vm, srv);
 }
@@ -619,10 +623,13 @@ static int run_restore(struct cli *cli)
     }
     ret = vmrun_restore(&cli->restore, &opts, &vm, err, sizeof(err));
     if (ret < 0) {
-        if (!cli->drop_failed) /* else said by drop_privileges() */
-            fprintf(stderr, "vmrun: %s\n", err[0] ? err : strerror(-ret));
         api_server_close(srv);
-        return cli->drop_failed ? VMRUN_STATUS_ERROR : restore_status(ret);
+        if (ret == -EINTR)
+            return stopped_status(cli->stop_fd);
+        if (cli->drop_failed) /* said by drop_privileges() */
+            return VMRUN_STATUS_ERROR;
+        fprintf(stderr, "vmrun: %s\n", err[0] ? err : strerror(-ret));
+        return restore_status(ret);
     }
     if ((ret = drop_privileges(cli)) >= 0) {
         api_server_close(srv);

@@ -701,14 +701,14 @@ static int snap_apply(struct vmrun_config *c, const struct vmrun_restore *ro,
 
 /* The header, the host CPU and the config of the state file open at
  * (fd): everything checked before a VM exists. */
-static int snap_open(const struct vmrun_restore *ro, int fd,
+static int snap_open(const struct vmrun_restore *ro, int fd, int stop_fd,
                      struct snap_file *f, struct vmrun_config **cfg, char *err,
                      size_t err_len)
 {
     const char *path = ro->snapshot_path;
     char msg[256], cpu[SNAP_CPU_LEN + 1];
     struct snap_rd r;
-    int ret = snap_file_read(f, fd, -1, msg, sizeof(msg));
+    int ret = snap_file_read(f, fd, stop_fd, msg, sizeof(msg));
 
     if (ret < 0) {
         snprintf(err, err_len, "%s: %s", path, msg);
@@ -823,6 +823,7 @@ struct snap_restore {
     char *err;
     size_t err_len;
     int state_fd, mem_fd, kvm_fd;
+    int stop_fd; /* vmrun_create_opts.stop_fd, -1: none */
     struct snap_file f;
     struct vmrun_config *cfg;
     struct vm *vm;
@@ -867,8 +868,8 @@ static int snap_parse_state(void *opaque)
     log_msg(&rs->log, VMRUN_LOG_INFO,
             "snapshot: reading '%s' as uid %u, gid %u", rs->ro->snapshot_path,
             (unsigned int)getuid(), (unsigned int)getgid());
-    ret =
-        snap_open(rs->ro, rs->state_fd, &rs->f, &rs->cfg, rs->err, rs->err_len);
+    ret = snap_open(rs->ro, rs->state_fd, rs->stop_fd, &rs->f, &rs->cfg,
+                    rs->err, rs->err_len);
     if (ret == 0)
         ret = snap_check_mem(&rs->f, rs->cfg, rs->ro, rs->mem_fd, rs->err,
                              rs->err_len);
@@ -919,10 +920,13 @@ int snapshot_restore(struct vm *vm, const struct vmrun_restore *ro,
     rs->err = err;
     rs->err_len = err_len;
     rs->vm = vm;
-    rs->state_fd = rs->mem_fd = rs->kvm_fd = -1;
-    if (opts)
+    rs->state_fd = rs->mem_fd = rs->kvm_fd = rs->stop_fd = -1;
+    if (opts) {
         rs->log = (struct logger){opts->log_fn, opts->log_opaque,
                                   opts->log_level, false};
+        if (opts->stop_fd > 0)
+            rs->stop_fd = opts->stop_fd;
+    }
     ret = snap_open_inputs(rs, &rs->log);
     if (ret == 0 && opts && opts->drop_fn &&
         (ret = opts->drop_fn(opts->drop_opaque)) < 0)

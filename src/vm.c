@@ -142,6 +142,16 @@ static bool host_is_pvm(void)
            access("/sys/module/kvm_amd", F_OK) != 0;
 }
 
+int vm_load_stopped(struct vm *vm)
+{
+    struct pollfd pfd = {.fd = vm->load_stop_fd, .events = POLLIN};
+
+    if (vm->load_stop_fd < 0 || poll(&pfd, 1, 0) <= 0)
+        return 0;
+    vm_log(vm, VMRUN_LOG_INFO, "stopped while loading the VM");
+    return -EINTR;
+}
+
 int vm_kvm_open(const struct logger *log)
 {
     int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC), ret;
@@ -276,7 +286,7 @@ static void vm_fds_init(struct vm *vm)
         -1;
     vm->statm_fd = -1;
     vm->stop_fd = -1;
-    vm->kernel_fd = vm->initrd_fd = -1;
+    vm->kernel_fd = vm->initrd_fd = vm->load_stop_fd = -1;
     chardev_init_fds(&vm->arch.serial_cd, -1, -1);
 }
 
@@ -387,6 +397,8 @@ static int vm_build(struct vm *vm, const struct vmrun_config *cfg,
         vm->log = (struct logger){opts->log_fn, opts->log_opaque,
                                   opts->log_level, false};
         vm->seccomp = opts->seccomp;
+        if (opts->stop_fd > 0)
+            vm->load_stop_fd = opts->stop_fd;
     }
     bus_init(&vm->pio, "pio", &vm->log);
     bus_init(&vm->mmio, "mmio", &vm->log);

@@ -47,6 +47,7 @@ struct vm {
     /* The kernel and initrd (-1: none), open from vm_init() until
      * arch_load_kernel() has read them. */
     int kernel_fd, initrd_fd;
+    int load_stop_fd; /* vmrun_create_opts.stop_fd, -1: none */
 
     uint8_t *ram; /* one mapping for all guest RAM */
     int mem_fd;   /* restored VMs: the memory file mapped privately; -1 */
@@ -128,6 +129,11 @@ int vm_init(struct vm *vm, const struct vmrun_config *cfg,
 int vm_init_restore(struct vm *vm, const struct vmrun_config *cfg,
                     const struct vmrun_create_opts *opts, int kvm_fd,
                     int mem_fd) __attribute__((warn_unused_result));
+
+/* -EINTR once the caller of vmrun_create() or vmrun_restore() asked it
+ * to give up (vmrun_create_opts.stop_fd is readable), else 0: loaders
+ * check it between pieces of large files. */
+int vm_load_stopped(struct vm *vm) __attribute__((warn_unused_result));
 
 /* Opens /dev/kvm; the fd, or -errno (logged in (log)). */
 int vm_kvm_open(const struct logger *log) __attribute__((warn_unused_result));

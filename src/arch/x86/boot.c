@@ -15,8 +15,9 @@
 #include "x86_regs.h"
 
 #define PAGE_SIZE 4096ULL
-#define PDE_2M 0x87ULL   /* present, writable, user, 2 MiB page */
-#define PTE_TABLE 0x7ULL /* present, writable, user */
+#define PDE_2M 0x87ULL          /* present, writable, user, 2 MiB page */
+#define PTE_TABLE 0x7ULL        /* present, writable, user */
+#define BOOT_PIECE (1ULL << 20) /* bytes of the initrd per read */
 
 /* PVH boot ABI (Xen's public arch-x86/hvm/start_info.h), version 1. */
 #define PVH_MAGIC 0x336ec578
@@ -161,9 +162,15 @@ static int boot_load_initrd(struct boot_ctx *b)
     b->initrd_addr = (top - size) & ~(PAGE_SIZE - 1);
     b->initrd_size = size;
     dst = vm_gpa_ptr(b->vm, b->initrd_addr, size);
+    /* In 1 MiB pieces: a stop request ends a large initrd's load. */
     for (uint64_t done = 0; dst && done < size;) {
-        ssize_t n = pread(fd, dst + done, size - done, (off_t)done);
+        uint64_t want = size - done < BOOT_PIECE ? size - done : BOOT_PIECE;
+        int ret = vm_load_stopped(b->vm);
+        ssize_t n;
 
+        if (ret < 0)
+            return ret;
+        n = pread(fd, dst + done, want, (off_t)done);
         if (n <= 0) {
             vm_log(b->vm, VMRUN_LOG_ERROR,
                    "boot-source.initrd_path: cannot read '%s'", path);
