@@ -182,7 +182,9 @@ enum vmrun_snapshot_type {
 /* Saves a paused VM: its state to (state_path), its RAM to (mem_path)
  * (both created or truncated, mode 0600).  -EINVAL if the VM is not
  * paused, or for a Diff without machine-config.track_dirty_pages.  The
- * VM stays paused; it may be resumed or destroyed afterwards. */
+ * VM stays paused; it may be resumed or destroyed afterwards.  Once the
+ * VM is asked to stop (vmrun_request_stop(), its stop fd) the RAM being
+ * written is left within 2 MiB: -EINTR, and (state_path) is emptied. */
 int vmrun_snapshot_create(struct vmrun_vm *vm, enum vmrun_snapshot_type type,
                           const char *state_path, const char *mem_path);
 

@@ -286,7 +286,9 @@ static int snap_write_full(struct vm *vm, int fd, uint64_t *written)
     if (from_file && pagemap >= 0 &&
         snap_private_pages(pagemap, vm->ram, true, 0, 1, pop)) {
         buf = malloc(SNAP_IO_CHUNK);
-        ret = buf ? snap_copy_data(vm->mem_fd, fd, (off_t)vm->ram_size, buf, -1)
+        /* exit_fd stays readable once an exit is requested. */
+        ret = buf ? snap_copy_data(vm->mem_fd, fd, (off_t)vm->ram_size, buf,
+                                   vm->exit_fd)
                   : -ENOMEM;
         free(buf);
     } else if (from_file && pagemap >= 0) {
@@ -297,7 +299,9 @@ static int snap_write_full(struct vm *vm, int fd, uint64_t *written)
         uint64_t n = pages - c < 512 ? pages - c : 512;
         bool known = snap_private_pages(pagemap, vm->ram, from_file, c, n, pop);
 
-        if (from_file && pagemap >= 0 && !known)
+        if (vm_exit_requested(vm))
+            ret = -EINTR;
+        else if (from_file && pagemap >= 0 && !known)
             ret = -EIO; /* pagemap failed halfway: the copy is not whole */
         else
             ret = snap_write_chunk(vm, fd, c, n, known ? pop : NULL,
@@ -340,7 +344,12 @@ static int snap_write_dirty(struct vm *vm, int fd, uint64_t *written)
 
             if (!(bits[p / 64] & (1ULL << (p % 64))))
                 continue;
-            while (p + 1 < pages &&
+            if (vm_exit_requested(vm)) {
+                ret = -EINTR;
+                break;
+            }
+            /* At most 512 pages a run: a stop is seen between runs. */
+            while (p + 1 < pages && p + 1 - start < 512 &&
                    (bits[(p + 1) / 64] & (1ULL << ((p + 1) % 64))))
                 p++;
             ret = snap_pwrite_all(fd, r->host + start * GMEM_PAGE,
@@ -370,7 +379,12 @@ static int snap_write_memory(struct vm *vm, bool diff, int fd, const char *path,
         if (ret == 0 && vm->cfg->track_dirty_pages)
             ret = snap_write_dirty(vm, -1, written);
     }
-    if (ret < 0)
+    if (ret == -EINTR)
+        vm_log(vm, VMRUN_LOG_ERROR,
+               "snapshot: stopped writing guest RAM to '%s': vmrun is "
+               "stopping",
+               path);
+    else if (ret < 0)
         vm_log(vm, VMRUN_LOG_ERROR, "snapshot: writing guest RAM to '%s': %s",
                path, strerror(-ret));
     return ret;
@@ -627,6 +641,10 @@ int snapshot_create(struct vm *vm, bool diff, const char *state_path,
         ret = snap_write_memory(vm, diff, mem_fd, mem_path, &written);
     if (ret == 0)
         ret = snap_write_file(vm, state_fd, state_path, &file);
+    /* The memory file is no longer the old one: neither is the state. */
+    if (ret < 0 && ftruncate(state_fd, 0) < 0)
+        vm_log(vm, VMRUN_LOG_WARN, "snapshot: cannot empty '%s': %s",
+               state_path, strerror(errno));
     ret = snap_close(vm, mem_fd, mem_path, ret);
     ret = snap_close(vm, state_fd, state_path, ret);
     if (ret == 0)

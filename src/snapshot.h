@@ -25,8 +25,11 @@ struct vm;
 /* Writes the snapshot of (vm), which must be paused (-EINVAL otherwise),
  * to (state_path) and (mem_path) (both created or truncated, mode 0600).
  * (diff): only pages dirtied since the last snapshot or the restore;
- * needs machine-config.track_dirty_pages (-EINVAL otherwise).  Errors are
- * logged; -errno. */
+ * needs machine-config.track_dirty_pages (-EINVAL otherwise).  An exit
+ * request (vmrun stopping) ends the write of RAM between pieces of at most
+ * 2 MiB with -EINTR.  On any failure after the files were opened
+ * (state_path) is left empty: it never describes a memory file that was
+ * not written whole.  Errors are logged; -errno. */
 int snapshot_create(struct vm *vm, bool diff, const char *state_path,
                     const char *mem_path) __attribute__((warn_unused_result));
 
