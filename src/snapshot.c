@@ -883,9 +883,6 @@ static int snap_parse_state(void *opaque)
     struct snap_restore *rs = opaque;
     int ret;
 
-    log_msg(&rs->log, VMRUN_LOG_INFO,
-            "snapshot: reading '%s' as uid %u, gid %u", rs->ro->snapshot_path,
-            (unsigned int)getuid(), (unsigned int)getgid());
     ret = snap_open(rs->ro, rs->state_fd, rs->stop_fd, &rs->f, &rs->cfg,
                     rs->err, rs->err_len);
     if (ret == 0)
@@ -951,9 +948,14 @@ int snapshot_restore(struct vm *vm, const struct vmrun_restore *ro,
         snprintf(err, err_len, "cannot give up privileges: %s", strerror(-ret));
     if (ret == 0 && (ret = sandbox_setup(mode, &rs->log)) < 0)
         snprintf(err, err_len, "seccomp: %s", strerror(-ret));
-    if (ret == 0)
+    if (ret == 0) {
+        /* Here: the restore role has no getuid(). */
+        log_msg(&rs->log, VMRUN_LOG_INFO,
+                "snapshot: reading '%s' as uid %u, gid %u", ro->snapshot_path,
+                (unsigned int)getuid(), (unsigned int)getgid());
         ret = sandbox_run(mode, SANDBOX_ROLE_RESTORE, &rs->log,
                           snap_parse_state, rs);
+    }
     if (ret == 0)
         ret = snap_build(rs, opts);
     if (ret == 0) {
