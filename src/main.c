@@ -459,8 +459,9 @@ static int capabilities_left(void)
     }
 }
 
-/* --uid/--gid: gives up root for good once /dev/kvm, the images, the taps
- * and the API socket are open, while this is the only thread.  The
+/* --uid/--gid: gives up root for good once /dev/kvm, the images, the taps,
+ * the API socket and the kernel and initrd (or a snapshot's files) are
+ * open, and before those are read, while this is the only thread.  The
  * capability bounding set goes first (it needs CAP_SETPCAP), then groups
  * and gid (after setuid() they could no longer be changed).  Returns -1
  * to continue, or an exit status. */

@@ -206,8 +206,8 @@ uint32_t snap_crc32(uint32_t crc, const void *p, size_t n)
     uint32_t table[256];
 
     /* A byte table, built per call (2 KiB of work, nothing shared): a
-     * state file may have SNAP_MAX_FILE bytes, and the bitwise loop took
-     * 7 s for that, longer than a stop signal may wait. */
+     * state file may have SNAP_MAX_FILE bytes, and its checksum must take
+     * well under the 2 s a stop signal may wait. */
     for (uint32_t i = 0; i < 256; i++) {
         uint32_t c = i;
 
