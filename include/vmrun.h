@@ -99,6 +99,8 @@ struct vmrun_create_opts {
 
 /* Builds the VM described by (cfg): memory, vCPUs, devices, loaded kernel.
  * (cfg) is copied; the caller may free it afterwards.  Nothing runs yet.
+ * Every file is opened first, then (opts)->drop_fn runs (if any), then the
+ * kernel and initrd are read; -EINTR once (opts)->stop_fd is readable.
  * A "logger" section in (cfg) overrides (opts): its level replaces
  * log_level, and with a log_path the VM's messages go to that file instead
  * of log_fn.  A "metrics" section opens metrics_path (-errno if it cannot
@@ -203,12 +205,17 @@ struct vmrun_restore {
     size_t nr_taps;
 };
 
-/* Builds a VM from a snapshot; run it with vmrun_run().  The memory file
- * is mapped copy-on-write (never written; pages load as the guest touches
- * them).  A bad, corrupted, truncated or incompatible snapshot (other
- * format version, other host CPU) or a bad override gives -EINVAL,
- * -ENOENT or -ENOTSUP with one line in (err); other errors also write
- * (err). */
+/* Builds a VM from a snapshot; run it with vmrun_run().  The state file,
+ * the memory file and /dev/kvm are opened first, then (opts)->drop_fn runs
+ * (if any), then the state is read and parsed (on a thread of its own
+ * under the restore allowlist unless (opts)->seccomp is
+ * VMRUN_SECCOMP_OFF), then the disks, taps and consoles it names are
+ * opened and the saved state is loaded (the same way); -EINTR once
+ * (opts)->stop_fd is readable.  The memory file is mapped copy-on-write
+ * (never written; pages load as the guest touches them).  A bad,
+ * corrupted, truncated or incompatible snapshot (other format version,
+ * other host CPU) or a bad override gives -EINVAL, -ENOENT or -ENOTSUP
+ * with one line in (err); other errors also write (err). */
 int vmrun_restore(const struct vmrun_restore *r,
                   const struct vmrun_create_opts *opts, struct vmrun_vm **out,
                   char *err, size_t err_len);
