@@ -343,7 +343,8 @@ int i8042_create(struct vm *vm, struct i8042 **out)
             bus_register(vm_pio_bus(vm), I8042_PORT_CMD, 1, &i8042_cmd_ops, k);
     if (ret < 0) {
         /* A failed second registration leaves 0x60 pointing at freed
-         * state; vm_create() then unwinds before any vCPU runs. */
+         * state: vm_init() fails, and its caller runs vm_fini(), which
+         * frees the bus, before any vCPU runs. */
         pthread_mutex_destroy(&k->lock);
         free(k);
         return ret;

@@ -8,6 +8,7 @@
 #ifndef VMRUN_H
 #define VMRUN_H
 
+#include <errno.h>
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -83,9 +84,10 @@ struct vmrun_create_opts {
      * "Privilege order").  vmrun_create() calls it with /dev/kvm, the log
      * and metrics files, the drives, taps, consoles, the kernel and the
      * initrd open, before it reads the kernel and the initrd;
-     * vmrun_restore() with the state file, the memory file and /dev/kvm
-     * open, before it reads the state file (so the disks, taps and console
-     * files the snapshot names are opened after it, with the rights
+     * vmrun_restore() with the state file open and the memory file and
+     * /dev/kvm open (or found not to open), before it reads the state
+     * file (so the paths the caller gives for the snapshot's disks and
+     * console files are looked up and opened after it, with the rights
      * left).  A nonzero return (-errno) fails the call with that value. */
     vmrun_drop_fn drop_fn;
     void *drop_opaque;
@@ -197,25 +199,45 @@ struct vmrun_restore {
     int track_dirty_pages;     /* 1: on (for later Diffs), 0: off,
                                   -1: as when the snapshot was taken */
     int resume;                /* 0: vmrun_run() starts paused */
-    /* Disks and taps are reopened from the saved config; these replace
-     * paths: "DRIVE_ID=PATH" and "IFACE_ID=TAP_NAME". */
+    /* The VM's host resources come from the caller, never from the state
+     * file (which names them only to say what it expects): every drive
+     * needs "DRIVE_ID=PATH" in (drive_paths), every network interface
+     * "IFACE_ID=TAP_NAME" in (taps), every console writing to a file
+     * "CONSOLE_ID=PATH" in (console_paths), CONSOLE_ID "serial" or
+     * "virtio-console".  Each value passes the checks of the config key
+     * it stands for (path_on_host, host_dev_name, the console's path). */
     const char *const *drive_paths;
     size_t nr_drive_paths;
     const char *const *taps;
     size_t nr_taps;
+    const char *const *console_paths;
+    size_t nr_console_paths;
+    /* How messages name those lists: VMRUN_RESTORE_NAMES_CLI (0, the
+     * vmrun command's --drive-path, --tap, --console-path) or
+     * VMRUN_RESTORE_NAMES_API (drive_overrides, network_overrides,
+     * console_overrides of PUT /snapshot/load). */
+    int names;
 };
+
+#define VMRUN_RESTORE_NAMES_CLI 0
+#define VMRUN_RESTORE_NAMES_API 1
 
 /* Builds a VM from a snapshot; run it with vmrun_run().  The state file,
  * the memory file and /dev/kvm are opened first, then (opts)->drop_fn runs
  * (if any), then the state is read and parsed (on a thread of its own
  * under the restore allowlist unless (opts)->seccomp is
- * VMRUN_SECCOMP_OFF), then the disks, taps and consoles it names are
- * opened and the saved state is loaded (the same way); -EINTR once
- * (opts)->stop_fd is readable.  The memory file is mapped copy-on-write
- * (never written; pages load as the guest touches them).  A bad,
- * corrupted, truncated or incompatible snapshot (other format version,
- * other host CPU) or a bad override gives -EINVAL, -ENOENT or -ENOTSUP
- * with one line in (err); other errors also write (err). */
+ * VMRUN_SECCOMP_OFF); then, with the rights left, the entries of (r) are
+ * checked, the disks, taps and consoles opened and the saved state loaded
+ * (on such a thread again); -EINTR once (opts)->stop_fd is readable.  The
+ * memory file is mapped copy-on-write (never written; pages load as the
+ * guest touches them).  A bad, corrupted, truncated or incompatible
+ * snapshot (other format version, other host CPU), a drive, interface or
+ * console file output without its entry in (r), or a bad entry gives
+ * -EINVAL, -ENOENT or -ENOTSUP with one line in (err), before any disk,
+ * tap or console is opened; a memory file or /dev/kvm that could not be
+ * opened is reported after those checks, so a host without /dev/kvm
+ * still refuses a bad snapshot for what it is.  Other errors also write
+ * (err). */
 int vmrun_restore(const struct vmrun_restore *r,
                   const struct vmrun_create_opts *opts, struct vmrun_vm **out,
                   char *err, size_t err_len);
@@ -282,6 +304,15 @@ void vmrun_log_close(struct vmrun_create_opts *opts);
 void vmrun_destroy(struct vmrun_vm *vm);
 
 const char *vmrun_exit_reason_name(enum vmrun_exit_reason reason);
+
+/* vmrun_create() and vmrun_restore() fail with -VMRUN_ENOKVM, and with no
+ * other failure, when the host has no /dev/kvm. */
+#define VMRUN_ENOKVM ENOPKG
+
+/* What (err), a -errno of this library, means, for a person: for
+ * -VMRUN_ENOKVM that /dev/kvm does not exist and why, else strerror()'s
+ * text.  Returns (buf), or a constant string; thread-safe. */
+const char *vmrun_strerror(int err, char *buf, size_t len);
 
 #ifdef __cplusplus
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api_doc.h"
+#include "config.h"
 
 #define STRING_SOURCE "<string>: " /* vmrun_config_parse_string()'s prefix */
 
@@ -108,8 +109,8 @@ static cJSON *doc_for_parse(const cJSON *doc, bool partial)
     return v;
 }
 
-int api_doc_parse(const cJSON *doc, bool partial, struct vmrun_config **cfg,
-                  char *err, size_t err_len)
+int api_doc_parse(const cJSON *doc, bool partial, uint64_t host_mem_mib,
+                  struct vmrun_config **cfg, char *err, size_t err_len)
 {
     cJSON *v = doc_for_parse(doc, partial);
     char *text = v ? cJSON_PrintUnformatted(v) : NULL;
@@ -118,7 +119,7 @@ int api_doc_parse(const cJSON *doc, bool partial, struct vmrun_config **cfg,
 
     err[0] = '\0';
     if (text)
-        rc = vmrun_config_parse_string(text, NULL, cfg, err, err_len);
+        rc = config_parse_string(text, NULL, host_mem_mib, cfg, err, err_len);
     free(text);
     cJSON_Delete(v);
     if (rc < 0 && err_len > n && strncmp(err, STRING_SOURCE, n) == 0) {

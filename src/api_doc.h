@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 
@@ -36,13 +37,14 @@ cJSON *api_doc_machine_config(const cJSON *doc);
  * document with the machine defaults and device arrays always present. */
 cJSON *api_doc_view(const cJSON *doc);
 
-/* Runs (doc) through vmrun_config_parse_string() (relative paths against
- * the current directory).  (partial): a document without a boot source is
- * checked with a placeholder kernel.  Returns 0 with (*cfg) set, -EINVAL
- * with the parser's line (minus its "<string>: " source) in (err), or
- * another -errno. */
-int api_doc_parse(const cJSON *doc, bool partial, struct vmrun_config **cfg,
-                  char *err, size_t err_len)
+/* Runs (doc) through config_parse_string() (relative paths against the
+ * current directory) with the host's memory (host_mem_mib) (see there).
+ * (partial): a document without a boot source is checked with a
+ * placeholder kernel.  Returns 0 with (*cfg) set, -EINVAL with the
+ * parser's line (minus its "<string>: " source) in (err), or another
+ * -errno. */
+int api_doc_parse(const cJSON *doc, bool partial, uint64_t host_mem_mib,
+                  struct vmrun_config **cfg, char *err, size_t err_len)
     __attribute__((warn_unused_result));
 
 #endif

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "api_doc.h"
 #include "api_handler.h"
@@ -90,7 +89,9 @@ static int doc_commit(struct req *r, cJSON *doc)
 {
     struct vmrun_config *cfg = NULL;
     char err[FAULT_MAX];
-    int rc = doc ? api_doc_parse(doc, true, &cfg, err, sizeof(err)) : -ENOMEM;
+    int rc = doc ? api_doc_parse(doc, true, r->h->host_mem_mib, &cfg, err,
+                                 sizeof(err))
+                 : -ENOMEM;
 
     vmrun_config_free(cfg);
     if (rc < 0) {
@@ -348,7 +349,8 @@ static int put_logger(struct req *r)
         cJSON_Delete(old);
         return rc;
     }
-    rc = api_doc_parse(r->h->doc, true, &cfg, err, sizeof(err));
+    rc = api_doc_parse(r->h->doc, true, r->h->host_mem_mib, &cfg, err,
+                       sizeof(err));
     if (rc == 0)
         rc = r->h->ops->set_logger(r->h->opaque, cfg);
     vmrun_config_free(cfg);
@@ -375,20 +377,15 @@ static int action_start(struct req *r)
 
     if (r->h->started)
         return fault(r, "InstanceStart: the VM is already running");
-    rc = api_doc_parse(r->h->doc, false, &cfg, err, sizeof(err));
+    rc = api_doc_parse(r->h->doc, false, r->h->host_mem_mib, &cfg, err,
+                       sizeof(err));
     if (rc < 0)
         return rc == -EINVAL ? fault(r, "%s", err) : rc;
     rc = r->h->ops->start(r->h->opaque, cfg);
     vmrun_config_free(cfg);
-    /* Every file of the config was checked when it was set: a missing
-     * file now is KVM's device node. */
-    if (rc == -ENOENT && access("/dev/kvm", F_OK) < 0)
-        return fault(r, "InstanceStart: cannot create the VM: /dev/kvm does "
-                        "not exist (no KVM on this host, or kvm_intel/kvm_amd "
-                        "not loaded)");
     if (rc < 0)
         return fault(r, "InstanceStart: cannot create the VM: %s",
-                     strerror_r(-rc, ebuf, sizeof(ebuf)));
+                     vmrun_strerror(rc, ebuf, sizeof(ebuf)));
     r->h->started = true;
     return reply_none(r);
 }
@@ -509,8 +506,10 @@ static int put_snapshot_create(struct req *r)
     return reply_none(r);
 }
 
-/* network_overrides (Firecracker) and drive_overrides (vmrun): arrays of
- * {id_key, val_key} objects, as "ID=VALUE" strings in (out). */
+/* network_overrides (Firecracker), drive_overrides and console_overrides
+ * (vmrun): arrays of {id_key, val_key} objects, as "ID=VALUE" strings in
+ * (out), in the order of the array (the library's messages name entries
+ * by their index).  An id holding '=' names no device. */
 static int body_overrides(struct req *r, const char *key, const char *id_key,
                           const char *val_key, char ***out, size_t *n)
 {
@@ -535,6 +534,9 @@ static int body_overrides(struct req *r, const char *key, const char *id_key,
             rc = body_str(r, it, val_key, true, &val);
         if (rc)
             return rc;
+        if (strchr(id, '='))
+            return ANSWERED(
+                fault(r, "%s[%zu].%s: must not contain '='", key, *n, id_key));
         if (asprintf(&(*out)[(*n)++], "%s=%s", id, val) < 0) {
             (*out)[--(*n)] = NULL;
             return -ENOMEM;
@@ -585,10 +587,11 @@ static int put_snapshot_load(struct req *r)
     static const char *const keys[] = {
         "snapshot_path",     "mem_backend",           "mem_file_path",
         "track_dirty_pages", "enable_diff_snapshots", "resume_vm",
-        "network_overrides", "drive_overrides"};
-    struct vmrun_restore ro = {.track_dirty_pages = -1};
-    char **taps = NULL, **drives = NULL;
-    int rc = body_check_keys(r, keys, 8);
+        "network_overrides", "drive_overrides",       "console_overrides"};
+    struct vmrun_restore ro = {.track_dirty_pages = -1,
+                               .names = VMRUN_RESTORE_NAMES_API};
+    char **taps = NULL, **drives = NULL, **consoles = NULL;
+    int rc = body_check_keys(r, keys, 9);
 
     if (rc == 0 && (r->h->started || r->h->doc->child))
         return fault(r, "snapshot/load: only on a fresh vmrun (nothing "
@@ -609,12 +612,17 @@ static int put_snapshot_load(struct req *r)
     if (rc == 0)
         rc = body_overrides(r, "drive_overrides", "drive_id", "path_on_host",
                             &drives, &ro.nr_drive_paths);
+    if (rc == 0)
+        rc = body_overrides(r, "console_overrides", "console_id", "path",
+                            &consoles, &ro.nr_console_paths);
     ro.taps = (const char *const *)taps;
     ro.drive_paths = (const char *const *)drives;
+    ro.console_paths = (const char *const *)consoles;
     if (rc == 0)
         rc = snapshot_load_call(r, &ro);
     free_strv(taps, ro.nr_taps);
     free_strv(drives, ro.nr_drive_paths);
+    free_strv(consoles, ro.nr_console_paths);
     return rc;
 }
 
@@ -795,6 +803,7 @@ int api_handler_init(struct api_handler *h, const struct api_ops *ops,
     memset(h, 0, sizeof(*h));
     h->ops = ops;
     h->opaque = opaque;
+    h->host_mem_mib = config_host_mem_mib();
     h->doc = cJSON_CreateObject();
     return h->doc ? 0 : -ENOMEM;
 }

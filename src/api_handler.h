@@ -58,6 +58,9 @@ struct api_handler {
     void *opaque;
     cJSON *doc;   /* the config sections received, config-file schema */
     bool started; /* InstanceStart succeeded, or booted from a file */
+    /* config_host_mem_mib(), read once by api_handler_init(): every PUT
+     * validates the document against it. */
+    uint64_t host_mem_mib;
     /* [method][0: 2xx, 1: 4xx]; written by the handler's thread, read by
      * api_handler_metrics() from any. */
     atomic_uint_fast64_t requests[API_NR_METHODS][2];

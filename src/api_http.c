@@ -17,17 +17,20 @@ static bool is_tchar(char c)
 }
 
 /* Where the head ends (after its empty line) in (buf)[0, len): 0 while it
- * is incomplete, -1 with (*why) for a byte no head may hold. */
-static long head_length(const char *buf, size_t len, const char **why)
+ * is incomplete, -1 with (*why) for a byte no head may hold.  Scans from
+ * (sc)->pos and records where it stopped: before a CR whose LF has not
+ * come yet, or at (len). */
+static long head_length(struct api_http_scan *sc, const char *buf, size_t len,
+                        const char **why)
 {
-    size_t line = 0;
+    size_t line = sc->line, i;
 
-    for (size_t i = 0; i < len && i < API_HEAD_MAX; i++) {
+    for (i = sc->pos; i < len && i < API_HEAD_MAX; i++) {
         unsigned char c = (unsigned char)buf[i];
 
         if (c == '\r') {
             if (i + 1 == len)
-                return 0;
+                break;
             if (buf[i + 1] != '\n')
                 return *why = "a CR without LF in the request head", -1;
             if (i == line)
@@ -42,7 +45,9 @@ static long head_length(const char *buf, size_t len, const char **why)
             return *why = "a control byte in the request head", -1;
         }
     }
-    if (len >= API_HEAD_MAX)
+    sc->pos = i;
+    sc->line = line;
+    if (i >= API_HEAD_MAX)
         return *why = "request head longer than " API_HEAD_MAX_STR " bytes", -1;
     return 0;
 }
@@ -140,7 +145,15 @@ static int check_header(const char *s, const char *end, size_t body_max,
 int api_http_check_head(const char *buf, size_t len, size_t body_max,
                         const char **why)
 {
-    long n = head_length(buf, len, why);
+    struct api_http_scan sc = {0};
+
+    return api_http_check_head_more(&sc, buf, len, body_max, why);
+}
+
+int api_http_check_head_more(struct api_http_scan *sc, const char *buf,
+                             size_t len, size_t body_max, const char **why)
+{
+    long n = head_length(sc, buf, len, why);
     struct framing f = {0};
     const char *line = buf, *end;
 

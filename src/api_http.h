@@ -25,4 +25,19 @@
 int api_http_check_head(const char *buf, size_t len, size_t body_max,
                         const char **why);
 
+/* How far api_http_check_head_more() has scanned a head; zeroed for a new
+ * connection. */
+struct api_http_scan {
+    size_t pos;  /* bytes scanned, all acceptable */
+    size_t line; /* where the line being scanned starts */
+};
+
+/* api_http_check_head() for a head that arrives in pieces: (buf) holds
+ * every byte of it so far, starting with the ones an earlier call with
+ * (sc) saw, and only the bytes after (sc)->pos are scanned, so a head
+ * trickled byte by byte costs its length, not its square.  The checks of
+ * the request line and headers run once, on the complete head. */
+int api_http_check_head_more(struct api_http_scan *sc, const char *buf,
+                             size_t len, size_t body_max, const char **why);
+
 #endif

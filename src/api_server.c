@@ -52,6 +52,7 @@ struct api_conn {
     uint64_t deadline; /* CLOCK_MONOTONIC ms */
     struct sockaddr_un addr;
     socklen_t addr_len;
+    struct api_http_scan scan; /* the head checked so far */
 };
 
 struct api_server {
@@ -129,13 +130,13 @@ static int server_sandbox(struct api_server *s)
         rc = sandbox_setup(s->opts.seccomp, &log); /* the SIGSYS report */
         if (rc == 0)
             rc = sandbox_enter(s->opts.seccomp, SANDBOX_ROLE_API_PREBOOT, -1,
-                               &log);
+                               -1, &log);
         s->preboot_filtered = rc == 0;
         return rc;
     }
     if (!vm || s->sandboxed)
         return 0;
-    if (sandbox_enter(s->opts.seccomp, SANDBOX_ROLE_API, -1, &log) < 0)
+    if (sandbox_enter(s->opts.seccomp, SANDBOX_ROLE_API, -1, -1, &log) < 0)
         vmrun_request_stop(vm);
     pthread_mutex_lock(&s->lock);
     s->sandboxed = true;
@@ -450,7 +451,6 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **ctx,
         if (s->adding)
             s->adding->mhd = true;
         s->adding = NULL; /* taken */
-        server_sandbox(s);
     } else if (*ctx) {
         conn_free(s, *ctx);
         *ctx = NULL;
@@ -614,7 +614,9 @@ static char *config_text(const char *path)
 /* ---- the API thread ---- */
 
 /* The client's head is complete: checked, then libmicrohttpd's.  Not yet:
- * wait for more (edge-triggered: the next bytes wake the thread). */
+ * wait for more (edge-triggered: the next bytes wake the thread).  The
+ * bytes stay in the socket for libmicrohttpd (MSG_PEEK), so each wake-up
+ * sees the head from its start; (c->scan) skips what was checked. */
 static void conn_head(struct api_server *s, struct api_conn *c)
 {
     char buf[API_HEAD_MAX];
@@ -630,7 +632,7 @@ static void conn_head(struct api_server *s, struct api_conn *c)
         conn_free(s, c);
         return;
     }
-    rc = api_http_check_head(buf, (size_t)n, API_BODY_MAX, &why);
+    rc = api_http_check_head_more(&c->scan, buf, (size_t)n, API_BODY_MAX, &why);
     if (rc < 0) {
         conn_refuse(s, c, why);
         return;
@@ -806,7 +808,8 @@ static int mhd_start(struct api_server *s)
         /* A head is at most API_HEAD_MAX: the default 32 KiB per
          * connection would be mostly unused. */
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(2 * API_HEAD_MAX),
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)API_REQUEST_S,
+        /* No MHD_OPTION_CONNECTION_TIMEOUT: each byte resets that idle
+         * timeout.  conn_expire() cuts every connection at its deadline. */
         MHD_OPTION_END);
     if (!s->mhd)
         return -EIO;
@@ -840,9 +843,9 @@ static int thread_start(struct api_server *s)
 }
 
 /* With the VM from a config, the API thread filters itself before the
- * guest runs, not at its first client: libmicrohttpd has no other way into
- * its thread than a connection, so the thread accepts the one
- * api_server_open() made, and this waits for the filter. */
+ * guest runs, not at its first client: it does so as it accepts a
+ * connection (conn_accept()), so it accepts the one api_server_open()
+ * made, and this waits for the filter. */
 static int server_poke(struct api_server *s)
 {
     struct timespec until;

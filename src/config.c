@@ -10,22 +10,12 @@
 #include <unistd.h>
 
 #include "config_json.h"
-#include "layout.h"
 #include "util.h"
 
 #define CONFIG_FILE_MAX (1 << 20) /* a config is a few hundred bytes */
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define MEM_MIN_MIB 16
-#define MEM_MAX_MIB (1u << 20) /* 1 TiB */
 #define CONFIG_MAX_STRINGS (9 + 3 * CONFIG_MAX_DRIVES + 2 * CONFIG_MAX_NICS)
 #define METRICS_PERIOD_DEFAULT_S 60 /* Firecracker's */
-/* Virtio devices the machine has windows and interrupt lines for: each
- * takes the next IRQ from IRQ_VIRTIO_FIRST to IRQ_MAX (the arch's
- * layout.h; arch_alloc_virtio_mmio() gives them out). */
-#define CONFIG_MAX_VIRTIO                                                      \
-    (IRQ_MAX - IRQ_VIRTIO_FIRST + 1 < LAYOUT_VIRTIO_MAX                        \
-         ? IRQ_MAX - IRQ_VIRTIO_FIRST + 1                                      \
-         : LAYOUT_VIRTIO_MAX)
 #define METRICS_PERIOD_MAX_S 86400
 
 /* One string, split per parameter so each can say why it is there; the
@@ -52,22 +42,30 @@ static const struct cj_key boot_keys[BOOT_NKEYS] = {
 
 /* An input file vmrun reads, checked now rather than after /dev/kvm is
  * open: a regular file (or a block device when (allow_blk)) of at least
- * (min_size) bytes.  (path) is the resolved value of key (i) of (o). */
-static int config_check_input(const struct cj_obj *o, size_t i,
+ * (min_size) bytes.  (path) is the resolved value of (key). */
+static int config_check_input(struct cj_parser *p, const char *key,
                               const char *path, bool allow_blk, off_t min_size)
 {
     int rc = check_input(path, allow_blk, min_size);
-    char key[CJ_KEY_MAX];
 
     if (rc == 0)
         return 0;
-    cj_obj_key(o, i, key);
     if (rc == -EINVAL)
-        return cj_fail(o->p, key, "'%s' is not a regular file%s", path,
+        return cj_fail(p, key, "'%s' is not a regular file%s", path,
                        allow_blk ? " or a block device" : "");
     if (rc == -ENODATA)
-        return cj_fail(o->p, key, "'%s' is empty", path);
-    return cj_fail(o->p, key, "cannot open '%s': %s", path, strerror(-rc));
+        return cj_fail(p, key, "'%s' is empty", path);
+    return cj_fail(p, key, "cannot open '%s': %s", path, strerror(-rc));
+}
+
+/* config_check_input() for key (i) of (o). */
+static int config_obj_input(const struct cj_obj *o, size_t i, const char *path,
+                            bool allow_blk, off_t min_size)
+{
+    char key[CJ_KEY_MAX];
+
+    cj_obj_key(o, i, key);
+    return config_check_input(o->p, key, path, allow_blk, min_size);
 }
 
 static int parse_boot(struct cj_parser *p, const cJSON *json)
@@ -85,9 +83,9 @@ static int parse_boot(struct cj_parser *p, const cJSON *json)
         (rc = cj_obj_str(&o, BOOT_ARGS, false, 0, CONFIG_MAX_CMDLINE - 1,
                          &args)))
         return rc;
-    rc = config_check_input(&o, BOOT_KERNEL, cfg->kernel_path, false, 1);
+    rc = config_obj_input(&o, BOOT_KERNEL, cfg->kernel_path, false, 1);
     if (rc == 0 && cfg->initrd_path)
-        rc = config_check_input(&o, BOOT_INITRD, cfg->initrd_path, false, 1);
+        rc = config_obj_input(&o, BOOT_INITRD, cfg->initrd_path, false, 1);
     return rc ? rc : cj_strdup(p, args, &cfg->boot_args);
 }
 
@@ -127,7 +125,8 @@ static int parse_machine(struct cj_parser *p, const cJSON *json)
     if ((rc = cj_obj_open(p, &o, json, "machine-config", machine_keys,
                           MC_NKEYS)) ||
         (rc = cj_obj_uint(&o, MC_VCPUS, true, 1, CONFIG_MAX_VCPUS, &vcpus)) ||
-        (rc = cj_obj_uint(&o, MC_MEM, true, MEM_MIN_MIB, MEM_MAX_MIB, &mem)) ||
+        (rc = cj_obj_uint(&o, MC_MEM, true, CONFIG_MEM_MIN_MIB,
+                          CONFIG_MEM_MAX_MIB, &mem)) ||
         (rc = cj_obj_bool(&o, MC_SMT, &cfg->smt)) ||
         (rc = cj_obj_bool(&o, MC_DIRTY, &cfg->track_dirty_pages)) ||
         (rc = cj_obj_enum(&o, MC_TEMPLATE, cpu_templates,
@@ -139,24 +138,9 @@ static int parse_machine(struct cj_parser *p, const cJSON *json)
         return fail_only_none(&o, MC_TEMPLATE, cpu_templates[tmpl]);
     if (huge)
         return fail_only_none(&o, MC_HUGE, huge_pages[huge]);
-    /* Two threads per core: an odd count would leave half a core. */
-    if (cfg->smt && vcpus > 1 && vcpus % 2)
-        return cj_fail(p, "machine-config.vcpu_count",
-                       "must be 1 or even when smt is true, got %llu",
-                       (unsigned long long)vcpus);
     cfg->vcpu_count = (uint32_t)vcpus;
     cfg->mem_size_mib = mem;
     return 0;
-}
-
-/* The kernel puts PARTUUID into "root=PARTUUID=..." on the command line:
- * a space would smuggle in another parameter. */
-static bool str_is_token(const char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s <= ' ' || *s == 0x7f)
-            return false;
-    return true;
 }
 
 enum {
@@ -187,26 +171,18 @@ static const struct cj_key drive_keys[DRV_NKEYS] = {
 static const char *const cache_types[] = {"Unsafe", "Writeback"};
 static const char *const io_engines[] = {"Sync", "Async"};
 
-static int drive_check_unique(struct cj_parser *p, const struct cj_obj *o,
-                              size_t n)
+/* (value) at key (i) of (o) against (check), a config_check_*() rule. */
+static int config_obj_rule(const struct cj_obj *o, size_t i,
+                           const char *(*check)(const char *),
+                           const char *value)
 {
-    const struct drive_config *d = &p->cfg->drives[n];
+    const char *why = check(value);
     char key[CJ_KEY_MAX];
 
-    for (size_t k = 0; k < n; k++) {
-        const struct drive_config *e = &p->cfg->drives[k];
-
-        if (!strcmp(d->drive_id, e->drive_id)) {
-            cj_obj_key(o, DRV_ID, key);
-            return cj_fail(p, key, "\"%s\" is already used by drives[%zu]",
-                           d->drive_id, k);
-        }
-        if (d->is_root_device && e->is_root_device) {
-            cj_obj_key(o, DRV_ROOT, key);
-            return cj_fail(p, key, "drives[%zu] is already the root device", k);
-        }
-    }
-    return 0;
+    if (!why)
+        return 0;
+    cj_obj_key(o, i, key);
+    return cj_fail_type(o->p, key, why, o->val[i]);
 }
 
 static int parse_drive(struct cj_parser *p, const cJSON *json, size_t n)
@@ -220,15 +196,19 @@ static int parse_drive(struct cj_parser *p, const cJSON *json, size_t n)
 
     cj_key_index(path, "drives", (int)n);
     if ((rc = cj_obj_open(p, &o, json, path, drive_keys, DRV_NKEYS)) ||
-        (rc = cj_obj_str(&o, DRV_ID, true, 1, 20, &id)) ||
+        (rc = cj_obj_str(&o, DRV_ID, true, 1, CONFIG_DRIVE_ID_MAX, &id)) ||
+        (rc = config_obj_rule(&o, DRV_ID, config_check_drive_id, id)) ||
         (rc = cj_strdup(p, id, &d->drive_id)) ||
         (rc = cj_obj_bool(&o, DRV_ROOT, &d->is_root_device)) ||
         (rc = cj_obj_bool(&o, DRV_RO, &d->is_read_only)) ||
         (rc = cj_obj_file(&o, DRV_PATH, true,
                           d->is_read_only ? R_OK : R_OK | W_OK,
                           &d->path_on_host)) ||
-        (rc = config_check_input(&o, DRV_PATH, d->path_on_host, true, 0)) ||
-        (rc = cj_obj_str(&o, DRV_PARTUUID, false, 1, 64, &partuuid)) ||
+        (rc = config_obj_input(&o, DRV_PATH, d->path_on_host, true, 0)) ||
+        (rc = cj_obj_str(&o, DRV_PARTUUID, false, 1, CONFIG_PARTUUID_MAX,
+                         &partuuid)) ||
+        (partuuid && (rc = config_obj_rule(&o, DRV_PARTUUID,
+                                           config_check_partuuid, partuuid))) ||
         (rc = cj_obj_enum(&o, DRV_CACHE, cache_types, ARRAY_SIZE(cache_types),
                           &cache)) ||
         (rc = cj_obj_enum(&o, DRV_ENGINE, io_engines, ARRAY_SIZE(io_engines),
@@ -236,17 +216,10 @@ static int parse_drive(struct cj_parser *p, const cJSON *json, size_t n)
         (rc = cj_obj_uint(&o, DRV_COALESCE, false, 0,
                           CONFIG_COMPLETION_COALESCE_MAX_US, &coalesce)))
         return rc;
-    if (partuuid && !str_is_token(partuuid)) {
-        cj_obj_key(&o, DRV_PARTUUID, path);
-        return cj_fail(p, path,
-                       "must not contain spaces or control characters");
-    }
     d->cache_type = cache ? CACHE_WRITEBACK : CACHE_UNSAFE;
     d->io_engine = engine ? IO_ENGINE_ASYNC : IO_ENGINE_SYNC;
     d->completion_coalesce_us = (uint16_t)coalesce;
-    if ((rc = cj_strdup(p, partuuid, &d->partuuid)))
-        return rc;
-    return drive_check_unique(p, &o, n);
+    return cj_strdup(p, partuuid, &d->partuuid);
 }
 
 /* Firecracker attaches the root device first, so it is /dev/vda whatever
@@ -263,15 +236,6 @@ static void drives_root_first(struct vmrun_config *cfg)
             return;
         }
     }
-}
-
-/* The rules of the kernel's dev_valid_name(): IFNAMSIZ, no '/', ':' or
- * white space, not "." or "..". */
-static bool ifname_valid(const char *s)
-{
-    if (!strcmp(s, ".") || !strcmp(s, ".."))
-        return false;
-    return str_is_token(s) && !strpbrk(s, "/:");
 }
 
 static int hex_digit(char c)
@@ -320,53 +284,17 @@ static const struct cj_key nic_keys[NIC_NKEYS] = {
 static int nic_set_mac(const struct cj_obj *o, struct net_config *nic,
                        const char *mac)
 {
-    static const uint8_t zero[6];
     char key[CJ_KEY_MAX];
+    const char *why;
 
     cj_obj_key(o, NIC_MAC, key);
     if (mac_parse(mac, nic->guest_mac))
         return cj_fail_type(o->p, key,
                             "a MAC address like \"06:00:ac:10:00:02\"",
                             o->val[NIC_MAC]);
-    /* IEEE 802 I/G bit: a multicast source address is invalid. */
-    if (nic->guest_mac[0] & 1)
-        return cj_fail(o->p, key,
-                       "'%s' is a multicast address (the first byte must be "
-                       "even)",
-                       mac);
-    if (!memcmp(nic->guest_mac, zero, 6))
-        return cj_fail(o->p, key, "'%s' is not a valid address", mac);
+    if ((why = config_check_mac(nic->guest_mac)))
+        return cj_fail(o->p, key, "'%s' %s", mac, why);
     nic->has_mac = true;
-    return 0;
-}
-
-/* Which key of (a) repeats one of (b), NIC_NKEYS when none does: two
- * interfaces on one tap or with one MAC cannot both work. */
-static size_t nic_clash(const struct net_config *a, const struct net_config *b)
-{
-    if (!strcmp(a->iface_id, b->iface_id))
-        return NIC_ID;
-    if (!strcmp(a->host_dev_name, b->host_dev_name))
-        return NIC_DEV;
-    if (a->has_mac && b->has_mac && !memcmp(a->guest_mac, b->guest_mac, 6))
-        return NIC_MAC;
-    return NIC_NKEYS;
-}
-
-static int nic_check_unique(struct cj_parser *p, const struct cj_obj *o,
-                            size_t n)
-{
-    char key[CJ_KEY_MAX];
-
-    for (size_t k = 0; k < n; k++) {
-        size_t i = nic_clash(&p->cfg->nics[n], &p->cfg->nics[k]);
-
-        if (i != NIC_NKEYS) {
-            cj_obj_key(o, i, key);
-            return cj_fail(p, key, "already used by network-interfaces[%zu]",
-                           k);
-        }
-    }
     return 0;
 }
 
@@ -381,24 +309,22 @@ static int parse_nic(struct cj_parser *p, const cJSON *json, size_t n)
 
     cj_key_index(path, "network-interfaces", (int)n);
     if ((rc = cj_obj_open(p, &o, json, path, nic_keys, NIC_NKEYS)) ||
-        (rc = cj_obj_str(&o, NIC_ID, true, 1, 64, &id)) ||
+        (rc = cj_obj_str(&o, NIC_ID, true, 1, CONFIG_IFACE_ID_MAX, &id)) ||
+        (rc = config_obj_rule(&o, NIC_ID, config_check_iface_id, id)) ||
         (rc = cj_strdup(p, id, &nic->iface_id)) ||
-        (rc = cj_obj_str(&o, NIC_DEV, true, 1, 15, &dev)) ||
+        (rc = cj_obj_str(&o, NIC_DEV, true, 1, CONFIG_TAP_MAX, &dev)) ||
+        (rc = config_obj_rule(&o, NIC_DEV, config_check_tap, dev)) ||
         (rc = cj_obj_str(&o, NIC_MAC, false, 0, 64, &mac)) ||
-        (rc = cj_obj_uint(&o, NIC_MTU, false, 68, 65535, &mtu)) ||
+        (rc = cj_obj_uint(&o, NIC_MTU, false, CONFIG_MTU_MIN, 65535, &mtu)) ||
         (rc = cj_obj_uint(&o, NIC_TX_COALESCE, false, 0,
                           CONFIG_TX_COALESCE_MAX_US, &coalesce)))
         return rc;
-    if (!ifname_valid(dev)) {
-        cj_obj_key(&o, NIC_DEV, path);
-        return cj_fail_type(p, path, "an interface name", o.val[NIC_DEV]);
-    }
     if ((rc = cj_strdup(p, dev, &nic->host_dev_name)) ||
         (mac && (rc = nic_set_mac(&o, nic, mac))))
         return rc;
     nic->mtu = (uint16_t)mtu;
     nic->tx_coalesce_us = (uint16_t)coalesce;
-    return nic_check_unique(p, &o, n);
+    return 0;
 }
 
 /* A JSON array at (key) of at most (max) entries, each read by (fn). */
@@ -487,6 +413,33 @@ static int config_check_output(struct cj_parser *p, const char *key,
                    open_output_strerror(rc));
 }
 
+int config_drive_path(const char *label, const char *given, bool read_only,
+                      char **out, char *err, size_t err_len)
+{
+    struct cj_parser p = {.source = label, .err = err, .err_len = err_len};
+    int rc =
+        cj_path_existing(&p, NULL, given, read_only ? R_OK : R_OK | W_OK, out);
+
+    if (rc == 0 && (rc = config_check_input(&p, NULL, *out, true, 0))) {
+        free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+int config_output_path(const char *label, const char *given, char **out,
+                       char *err, size_t err_len)
+{
+    struct cj_parser p = {.source = label, .err = err, .err_len = err_len};
+    int rc = cj_path_new_file(&p, NULL, given, out);
+
+    if (rc == 0 && (rc = config_check_output(&p, NULL, given, *out))) {
+        free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
 static int parse_console(struct cj_parser *p, const cJSON *json,
                          const char *path, size_t nr_outputs,
                          struct console_config *con)
@@ -554,14 +507,8 @@ static int parse_vmrun(struct cj_parser *p, const cJSON *json)
     /* stdin has one reader: by default it stays with the serial port. */
     cfg->has_virtio_console = true;
     cfg->vconsole.want_input = !cfg->serial.want_input;
-    if ((rc = parse_console(p, o.val[VM_VCONSOLE], "vmrun.virtio-console",
-                            ARRAY_SIZE(console_outputs), &cfg->vconsole)))
-        return rc;
-    if (cfg->serial.want_input && cfg->vconsole.want_input)
-        return cj_fail(p, "vmrun.virtio-console.input",
-                       "stdin already goes to vmrun.serial; set \"input\": "
-                       "false in one of them");
-    return 0;
+    return parse_console(p, o.val[VM_VCONSOLE], "vmrun.virtio-console",
+                         ARRAY_SIZE(console_outputs), &cfg->vconsole);
 }
 
 /* A file vmrun appends to: its folder must exist, and the file (or the
@@ -710,8 +657,7 @@ static const struct cj_key top_keys[TOP_NKEYS] = {
     {"pmem", CJ_KEY_UNSUPPORTED},
 };
 
-/* The host's MemTotal in MiB (/proc/meminfo), 0 when unknown. */
-static uint64_t host_mem_mib(void)
+uint64_t config_host_mem_mib(void)
 {
     FILE *f = fopen("/proc/meminfo", "re");
     unsigned long long kib = 0;
@@ -725,22 +671,17 @@ static uint64_t host_mem_mib(void)
     return kib >> 10;
 }
 
-/* What the sections allow one by one but not together, or not on this
- * host: refused here, before /dev/kvm is opened. */
+/* What the sections allow one by one but not together (config_check():
+ * unique ids, taps and MACs, the number of virtio devices, ...), or not
+ * on this host: refused here, before /dev/kvm is opened. */
 static int config_check_machine(struct cj_parser *p)
 {
     const struct vmrun_config *c = p->cfg;
-    size_t nr =
-        c->nr_drives + c->nr_nics + c->has_virtio_console + c->has_entropy;
-    uint64_t host = host_mem_mib();
+    uint64_t host = p->host_mem_mib;
+    char msg[512];
 
-    if (nr > CONFIG_MAX_VIRTIO)
-        return cj_fail(p, "drives",
-                       "%zu drives, %zu network interfaces, %d virtio-console "
-                       "and %d entropy device make %zu virtio devices; the "
-                       "machine has interrupt lines for %d",
-                       c->nr_drives, c->nr_nics, (int)c->has_virtio_console,
-                       (int)c->has_entropy, nr, CONFIG_MAX_VIRTIO);
+    if (config_check(c, msg, sizeof(msg)))
+        return cj_fail(p, NULL, "%s", msg);
     if (host && c->mem_size_mib > host && !c->allow_overcommit)
         return cj_fail(p, "machine-config.mem_size_mib",
                        "%llu MiB is more than this host's memory (%llu MiB, "
@@ -851,11 +792,14 @@ static struct vmrun_config *config_new(const char *source)
 }
 
 static int config_parse(const char *text, const char *source,
-                        const char *base_dir, struct vmrun_config **out,
-                        char *err, size_t err_len)
+                        const char *base_dir, uint64_t host_mem_mib,
+                        struct vmrun_config **out, char *err, size_t err_len)
 {
-    struct cj_parser p = {
-        .source = source, .base_dir = base_dir, .err = err, .err_len = err_len};
+    struct cj_parser p = {.source = source,
+                          .base_dir = base_dir,
+                          .err = err,
+                          .err_len = err_len,
+                          .host_mem_mib = host_mem_mib};
     cJSON *root;
     int rc;
 
@@ -873,15 +817,24 @@ static int config_parse(const char *text, const char *source,
     return 0;
 }
 
-int vmrun_config_parse_string(const char *json, const char *base_dir,
-                              struct vmrun_config **out, char *err,
-                              size_t err_len)
+int config_parse_string(const char *json, const char *base_dir,
+                        uint64_t host_mem_mib, struct vmrun_config **out,
+                        char *err, size_t err_len)
 {
     if (out)
         *out = NULL;
     if (!json || !out)
         return -EINVAL;
-    return config_parse(json, "<string>", base_dir, out, err, err_len);
+    return config_parse(json, "<string>", base_dir, host_mem_mib, out, err,
+                        err_len);
+}
+
+int vmrun_config_parse_string(const char *json, const char *base_dir,
+                              struct vmrun_config **out, char *err,
+                              size_t err_len)
+{
+    return config_parse_string(json, base_dir, config_host_mem_mib(), out, err,
+                               err_len);
 }
 
 /* Reads all of (fd), up to CONFIG_FILE_MAX bytes, NUL-terminated. */
@@ -957,7 +910,8 @@ int vmrun_config_parse_file(const char *path, struct vmrun_config **out,
         free(text);
         return -ENOMEM;
     }
-    rc = config_parse(text, path, dir, out, err, err_len);
+    rc =
+        config_parse(text, path, dir, config_host_mem_mib(), out, err, err_len);
     free(dir);
     free(text);
     return rc;

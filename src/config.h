@@ -101,6 +101,75 @@ struct vmrun_config {
     char *crash_dump_path; /* "vmrun.crash-dump": absolute, NULL: none */
 };
 
+/* The host's MemTotal in MiB (/proc/meminfo), 0 when unknown: what
+ * machine-config.mem_size_mib may not exceed without
+ * "vmrun.allow-overcommit".  Reads the file: a caller that parses many
+ * configs reads it once and passes it to config_parse_string(). */
+uint64_t config_host_mem_mib(void);
+
+/* vmrun_config_parse_string() with the host's memory given: (host_mem_mib)
+ * from config_host_mem_mib(), 0 for unknown (no check). */
+int config_parse_string(const char *json, const char *base_dir,
+                        uint64_t host_mem_mib, struct vmrun_config **out,
+                        char *err, size_t err_len)
+    __attribute__((warn_unused_result));
+
+/* Limits of the schema (docs/config.md). */
+#define CONFIG_MEM_MIN_MIB 16
+#define CONFIG_MEM_MAX_MIB (1u << 20) /* 1 TiB */
+#define CONFIG_DRIVE_ID_MAX 20        /* virtio-blk GET_ID's 20 bytes */
+#define CONFIG_IFACE_ID_MAX 64
+#define CONFIG_TAP_MAX 15 /* IFNAMSIZ - 1 */
+#define CONFIG_PARTUUID_MAX 64
+#define CONFIG_MTU_MIN 68
+
+/* The value rules of the schema (src/config_check.c), shared by the JSON
+ * parser and by configurations that come from elsewhere: a snapshot's
+ * saved configuration and the overrides of a restore.  Each returns NULL
+ * when (s) is valid (NULL never is), else what is expected instead,
+ * worded to follow "expected ". */
+const char *config_check_drive_id(const char *s);
+const char *config_check_iface_id(const char *s);
+const char *config_check_tap(const char *s);
+const char *config_check_partuuid(const char *s);
+/* An absolute path of 1..PATH_MAX - 1 bytes: what the parser stores for a
+ * drive image or a file output, not checked against the file system. */
+const char *config_check_abs_path(const char *s);
+
+/* NULL when (mac) may be a guest's address, else why not, worded to
+ * follow the address: "is a multicast address (...)". */
+const char *config_check_mac(const uint8_t mac[6]);
+
+/* Virtio devices the machine has windows and interrupt lines for. */
+unsigned int config_max_virtio(void);
+
+/* Every rule the JSON parser applies to the values of (c), for a config
+ * built elsewhere (a snapshot's): ranges, names, MACs, enums, the
+ * consoles' combinations, unique drive ids, interface ids, taps and MACs,
+ * one root device, the number of virtio devices.  File paths and tap
+ * names may be NULL (not chosen yet); paths are not looked up (whoever
+ * takes one from the operator checks it, config_drive_path() and
+ * config_output_path()).  0, or -EINVAL with "KEY: what is wrong" in
+ * (err), KEY as in the JSON ("drives[1].drive_id"), one printable line. */
+int config_check(const struct vmrun_config *c, char *err, size_t err_len)
+    __attribute__((warn_unused_result));
+
+/* The checks of drives[].path_on_host for (given), a path from elsewhere
+ * (a restore override): an existing regular file or block device,
+ * readable, and writable unless (read_only).  (*out) gets its realpath().
+ * 0, or -errno with "(label): what is wrong" in (err). */
+int config_drive_path(const char *label, const char *given, bool read_only,
+                      char **out, char *err, size_t err_len)
+    __attribute__((warn_unused_result));
+
+/* The checks of a console's "path" (open_output()'s policy: a regular
+ * file, new or not, or a FIFO, off the kernel's pseudo file systems; its
+ * folder exists) for (given), a path from elsewhere; (*out) absolute.
+ * 0, or -errno with "(label): what is wrong" in (err). */
+int config_output_path(const char *label, const char *given, char **out,
+                       char *err, size_t err_len)
+    __attribute__((warn_unused_result));
+
 /* Deep copy of (src) into a new allocation; NULL on ENOMEM. */
 struct vmrun_config *config_dup(const struct vmrun_config *src);
 

@@ -27,7 +27,8 @@ struct cj_parser {
     const char *base_dir;     /* NULL: the current directory */
     char *err;
     size_t err_len;
-    int depth_max; /* cj_parse()'s nesting limit; 0: CJ_DEPTH_MAX */
+    int depth_max;         /* cj_parse()'s nesting limit; 0: CJ_DEPTH_MAX */
+    uint64_t host_mem_mib; /* config_host_mem_mib() of the caller; 0: unknown */
 };
 
 /* Keys vmrun knows in one JSON object; unsupported ones are rejected unless

@@ -139,6 +139,14 @@ int log_file_open(const char *path, bool show_level, struct log_file **out)
     return 0;
 }
 
+const char *vmrun_strerror(int err, char *buf, size_t len)
+{
+    if (err == -VMRUN_ENOKVM)
+        return "/dev/kvm does not exist (no KVM on this host, or "
+               "kvm_intel/kvm_amd not loaded)";
+    return strerror_r(-err, buf, len);
+}
+
 void log_file_write(void *opaque, enum vmrun_log_level level, const char *msg)
 {
     struct log_file *f = opaque;

@@ -31,10 +31,11 @@ struct cli {
     const char *crash_dump; /* --crash-dump PATH, NULL: the config's */
     long long uid, gid;     /* -1: keep */
     /* --restore SNAPSHOT --mem MEMFILE [--drive-path ID=PATH]
-     * [--tap ID=NAME] [--track-dirty-pages] */
+     * [--tap ID=NAME] [--console-path ID=PATH] [--track-dirty-pages] */
     struct vmrun_restore restore;
     const char *drive_paths[CLI_MAX_OVERRIDES];
     const char *taps[CLI_MAX_OVERRIDES];
+    const char *console_paths[CLI_MAX_OVERRIDES];
     int stop_fd;      /* signalfd of SIGINT/SIGTERM/SIGHUP, -1: none */
     bool dropped;     /* --uid/--gid: privileges are given up */
     bool drop_failed; /* drop_privileges() failed (said on stderr) */
@@ -53,7 +54,8 @@ static void usage(FILE *f)
             "       vmrun [--log-level LEVEL] [--api-sock PATH] --restore "
             "SNAPSHOT --mem MEMFILE\n"
             "             [--drive-path ID=PATH]... [--tap ID=NAME]... "
-            "[--track-dirty-pages]\n"
+            "[--console-path ID=PATH]...\n"
+            "             [--track-dirty-pages]\n"
             "       vmrun snapshot-merge FULL_MEM [DIFF_MEM...] -o OUT_MEM\n"
             "       vmrun --version | --help\n"
             "--crash-dump PATH writes an ELF core file there when the "
@@ -68,8 +70,11 @@ static void usage(FILE *f)
             "PATH (docs/api.md);\n"
             "without CONFIG.json the VM is configured and started "
             "through it.\n"
-            "--restore resumes a snapshot (docs/snapshot.md); "
-            "snapshot-merge lays Diff memory\nfiles over a Full one.\n"
+            "--restore resumes a snapshot (docs/snapshot.md): every drive, "
+            "network interface\nand console file output of the snapshot "
+            "needs its --drive-path, --tap or\n--console-path (a snapshot "
+            "never chooses host files or taps); snapshot-merge\nlays Diff "
+            "memory files over a Full one.\n"
             "Exit status: the guest's debug-exit byte, 0 on poweroff or "
             "reboot, 1 vmrun error,\n"
             "2 bad arguments or config, 3 guest kernel panic, 4 guest "
@@ -127,7 +132,8 @@ static int opt_twice(const char *flag, bool given)
     return given;
 }
 
-/* --drive-path and --tap: ID=VALUE, repeatable.  -1 or an exit status. */
+/* --drive-path, --tap and --console-path: ID=VALUE, repeatable.  -1 or an
+ * exit status. */
 static int opt_override(int argc, char **argv, int *i, const char **list,
                         size_t *n)
 {
@@ -167,6 +173,9 @@ static int parse_restore_arg(int argc, char **argv, int *i, struct cli *cli)
                             &r->nr_drive_paths);
     if (strcmp(a, "--tap") == 0)
         return opt_override(argc, argv, i, cli->taps, &r->nr_taps);
+    if (strcmp(a, "--console-path") == 0)
+        return opt_override(argc, argv, i, cli->console_paths,
+                            &r->nr_console_paths);
     if (strcmp(a, "--track-dirty-pages") == 0) {
         r->track_dirty_pages = 1;
         return -1;
@@ -179,11 +188,11 @@ static int check_restore_args(struct cli *cli)
 {
     struct vmrun_restore *r = &cli->restore;
     bool extras = r->mem_path || r->nr_drive_paths || r->nr_taps ||
-                  r->track_dirty_pages > 0;
+                  r->nr_console_paths || r->track_dirty_pages > 0;
 
     if (!r->snapshot_path && extras) {
-        fprintf(stderr, "vmrun: --mem, --drive-path, --tap and "
-                        "--track-dirty-pages need --restore\n");
+        fprintf(stderr, "vmrun: --mem, --drive-path, --tap, --console-path "
+                        "and --track-dirty-pages need --restore\n");
         return VMRUN_STATUS_USAGE;
     }
     if (r->snapshot_path && (!r->mem_path || cli->config_path)) {
@@ -193,6 +202,8 @@ static int check_restore_args(struct cli *cli)
     }
     r->drive_paths = cli->drive_paths;
     r->taps = cli->taps;
+    r->console_paths = cli->console_paths;
+    r->names = VMRUN_RESTORE_NAMES_CLI;
     r->resume = 1;
     return -1;
 }
@@ -379,6 +390,7 @@ static int exit_status(const struct vmrun_exit *e, int stop_fd)
 static int create_status(int err)
 {
     switch (err) {
+    case -VMRUN_ENOKVM:
     case -ENODEV:
     case -EBUSY:
     case -EACCES:
@@ -402,19 +414,15 @@ static int create_vm(const struct cli *cli,
                      struct vmrun_config *cfg, struct vmrun_vm **vm)
 {
     int ret = vmrun_create(cfg, opts, vm);
+    char ebuf[128];
 
     if (ret < 0 && cli->drop_failed)
         return VMRUN_STATUS_ERROR; /* said by drop_privileges() */
     if (ret == -EINTR)
         return stopped_status(cli->stop_fd);
-    if (ret == -ENOENT && access("/dev/kvm", F_OK) < 0) {
-        fprintf(stderr, "vmrun: cannot create the VM: /dev/kvm does not "
-                        "exist (no KVM on this host, or kvm_intel/kvm_amd "
-                        "not loaded)\n");
-        return create_status(ret);
-    }
     if (ret < 0) {
-        fprintf(stderr, "vmrun: cannot create the VM: %s\n", strerror(-ret));
+        fprintf(stderr, "vmrun: cannot create the VM: %s\n",
+                vmrun_strerror(ret, ebuf, sizeof(ebuf)));
         return create_status(ret);
     }
     return -1;

@@ -4,6 +4,7 @@
  * do, ...); adding what a role needs is one line in one group.  The lists
  * are in docs/security.md: keep both in step. */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/kvm.h>
 #include <linux/if_tun.h>
 #include <pthread.h>
@@ -111,12 +112,16 @@ static const struct sc_rule vcpu_rules[] = {
 };
 
 /* A vCPU thread with a crash dump path (docs/crash-dump.md): the last
- * vCPU to stop after a guest crash creates the dump with open_output()
- * (lstat, openat, fstat, fstatfs, ftruncate, fcntl) and writes it with
- * pwrite64 (device_rules) and ftruncate.  openat cannot be narrowed to the
- * one path: only VMs that set one get this group. */
+ * vCPU to stop after a guest crash creates the dump with open_output_at()
+ * (newfstatat, openat, fstat, fstatfs, ftruncate, fcntl F_GETFL/F_SETFL)
+ * and writes it with pwrite64 (device_rules) and ftruncate.  openat is
+ * added in build(), for the dump's folder only (vm->crash_dir_fd). */
 static const struct sc_rule crash_dump_rules[] = {
-    ANY(openat), ANY(fstatfs), ANY(ftruncate), ANY(fcntl), END,
+    ANY(fstatfs),
+    ANY(ftruncate),
+    ARG(fcntl, 1, F_GETFL),
+    ARG(fcntl, 1, F_SETFL),
+    END,
 };
 
 /* Event loop: waits on epoll; its callbacks are device_rules. */
@@ -436,7 +441,8 @@ static int add_rule(scmp_filter_ctx ctx, const struct sc_rule *r)
     return ret == -EEXIST ? 0 : ret;
 }
 
-static int build(scmp_filter_ctx ctx, enum sandbox_role role, int vcpu_fd)
+static int build(scmp_filter_ctx ctx, enum sandbox_role role, int vcpu_fd,
+                 int dump_dir_fd)
 {
     int ret = 0;
 
@@ -451,21 +457,32 @@ static int build(scmp_filter_ctx ctx, enum sandbox_role role, int vcpu_fd)
             ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
             SCMP_CMP(0, SCMP_CMP_MASKED_EQ, 0xffffffffu, (uint64_t)vcpu_fd),
             SCMP_CMP(1, SCMP_CMP_MASKED_EQ, 0xffffffffu, (uint64_t)KVM_RUN));
+    if (ret == 0 && role == SANDBOX_ROLE_VCPU_DUMP)
+        ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+                               SCMP_CMP(0, SCMP_CMP_MASKED_EQ, 0xffffffffu,
+                                        (uint64_t)dump_dir_fd));
     return ret;
 }
 
 #ifdef VMRUN_SECCOMP_TEST
 /* The test build (vmrun-seccomp-test, never installed) proves the filter
  * holds: VMRUN_SECCOMP_TEST=ROLE makes that role's thread open a socket
- * right after its filter is on. */
+ * right after its filter is on, ROLE:openat open "/" instead (outside the
+ * crash dump's folder). */
 static void sandbox_test_hook(enum sandbox_role role)
 {
     const char *want = getenv("VMRUN_SECCOMP_TEST");
+    size_t n = strlen(role_names[role]);
     int fd;
 
-    if (!want || strcmp(want, role_names[role]) != 0)
+    if (!want || strncmp(want, role_names[role], n) != 0)
         return;
-    fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (!want[n])
+        fd = socket(AF_INET, SOCK_STREAM, 0);
+    else if (strcmp(want + n, ":openat") == 0)
+        fd = open("/", O_PATH | O_CLOEXEC);
+    else
+        return;
     if (fd >= 0)
         close(fd);
 }
@@ -500,7 +517,7 @@ static int build_denylist(scmp_filter_ctx ctx, uint32_t deny)
 }
 
 int sandbox_enter(enum vmrun_seccomp mode, enum sandbox_role role, int vcpu_fd,
-                  const struct logger *log)
+                  int dump_dir_fd, const struct logger *log)
 {
     scmp_filter_ctx ctx;
     sigset_t sys;
@@ -510,7 +527,8 @@ int sandbox_enter(enum vmrun_seccomp mode, enum sandbox_role role, int vcpu_fd,
 
     if (mode == VMRUN_SECCOMP_OFF)
         return 0;
-    if (role >= SANDBOX_NR_ROLES)
+    if (role >= SANDBOX_NR_ROLES ||
+        (role == SANDBOX_ROLE_VCPU_DUMP && dump_dir_fd < 0))
         return -EINVAL;
     /* A blocked SIGSYS kills without a word (vCPU threads block all but
      * their kick signal): let the handler run. */
@@ -522,7 +540,8 @@ int sandbox_enter(enum vmrun_seccomp mode, enum sandbox_role role, int vcpu_fd,
     ctx = seccomp_init(preboot ? SCMP_ACT_ALLOW : deny);
     if (!ctx)
         return -ENOMEM;
-    ret = preboot ? build_denylist(ctx, deny) : build(ctx, role, vcpu_fd);
+    ret = preboot ? build_denylist(ctx, deny)
+                  : build(ctx, role, vcpu_fd, dump_dir_fd);
     if (ret == 0)
         ret = seccomp_load(ctx);
     seccomp_release(ctx);
@@ -551,7 +570,7 @@ static void *sandbox_job_thread(void *opaque)
 {
     struct sandbox_job *j = opaque;
 
-    j->ret = sandbox_enter(j->mode, j->role, -1, j->log);
+    j->ret = sandbox_enter(j->mode, j->role, -1, -1, j->log);
     if (j->ret == 0)
         j->ret = j->fn(j->arg);
     return NULL;

@@ -22,7 +22,8 @@ enum sandbox_role {
     SANDBOX_ROLE_API_PREBOOT, /* the API thread before InstanceStart: it may
                                  still create the VM, so a denylist */
     SANDBOX_ROLE_VCPU_DUMP,   /* a vCPU thread of a VM with a crash dump
-                                 path: it may create and write the dump */
+                                 path: it may create and write the dump,
+                                 in the dump's folder only */
     SANDBOX_ROLE_RESTORE,     /* a thread of sandbox_run() that parses a
                                  snapshot state file and loads it into a
                                  new VM: no open, no new thread */
@@ -38,12 +39,15 @@ int sandbox_setup(enum vmrun_seccomp mode, const struct logger *log)
     __attribute__((warn_unused_result));
 
 /* Puts the calling thread under (role)'s allowlist, for good.  (vcpu_fd):
- * the vCPU whose KVM_RUN a vCPU thread may call (ignored for other roles).
+ * the vCPU whose KVM_RUN a vCPU thread may call; (dump_dir_fd): the only
+ * folder a vcpu-dump thread may openat in (both ignored, -1, for roles
+ * that do not use them).
  * VMRUN_SECCOMP_OFF does nothing; VMRUN_SECCOMP_LOG lets forbidden calls
  * through and has the kernel log them (audit type 1326).  Returns 0 or
  * -errno (logged in (log)). */
 int sandbox_enter(enum vmrun_seccomp mode, enum sandbox_role role, int vcpu_fd,
-                  const struct logger *log) __attribute__((warn_unused_result));
+                  int dump_dir_fd, const struct logger *log)
+    __attribute__((warn_unused_result));
 
 /* "vcpu", "event-loop", "api", "main", "api-preboot", "vcpu-dump",
  * "restore". */
@@ -56,7 +60,8 @@ typedef int (*sandbox_job_fn)(void *arg);
  * filter, and returns once that thread has ended (its filter ends with
  * it): for work on untrusted input that the calling thread cannot do
  * under a filter of its own, because it needs other calls afterwards (a
- * restore parses the state file, then opens the disks it names).  The
+ * restore parses the state file, then looks up and opens the disks the
+ * operator gives for it).  The
  * thread inherits the caller's filters and signal mask.  With
  * VMRUN_SECCOMP_OFF (fn) runs on the calling thread.  Returns (fn)'s
  * result, or the -errno of the thread's creation or of its filter

@@ -2,8 +2,8 @@
  * VM, and merging memory files (see snapshot.h, docs/snapshot.md). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/kvm.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +16,7 @@
 #include "arch/arch.h"
 #include "sandbox.h"
 #include "snapshot.h"
+#include "snapshot_config.h"
 #include "snapshot_file.h"
 #include "util.h"
 #include "virtio/blk.h"
@@ -24,183 +25,12 @@
 #include "virtio/rng.h"
 #include "vm.h"
 
-#define SNAP_STR_MAX 4096 /* longest string in the config section */
-
 static double snap_now_ms(void)
 {
     struct timespec ts;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-/* ---- the config section ---- */
-
-static void snap_put_console(struct snap_buf *b, const struct console_config *c)
-{
-    sb_put_u8(b, (uint8_t)c->kind);
-    sb_put_str(b, c->path);
-    sb_put_u8(b, c->want_input);
-}
-
-static void snap_put_config(struct snap_buf *b, const struct vmrun_config *c)
-{
-    sb_put_u32(b, c->vcpu_count);
-    sb_put_u64(b, c->mem_size_mib);
-    sb_put_u8(b, c->smt);
-    sb_put_u8(b, c->track_dirty_pages);
-    sb_put_u32(b, (uint32_t)c->nr_drives);
-    for (size_t i = 0; i < c->nr_drives; i++) {
-        const struct drive_config *d = &c->drives[i];
-
-        sb_put_str(b, d->drive_id);
-        sb_put_str(b, d->path_on_host);
-        sb_put_u8(b, d->is_root_device);
-        sb_put_u8(b, d->is_read_only);
-        sb_put_str(b, d->partuuid);
-        sb_put_u8(b, (uint8_t)d->cache_type);
-        sb_put_u8(b, (uint8_t)d->io_engine);
-    }
-    sb_put_u32(b, (uint32_t)c->nr_nics);
-    for (size_t i = 0; i < c->nr_nics; i++) {
-        const struct net_config *n = &c->nics[i];
-
-        sb_put_str(b, n->iface_id);
-        sb_put_str(b, n->host_dev_name);
-        sb_put_u8(b, n->has_mac);
-        sb_put_bytes(b, n->guest_mac, 6);
-        sb_put_u16(b, n->mtu);
-    }
-    sb_put_u8(b, c->has_entropy);
-    snap_put_console(b, &c->serial);
-    sb_put_u8(b, c->has_virtio_console);
-    snap_put_console(b, &c->vconsole);
-    sb_put_u8(b, c->virtio_mmio_cmdline);
-}
-
-static bool snap_bool(struct snap_rd *r, bool *out)
-{
-    uint8_t v = sr_u8(r);
-
-    *out = v == 1;
-    return !r->err && v <= 1;
-}
-
-static int snap_get_console(struct snap_rd *r, struct console_config *c)
-{
-    uint8_t kind = sr_u8(r);
-    int ret = sr_str(r, SNAP_STR_MAX, &c->path);
-
-    if (ret < 0)
-        return ret;
-    c->kind = (enum console_kind)kind;
-    if (kind > CONSOLE_NONE || !snap_bool(r, &c->want_input) ||
-        (kind == CONSOLE_FILE) != (c->path != NULL))
-        return -EINVAL;
-    return 0;
-}
-
-static int snap_get_drive(struct snap_rd *r, struct drive_config *d)
-{
-    uint8_t cache, engine;
-    int ret = sr_str(r, SNAP_STR_MAX, &d->drive_id);
-
-    if (ret == 0)
-        ret = sr_str(r, SNAP_STR_MAX, &d->path_on_host);
-    if (ret == 0 &&
-        (!snap_bool(r, &d->is_root_device) || !snap_bool(r, &d->is_read_only)))
-        ret = -EINVAL;
-    if (ret == 0)
-        ret = sr_str(r, SNAP_STR_MAX, &d->partuuid);
-    cache = sr_u8(r);
-    engine = sr_u8(r);
-    if (ret == 0 && (!d->drive_id || !d->drive_id[0] ||
-                     strlen(d->drive_id) > 20 || !d->path_on_host ||
-                     cache > CACHE_WRITEBACK || engine > IO_ENGINE_ASYNC))
-        ret = -EINVAL;
-    d->cache_type = (enum cache_type)cache;
-    d->io_engine = (enum io_engine)engine;
-    /* Tuning, not state: a restored VM gets today's default. */
-    d->completion_coalesce_us = CONFIG_COMPLETION_COALESCE_DEFAULT_US;
-    return ret;
-}
-
-static int snap_get_nic(struct snap_rd *r, struct net_config *n)
-{
-    int ret = sr_str(r, SNAP_STR_MAX, &n->iface_id);
-
-    if (ret == 0)
-        ret = sr_str(r, SNAP_STR_MAX, &n->host_dev_name);
-    if (ret == 0 && !snap_bool(r, &n->has_mac))
-        ret = -EINVAL;
-    sr_bytes(r, n->guest_mac, 6);
-    n->mtu = sr_u16(r);
-    n->tx_coalesce_us = CONFIG_TX_COALESCE_DEFAULT_US; /* as for drives */
-    /* IFNAMSIZ is 16: a tap name has at most 15 bytes. */
-    if (ret == 0 &&
-        (!n->iface_id || !n->host_dev_name || !n->host_dev_name[0] ||
-         strlen(n->host_dev_name) > 15 || (n->mtu && n->mtu < 68)))
-        ret = -EINVAL;
-    return ret;
-}
-
-static int snap_get_devices(struct snap_rd *r, struct vmrun_config *c)
-{
-    int ret = 0;
-
-    c->nr_drives = sr_u32(r);
-    if (r->err || c->nr_drives > CONFIG_MAX_DRIVES)
-        return -EINVAL;
-    for (size_t i = 0; i < c->nr_drives && ret == 0; i++)
-        ret = snap_get_drive(r, &c->drives[i]);
-    if (ret < 0)
-        return ret;
-    c->nr_nics = sr_u32(r);
-    if (r->err || c->nr_nics > CONFIG_MAX_NICS)
-        return -EINVAL;
-    for (size_t i = 0; i < c->nr_nics && ret == 0; i++)
-        ret = snap_get_nic(r, &c->nics[i]);
-    return ret;
-}
-
-/* The saved config, checked as strictly as the JSON parser would. */
-static int snap_get_config(struct snap_rd *r, struct vmrun_config **out)
-{
-    struct vmrun_config *c = calloc(1, sizeof(*c));
-    int ret;
-
-    if (!c || !(c->source = strdup("<snapshot>"))) {
-        free(c);
-        return -ENOMEM;
-    }
-    c->vcpu_count = sr_u32(r);
-    c->mem_size_mib = sr_u64(r);
-    ret = snap_bool(r, &c->smt) && snap_bool(r, &c->track_dirty_pages)
-              ? 0
-              : -EINVAL;
-    if (ret == 0 && (c->vcpu_count < 1 || c->vcpu_count > CONFIG_MAX_VCPUS ||
-                     c->mem_size_mib < 16 || c->mem_size_mib > (1 << 20)))
-        ret = -EINVAL;
-    if (ret == 0)
-        ret = snap_get_devices(r, c);
-    if (ret == 0 && !snap_bool(r, &c->has_entropy))
-        ret = -EINVAL;
-    if (ret == 0)
-        ret = snap_get_console(r, &c->serial);
-    if (ret == 0 && !snap_bool(r, &c->has_virtio_console))
-        ret = -EINVAL;
-    if (ret == 0)
-        ret = snap_get_console(r, &c->vconsole);
-    if (ret == 0 && !snap_bool(r, &c->virtio_mmio_cmdline))
-        ret = -EINVAL;
-    if (ret == 0)
-        ret = sr_done(r);
-    if (ret < 0) {
-        vmrun_config_free(c);
-        return ret;
-    }
-    *out = c;
-    return 0;
 }
 
 /* ---- guest RAM ---- */
@@ -659,93 +489,27 @@ int snapshot_create(struct vm *vm, bool diff, const char *state_path,
 
 /* ---- restore ---- */
 
-__attribute__((format(printf, 3, 4))) static int
-snap_err(char *err, size_t err_len, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-    return -EINVAL;
-}
-
-/* "ID=VALUE": replaces the string (field) of the entry named ID. */
-static int snap_override(struct vmrun_config *c, const char *spec, bool drive,
-                         char *err, size_t err_len)
-{
-    const char *eq = strchr(spec, '=');
-    size_t n = eq ? (size_t)(eq - spec) : 0;
-    size_t count = drive ? c->nr_drives : c->nr_nics;
-    const char *what = drive ? "drive path" : "tap";
-
-    if (!eq || !n || !eq[1] || (!drive && strlen(eq + 1) > 15))
-        return snap_err(err, err_len, "%s override '%s': expected ID=%s", what,
-                        spec, drive ? "PATH" : "TAP_NAME (< 16 bytes)");
-    for (size_t i = 0; i < count; i++) {
-        char **id = drive ? &c->drives[i].drive_id : &c->nics[i].iface_id;
-        char **val =
-            drive ? &c->drives[i].path_on_host : &c->nics[i].host_dev_name;
-        char *copy;
-
-        if (strlen(*id) != n || strncmp(*id, spec, n) != 0)
-            continue;
-        if (!(copy = strdup(eq + 1)))
-            return -ENOMEM;
-        free(*val);
-        *val = copy;
-        return 0;
-    }
-    return snap_err(err, err_len,
-                    "%s override '%s': the snapshot has no %s "
-                    "'%.*s'",
-                    what, spec, drive ? "drive" : "network interface", (int)n,
-                    spec);
-}
-
-static int snap_apply(struct vmrun_config *c, const struct vmrun_restore *ro,
-                      char *err, size_t err_len)
-{
-    int ret = 0;
-
-    for (size_t i = 0; i < ro->nr_drive_paths && ret == 0; i++)
-        ret = snap_override(c, ro->drive_paths[i], true, err, err_len);
-    for (size_t i = 0; i < ro->nr_taps && ret == 0; i++)
-        ret = snap_override(c, ro->taps[i], false, err, err_len);
-    if (ro->track_dirty_pages >= 0)
-        c->track_dirty_pages = ro->track_dirty_pages;
-    return ret;
-}
-
-/* The header, the host CPU and the config of the state file open at
- * (fd): everything checked before a VM exists. */
-static int snap_open(const struct vmrun_restore *ro, int fd, int stop_fd,
-                     struct snap_file *f, struct vmrun_config **cfg, char *err,
-                     size_t err_len)
-{
-    const char *path = ro->snapshot_path;
-    char msg[256], cpu[SNAP_CPU_LEN + 1];
-    struct snap_rd r;
-    int ret = snap_file_read(f, fd, stop_fd, msg, sizeof(msg));
-
-    if (ret < 0) {
-        snprintf(err, err_len, "%s: %s", path, msg);
-        return ret;
-    }
-    arch_host_cpu(cpu, sizeof(cpu));
-    if (strcmp(cpu, f->host_cpu) != 0)
-        return snap_err(err, err_len,
-                        "%s: taken on a '%s' host; this host is '%s'", path,
-                        f->host_cpu, cpu);
-    if (!snap_file_section(f, SNAP_SEC_CONFIG, 0, &r))
-        return snap_err(err, err_len, "%s: no configuration section", path);
-    ret = snap_get_config(&r, cfg);
-    if (ret == -EINVAL)
-        return snap_err(err, err_len, "%s: bad configuration section", path);
-    if (ret == 0)
-        ret = snap_apply(*cfg, ro, err, err_len);
-    return ret;
-}
+/* A restore in progress: what it opened with the caller's rights, what
+ * the restore thread read from the state file, and what the checks after
+ * that thread need. */
+struct snap_restore {
+    const struct vmrun_restore *ro;
+    struct logger log; /* the caller's, until the VM has its own */
+    char *err;
+    size_t err_len;
+    int state_fd;
+    int mem_fd;  /* or the -errno of its open, with (mem_err) */
+    int kvm_fd;  /* -1: vm_init_restore() opens it (and says why not) */
+    int stop_fd; /* vmrun_create_opts.stop_fd, -1: none */
+    char mem_err[PATH_MAX + 128];
+    struct snap_file f;
+    struct vmrun_config *cfg;
+    /* The memory section as the file gives it. */
+    bool mem_found;
+    uint64_t mem_ram;
+    uint32_t mem_page;
+    struct vm *vm;
+};
 
 /* The memory file, opened for reading and locked; nothing is read. */
 static int snap_open_mem(const struct vmrun_restore *ro, char *err,
@@ -755,7 +519,7 @@ static int snap_open_mem(const struct vmrun_restore *ro, char *err,
     int fd = open_regular(ro->mem_path, O_RDONLY | O_CLOEXEC, 0);
 
     if (fd == -EINVAL)
-        return snap_err(err, err_len, "%s: not a regular file", ro->mem_path);
+        return snap_fail(err, err_len, "%s: not a regular file", ro->mem_path);
     if (fd < 0) {
         snprintf(err, err_len, "%s: cannot open: %s", ro->mem_path,
                  strerror(-fd));
@@ -769,8 +533,8 @@ static int snap_open_mem(const struct vmrun_restore *ro, char *err,
 
         close(fd);
         if (e != EWOULDBLOCK)
-            return snap_err(err, err_len, "%s: cannot lock: %s", ro->mem_path,
-                            strerror(e));
+            return snap_fail(err, err_len, "%s: cannot lock: %s", ro->mem_path,
+                             strerror(e));
         snprintf(err, err_len,
                  "%s: a snapshot is being written to it (it is locked); "
                  "restore once that is done",
@@ -780,29 +544,107 @@ static int snap_open_mem(const struct vmrun_restore *ro, char *err,
     return fd;
 }
 
-/* The memory section must match the config, the file (fd) its size. */
-static int snap_check_mem(const struct snap_file *f,
-                          const struct vmrun_config *c,
-                          const struct vmrun_restore *ro, int fd, char *err,
-                          size_t err_len)
+/* The state file, the memory file (locked) and /dev/kvm, opened with the
+ * caller's rights, before it gives them up; nothing is read yet.  Only a
+ * state file that does not open ends the restore here.  Refusals come in
+ * one order whatever the rights: the state file's, the operator's
+ * entries', the memory file's (kept in mem_err), /dev/kvm's (opened again
+ * and reported by vm_init_restore()); so a host without /dev/kvm still
+ * refuses a bad snapshot for what it is. */
+static int snap_open_inputs(struct snap_restore *rs)
 {
-    uint64_t want = c->mem_size_mib << 20, ram;
+    const char *path = rs->ro->snapshot_path;
+    char msg[256];
+
+    rs->state_fd = snap_file_open(path, msg, sizeof(msg));
+    if (rs->state_fd < 0) {
+        snprintf(rs->err, rs->err_len, "%s: %s", path, msg);
+        return rs->state_fd;
+    }
+    rs->mem_fd = snap_open_mem(rs->ro, rs->mem_err, sizeof(rs->mem_err));
+    rs->kvm_fd = vm_kvm_open();
+    if (rs->kvm_fd < 0)
+        rs->kvm_fd = -1;
+    return 0;
+}
+
+/* The header, the host CPU and the saved config of the state file open
+ * at (fd), read from the descriptor: no path is looked up. */
+static int snap_open(const struct vmrun_restore *ro, int fd, int stop_fd,
+                     struct snap_file *f, struct vmrun_config **cfg, char *err,
+                     size_t err_len)
+{
+    const char *path = ro->snapshot_path;
+    char msg[256], cpu[SNAP_CPU_LEN + 1];
+    int ret = snap_file_read(f, fd, stop_fd, msg, sizeof(msg));
+
+    if (ret < 0) {
+        snprintf(err, err_len, "%s: %s", path, msg);
+        return ret;
+    }
+    arch_host_cpu(cpu, sizeof(cpu));
+    if (strcmp(cpu, f->host_cpu) != 0)
+        return snap_fail(err, err_len,
+                         "%s: taken on a '%s' host; this host is '%s'", path,
+                         f->host_cpu, cpu);
+    return snap_config_parse(f, path, cfg, err, err_len);
+}
+
+/* The state file is untrusted: it is parsed only here, after the drop,
+ * on a thread of the restore role (sandbox_run()).  What it says is
+ * checked against the operator's entries and files after this thread
+ * has ended (snap_check_inputs()). */
+static int snap_parse_state(void *opaque)
+{
+    struct snap_restore *rs = opaque;
     struct snap_rd r;
+    int ret;
+
+    ret = snap_open(rs->ro, rs->state_fd, rs->stop_fd, &rs->f, &rs->cfg,
+                    rs->err, rs->err_len);
+    if (ret < 0)
+        return ret;
+    rs->mem_found = snap_file_section(&rs->f, SNAP_SEC_MEMORY, 0, &r);
+    if (rs->mem_found) {
+        rs->mem_ram = sr_u64(&r);
+        rs->mem_page = sr_u32(&r);
+    }
+    return 0;
+}
+
+/* The memory section must match the config, the memory file must have
+ * opened and have its size. */
+static int snap_check_mem(const struct snap_restore *rs)
+{
+    const char *path = rs->ro->snapshot_path;
+    uint64_t want = rs->cfg->mem_size_mib << 20;
     struct stat st;
 
-    if (!snap_file_section(f, SNAP_SEC_MEMORY, 0, &r))
-        return snap_err(err, err_len, "%s: no memory section",
-                        ro->snapshot_path);
-    ram = sr_u64(&r);
-    if (sr_u32(&r) != GMEM_PAGE || ram != want)
-        return snap_err(err, err_len, "%s: bad memory section",
-                        ro->snapshot_path);
-    if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != want)
-        return snap_err(err, err_len,
-                        "%s: not a memory file of %llu bytes (the snapshot's "
-                        "RAM size)",
-                        ro->mem_path, (unsigned long long)want);
+    if (!rs->mem_found)
+        return snap_fail(rs->err, rs->err_len, "%s: no memory section", path);
+    if (rs->mem_page != GMEM_PAGE || rs->mem_ram != want)
+        return snap_fail(rs->err, rs->err_len, "%s: bad memory section", path);
+    if (rs->mem_fd < 0) {
+        snprintf(rs->err, rs->err_len, "%s", rs->mem_err);
+        return rs->mem_fd;
+    }
+    if (fstat(rs->mem_fd, &st) < 0 || (uint64_t)st.st_size != want)
+        return snap_fail(rs->err, rs->err_len,
+                         "%s: not a memory file of %llu bytes (the snapshot's "
+                         "RAM size)",
+                         rs->ro->mem_path, (unsigned long long)want);
     return 0;
+}
+
+/* After the restore thread, on the calling thread with the rights left
+ * (after drop_fn) and before a VM exists: the operator's entries looked
+ * up and checked (snap_config_resolve(): realpath(), access(), which the
+ * restore role forbids), then the memory file. */
+static int snap_check_inputs(struct snap_restore *rs)
+{
+    int ret = snap_config_resolve(rs->cfg, rs->ro, rs->err, rs->err_len);
+
+    return ret == 0 ? snap_check_mem(rs) : ret;
 }
 
 static int snap_load_state(struct vm *vm, const struct snap_file *f)
@@ -833,62 +675,10 @@ static int snap_load_state(struct vm *vm, const struct snap_file *f)
     return ret;
 }
 
-/* A restore in progress: what it opened with the caller's rights, and
- * what parsing the state file gave. */
-struct snap_restore {
-    const struct vmrun_restore *ro;
-    struct logger log; /* the caller's, until the VM has its own */
-    char *err;
-    size_t err_len;
-    int state_fd, mem_fd, kvm_fd;
-    int stop_fd; /* vmrun_create_opts.stop_fd, -1: none */
-    struct snap_file f;
-    struct vmrun_config *cfg;
-    struct vm *vm;
-};
-
 static void snap_close_input(int fd)
 {
     if (fd >= 0)
         close(fd);
-}
-
-/* The state file, the memory file (locked) and /dev/kvm, opened with the
- * caller's rights, before it gives them up: the files the operator or API
- * client named.  Nothing is read yet. */
-static int snap_open_inputs(struct snap_restore *rs, const struct logger *log)
-{
-    const char *path = rs->ro->snapshot_path;
-    char msg[256];
-
-    rs->state_fd = snap_file_open(path, msg, sizeof(msg));
-    if (rs->state_fd < 0) {
-        snprintf(rs->err, rs->err_len, "%s: %s", path, msg);
-        return rs->state_fd;
-    }
-    rs->mem_fd = snap_open_mem(rs->ro, rs->err, rs->err_len);
-    if (rs->mem_fd < 0)
-        return rs->mem_fd;
-    rs->kvm_fd = vm_kvm_open(log);
-    if (rs->kvm_fd < 0)
-        snprintf(rs->err, rs->err_len, "cannot create the VM: %s",
-                 strerror(-rs->kvm_fd));
-    return rs->kvm_fd < 0 ? rs->kvm_fd : 0;
-}
-
-/* The state file is untrusted: it is parsed only here, after the drop,
- * on a thread of the restore role (sandbox_run()). */
-static int snap_parse_state(void *opaque)
-{
-    struct snap_restore *rs = opaque;
-    int ret;
-
-    ret = snap_open(rs->ro, rs->state_fd, rs->stop_fd, &rs->f, &rs->cfg,
-                    rs->err, rs->err_len);
-    if (ret == 0)
-        ret = snap_check_mem(&rs->f, rs->cfg, rs->ro, rs->mem_fd, rs->err,
-                             rs->err_len);
-    return ret;
 }
 
 static int snap_load_job(void *opaque)
@@ -898,23 +688,24 @@ static int snap_load_job(void *opaque)
     return snap_load_state(rs->vm, &rs->f);
 }
 
-/* The VM from the parsed config (opening the disks, taps and consoles it
- * names with the rights left), then its saved state, loaded on a thread
- * of the restore role. */
+/* The VM from the checked config (opening the disks, taps and consoles
+ * the operator gave, with the rights left), then its saved state, loaded
+ * on a thread of the restore role. */
 static int snap_build(struct snap_restore *rs,
                       const struct vmrun_create_opts *opts)
 {
     int ret = vm_init_restore(rs->vm, rs->cfg, opts, rs->kvm_fd, rs->mem_fd);
+    char ebuf[128];
 
     rs->kvm_fd = rs->mem_fd = -1; /* taken */
     if (ret < 0)
         snprintf(rs->err, rs->err_len, "cannot create the VM: %s",
-                 strerror(-ret));
+                 vmrun_strerror(ret, ebuf, sizeof(ebuf)));
     else if ((ret = sandbox_run(rs->vm->seccomp, SANDBOX_ROLE_RESTORE,
                                 &rs->vm->log, snap_load_job, rs)) < 0)
-        snap_err(rs->err, rs->err_len,
-                 "%s: the saved state cannot be loaded here (see the log)",
-                 rs->ro->snapshot_path);
+        snap_fail(rs->err, rs->err_len,
+                  "%s: the saved state cannot be loaded here (see the log)",
+                  rs->ro->snapshot_path);
     if (ret < 0)
         vm_fini(rs->vm);
     return ret;
@@ -942,7 +733,7 @@ int snapshot_restore(struct vm *vm, const struct vmrun_restore *ro,
         if (opts->stop_fd > 0)
             rs->stop_fd = opts->stop_fd;
     }
-    ret = snap_open_inputs(rs, &rs->log);
+    ret = snap_open_inputs(rs);
     if (ret == 0 && opts && opts->drop_fn &&
         (ret = opts->drop_fn(opts->drop_opaque)) < 0)
         snprintf(err, err_len, "cannot give up privileges: %s", strerror(-ret));
@@ -956,6 +747,8 @@ int snapshot_restore(struct vm *vm, const struct vmrun_restore *ro,
         ret = sandbox_run(mode, SANDBOX_ROLE_RESTORE, &rs->log,
                           snap_parse_state, rs);
     }
+    if (ret == 0)
+        ret = snap_check_inputs(rs);
     if (ret == 0)
         ret = snap_build(rs, opts);
     if (ret == 0) {

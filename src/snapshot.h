@@ -33,12 +33,18 @@ struct vm;
 int snapshot_create(struct vm *vm, bool diff, const char *state_path,
                     const char *mem_path) __attribute__((warn_unused_result));
 
-/* Builds (vm) from the snapshot (r).  A file that is not a snapshot,
- * corrupted, truncated, of another format version or from another host
- * CPU, a memory file of the wrong size or an override naming no device
- * gives -EINVAL (or -ENOENT, -ENOTSUP) with one line in (err).  Other
- * failures are logged and (err) names them too.  On failure (vm) holds
- * nothing (vm_fini() has been called where needed). */
+/* Builds (vm) from the snapshot (r), in vmrun_restore()'s order (opens,
+ * (opts)->drop_fn, the state file parsed by snap_config_parse() on a
+ * SANDBOX_ROLE_RESTORE thread, then, on the calling thread,
+ * snap_config_resolve() and the VM).  Its drive images, taps and console
+ * output files are (r)'s, never the state file's.  A file that is not a
+ * snapshot, corrupted, truncated, of another format version or from
+ * another host CPU, a hostile saved configuration, a device without its
+ * entry in (r), a bad entry, or a memory file that does not open or is of
+ * the wrong size gives -EINVAL (or -ENOENT, -EBUSY, -ENOTSUP) with one
+ * line in (err), in that order and before a disk, tap or console is
+ * opened.  Other failures are logged and (err) names them too.  On
+ * failure (vm) holds nothing (vm_fini() has been called where needed). */
 int snapshot_restore(struct vm *vm, const struct vmrun_restore *r,
                      const struct vmrun_create_opts *opts, char *err,
                      size_t err_len) __attribute__((warn_unused_result));

@@ -282,8 +282,7 @@ int snap_writer_finish(struct snap_writer *w, uint32_t flags,
     return 0;
 }
 
-__attribute__((format(printf, 3, 4))) static int
-snap_fail(char *err, size_t err_len, const char *fmt, ...)
+int snap_fail(char *err, size_t err_len, const char *fmt, ...)
 {
     va_list ap;
 

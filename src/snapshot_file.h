@@ -48,6 +48,11 @@ enum snap_section_type {
     SNAP_SEC_DEVICE = 5,    /* one per virtio device, index = slot */
 };
 
+/* Writes the message (fmt) into (err) and returns -EINVAL: the one-line
+ * refusals of the state file's readers. */
+int snap_fail(char *err, size_t err_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* A growing buffer.  Writes after an allocation failure are dropped and
  * (err) is set; check it once at the end. */
 struct snap_buf {

@@ -86,16 +86,18 @@ static int output_type(mode_t mode, unsigned policy)
     return -EINVAL;
 }
 
-/* open()'s (e) for (path) in open_output()'s words: ENXIO is a FIFO
- * without a reader only when (path) is a FIFO (a socket gives it too). */
-static int output_open_errno(const char *path, int e, unsigned policy)
+/* open()'s (e) for (name) in (dirfd) in open_output()'s words: ENXIO is a
+ * FIFO without a reader only when (name) is a FIFO (a socket gives it
+ * too). */
+static int output_open_errno(int dirfd, const char *name, int e,
+                             unsigned policy)
 {
     struct stat st;
 
     if (e == EISDIR)
         return -EINVAL;
-    if (e == ENXIO && lstat(path, &st) == 0 && !S_ISFIFO(st.st_mode) &&
-        output_type(st.st_mode, policy) < 0)
+    if (e == ENXIO && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        !S_ISFIFO(st.st_mode) && output_type(st.st_mode, policy) < 0)
         return output_type(st.st_mode, policy);
     return -e;
 }
@@ -125,17 +127,24 @@ static int output_check_fd(int fd, int flags, unsigned policy)
 
 int open_output(const char *path, int flags, mode_t mode, unsigned policy)
 {
+    return open_output_at(AT_FDCWD, path, flags, mode, policy);
+}
+
+int open_output_at(int dirfd, const char *name, int flags, mode_t mode,
+                   unsigned policy)
+{
     struct stat st;
     int fd, ret;
 
-    if (lstat(path, &st) == 0 && (ret = output_type(st.st_mode, policy)) < 0)
+    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        (ret = output_type(st.st_mode, policy)) < 0)
         return ret;
-    fd = open(path,
-              (flags & ~O_TRUNC) | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
-                  O_NOCTTY,
-              mode);
+    fd = openat(dirfd, name,
+                (flags & ~O_TRUNC) | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+                    O_NOCTTY,
+                mode);
     if (fd < 0)
-        return output_open_errno(path, errno, policy);
+        return output_open_errno(dirfd, name, errno, policy);
     ret = output_check_fd(fd, flags, policy);
     if (ret < 0) {
         close(fd);
@@ -171,6 +180,24 @@ int check_input(const char *path, bool allow_blk, off_t min_size)
     if (!S_ISREG(st.st_mode))
         return -EINVAL;
     return st.st_size < min_size ? -ENODATA : 0;
+}
+
+int output_dir_open(const char *path, const char **name)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir =
+        slash ? strndup(path, slash == path ? 1 : slash - path) : strdup(".");
+    int fd, e;
+
+    if (!dir)
+        return -ENOMEM;
+    fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    e = errno;
+    free(dir);
+    if (fd < 0)
+        return -e;
+    *name = slash ? slash + 1 : path;
+    return fd;
 }
 
 int check_output(const char *path, unsigned policy)

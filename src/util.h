@@ -43,6 +43,18 @@ int open_regular(const char *path, int flags, mode_t mode)
 int open_output(const char *path, int flags, mode_t mode, unsigned policy)
     __attribute__((warn_unused_result));
 
+/* open_output() of (name) relative to the folder (dirfd) (AT_FDCWD: the
+ * working directory), with openat(2): the same checks and codes. */
+int open_output_at(int dirfd, const char *name, int flags, mode_t mode,
+                   unsigned policy) __attribute__((warn_unused_result));
+
+/* Opens the folder of (path) (O_PATH | O_CLOEXEC), for open_output_at()
+ * once no other file may be opened (a seccomp filter that allows openat
+ * in this folder only).  Returns the fd, with (*name) pointing at the
+ * last component inside (path); or -errno (-ENOTDIR: not a folder). */
+int output_dir_open(const char *path, const char **name)
+    __attribute__((warn_unused_result));
+
 /* The words for open_output()'s (err) (a negative errno): "is a symbolic
  * link", "not a regular file", "no reader on FIFO", "on a kernel pseudo
  * file system", else strerror(). */

@@ -211,7 +211,7 @@ static void *vcpu_thread(void *arg)
     if (sandbox_enter(vm->seccomp,
                       vm->cfg->crash_dump_path ? SANDBOX_ROLE_VCPU_DUMP
                                                : SANDBOX_ROLE_VCPU,
-                      vcpu->fd, &vm->log) < 0)
+                      vcpu->fd, vm->crash_dir_fd, &vm->log) < 0)
         vm_request_exit(vm, VMRUN_EXIT_ERROR, VMRUN_STATUS_ERROR);
     while (!vm_exit_requested(vm)) {
         if (atomic_load(&vm->pause_requested)) {

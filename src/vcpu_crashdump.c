@@ -18,6 +18,7 @@
 int vm_crashdump_setup(struct vm *vm, const struct vmrun_create_opts *opts)
 {
     char *p;
+    int fd;
 
     if (opts && opts->crash_dump_path) {
         p = strdup(opts->crash_dump_path);
@@ -26,10 +27,19 @@ int vm_crashdump_setup(struct vm *vm, const struct vmrun_create_opts *opts)
         free(vm->cfg->crash_dump_path);
         vm->cfg->crash_dump_path = p;
     }
-    if (vm->cfg->crash_dump_path)
-        vm_log(vm, VMRUN_LOG_INFO,
-               "a guest crash or panic writes a dump to '%s'",
-               vm->cfg->crash_dump_path);
+    p = vm->cfg->crash_dump_path;
+    if (!p)
+        return 0;
+    fd = output_dir_open(p, &vm->crash_name);
+    if (fd < 0) {
+        vm_log(vm, VMRUN_LOG_ERROR,
+               "crash dump: cannot open the folder of '%s': %s", p,
+               strerror(-fd));
+        return fd;
+    }
+    vm->crash_dir_fd = fd;
+    vm_log(vm, VMRUN_LOG_INFO, "a guest crash or panic writes a dump to '%s'",
+           p);
     return 0;
 }
 
@@ -179,7 +189,8 @@ static void vm_crashdump_write(struct vm *vm)
     for (unsigned int i = 0; i < vm->nr_vcpus; i++)
         saved += vm->vcpus[i].dump.has_regs;
     dump_log_lost(vm);
-    fd = open_output(path, O_WRONLY | O_CREAT | O_TRUNC, 0600, 0);
+    fd = open_output_at(vm->crash_dir_fd, vm->crash_name,
+                        O_WRONLY | O_CREAT | O_TRUNC, 0600, 0);
     if (fd < 0) {
         vm_log(vm, VMRUN_LOG_ERROR, "crash dump: cannot create '%s': %s", path,
                open_output_strerror(fd));

@@ -9,7 +9,9 @@ struct vm;
 struct vcpu;
 
 /* Applies (opts)->crash_dump_path over the config's "vmrun.crash-dump"
- * in vm->cfg.  Call once vm->cfg is the VM's own copy; -ENOMEM. */
+ * in vm->cfg and, with a dump path, opens its folder (vm->crash_dir_fd):
+ * the dump is made there, whatever the folder is called by then.  Call
+ * once vm->cfg is the VM's own copy; -ENOMEM or open's -errno (logged). */
 int vm_crashdump_setup(struct vm *vm, const struct vmrun_create_opts *opts)
     __attribute__((warn_unused_result));
 

@@ -99,7 +99,7 @@ void vm_request_exit(struct vm *vm, enum vmrun_exit_reason reason, int status)
         return;
     vm->exit_reason = reason;
     vm->exit_status = status;
-    /* Pairs with the acquire load in vm_run(): reason and status are
+    /* Pairs with the acquire load in vm_wait_exit(): reason and status are
      * visible once exit_state reads 2. */
     atomic_store_explicit(&vm->exit_state, 2, memory_order_release);
     if (write(vm->exit_fd, &one, sizeof(one)) < 0) {
@@ -152,15 +152,11 @@ int vm_load_stopped(struct vm *vm)
     return -EINTR;
 }
 
-int vm_kvm_open(const struct logger *log)
+int vm_kvm_open(void)
 {
-    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC), ret;
+    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 
-    if (fd >= 0)
-        return fd;
-    ret = -errno;
-    log_msg(log, VMRUN_LOG_ERROR, "cannot open /dev/kvm: %s", strerror(-ret));
-    return ret;
+    return fd >= 0 ? fd : -errno;
 }
 
 /* /dev/kvm (unless the caller opened it: a restore) and the VM. */
@@ -168,10 +164,16 @@ static int vm_open_kvm(struct vm *vm)
 {
     int ret;
 
-    if (vm->kvm_fd < 0)
-        vm->kvm_fd = vm_kvm_open(&vm->log);
-    if (vm->kvm_fd < 0)
-        return vm->kvm_fd;
+    if (vm->kvm_fd < 0) {
+        ret = vm_kvm_open();
+        if (ret < 0) {
+            vm_log(vm, VMRUN_LOG_ERROR, "cannot open /dev/kvm: %s",
+                   strerror(-ret));
+            /* Told apart from a missing image or tap (vmrun.h). */
+            return ret == -ENOENT ? -VMRUN_ENOKVM : ret;
+        }
+        vm->kvm_fd = ret;
+    }
     if (ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
         vm_log(vm, VMRUN_LOG_ERROR, "/dev/kvm: unsupported KVM API version");
         return -ENOTSUP;
@@ -273,7 +275,8 @@ static int vm_create_vcpus(struct vm *vm)
 static int vm_event_loop_init(void *opaque)
 {
     struct vm *vm = opaque;
-    int ret = sandbox_enter(vm->seccomp, SANDBOX_ROLE_EVENT_LOOP, -1, &vm->log);
+    int ret =
+        sandbox_enter(vm->seccomp, SANDBOX_ROLE_EVENT_LOOP, -1, -1, &vm->log);
 
     if (ret < 0)
         vm_request_exit(vm, VMRUN_EXIT_ERROR, VMRUN_STATUS_ERROR);
@@ -287,6 +290,7 @@ static void vm_fds_init(struct vm *vm)
     vm->statm_fd = -1;
     vm->stop_fd = -1;
     vm->kernel_fd = vm->initrd_fd = vm->load_stop_fd = -1;
+    vm->crash_dir_fd = -1;
     chardev_init_fds(&vm->arch.serial_cd, -1, -1);
 }
 
@@ -405,10 +409,11 @@ static int vm_build(struct vm *vm, const struct vmrun_config *cfg,
     vm->cfg = config_dup(cfg);
     if (!vm->cfg)
         return -ENOMEM;
-    ret = vm_crashdump_setup(vm, opts);
+    /* The outputs first: the log file gets every line of the build. */
+    ret = vm_open_outputs(vm);
     if (ret < 0)
         return ret;
-    ret = vm_open_outputs(vm);
+    ret = vm_crashdump_setup(vm, opts);
     if (ret < 0)
         return ret;
     vm->exit_fd = eventfd(0, EFD_CLOEXEC);
@@ -497,6 +502,8 @@ void vm_fini(struct vm *vm)
     metrics_file_close(&vm->metrics_file);
     if (vm->statm_fd >= 0)
         close(vm->statm_fd);
+    if (vm->crash_dir_fd >= 0)
+        close(vm->crash_dir_fd);
     log_file_close(vm->log_file);
     vmrun_config_free(vm->cfg);
     metrics_extra_fini(&vm->metrics_extra);
@@ -707,7 +714,7 @@ int vm_wait(struct vm *vm, bool filter, struct vmrun_exit *out)
     /* The waiting thread: vm_start() ran, on it or on another (the API's
      * InstanceStart), so the threads it started do not inherit this. */
     if (filter &&
-        sandbox_enter(vm->seccomp, SANDBOX_ROLE_MAIN, -1, &vm->log) < 0)
+        sandbox_enter(vm->seccomp, SANDBOX_ROLE_MAIN, -1, -1, &vm->log) < 0)
         vm_request_exit(vm, VMRUN_EXIT_ERROR, VMRUN_STATUS_ERROR);
     vm_wait_exit(vm);
     vm_log(vm, VMRUN_LOG_INFO, "VM stopping: %s",

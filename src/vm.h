@@ -74,17 +74,15 @@ struct vm {
     /* Appended to the kernel command line (root=, virtio_mmio.device=). */
     char cmdline_extra[1024];
 
-    /* Lifecycle: the first exit request wins (state goes 0 -> 1); the
-     * eventfd wakes vmrun_run().  Both are async-signal-safe. */
     /* Pause: vCPUs that see (pause_requested) park on (cond) and count
      * themselves in (nr_parked); resume clears it and broadcasts. */
     pthread_mutex_t lock;
     pthread_cond_t cond;
     atomic_int pause_requested;
     unsigned int nr_parked;
-    unsigned int nr_running; /* vCPU threads started by vm_run() */
+    unsigned int nr_running; /* vCPU threads started by vm_start() */
     bool paused;
-    bool start_paused; /* vm_run() parks the vCPUs before they run */
+    bool start_paused; /* vm_start() parks the vCPUs before they run */
 
     /* Metrics ("metrics" section): lines go to (metrics_file) every
      * (cfg->metrics_period_ms) from the thread in vm_wait(), and on
@@ -97,6 +95,9 @@ struct vm {
     struct log_file *log_file; /* logger.log_path, NULL: the callback */
 
     bool started, waited; /* vm_start() and vm_wait() ran (vmrun_ API) */
+    /* Exit: the first request wins (exit_state 0 -> 1), sets reason and
+     * status, then publishes them (1 -> 2, release); exit_fd wakes
+     * vm_wait().  Async-signal-safe. */
     atomic_int exit_state;
     enum vmrun_exit_reason exit_reason;
     int exit_status;
@@ -108,6 +109,11 @@ struct vm {
      * that makes it nr_vcpus writes the dump. */
     char crash_what[96];
     atomic_uint crash_stopped;
+    /* The dump's folder, opened by vm_crashdump_setup() (-1: no dump
+     * path), and the file's name in it: the vcpu-dump filter allows
+     * openat in that folder only. */
+    int crash_dir_fd;
+    const char *crash_name;
 };
 
 /* Builds the whole VM from (cfg) (copied) in (vm); on failure the caller
@@ -120,12 +126,13 @@ int vm_init(struct vm *vm, const struct vmrun_config *cfg,
     __attribute__((warn_unused_result));
 
 /* vm_init() for a snapshot restore (src/snapshot.c): (kvm_fd) is
- * /dev/kvm (vm_kvm_open()), guest RAM is (mem_fd) mapped MAP_PRIVATE
- * (pages load lazily; the file is never written), no kernel is loaded,
- * (opts)->drop_fn is not called (the caller did, before it parsed the
- * state file that (cfg) comes from), and the vCPUs keep their reset state
- * until the caller loads the saved state.  Both fds are taken, also on
- * failure. */
+ * /dev/kvm (vm_kvm_open()), or -1 when the caller could not open it (it
+ * is opened again here, and a failure reported as vm_init() reports it);
+ * guest RAM is (mem_fd) mapped MAP_PRIVATE (pages load lazily; the file
+ * is never written), no kernel is loaded, (opts)->drop_fn is not called
+ * (the caller did, before it parsed the state file that (cfg) comes
+ * from), and the vCPUs keep their reset state until the caller loads the
+ * saved state.  Both fds are taken, also on failure. */
 int vm_init_restore(struct vm *vm, const struct vmrun_config *cfg,
                     const struct vmrun_create_opts *opts, int kvm_fd,
                     int mem_fd) __attribute__((warn_unused_result));
@@ -135,8 +142,9 @@ int vm_init_restore(struct vm *vm, const struct vmrun_config *cfg,
  * check it between pieces of large files. */
 int vm_load_stopped(struct vm *vm) __attribute__((warn_unused_result));
 
-/* Opens /dev/kvm; the fd, or -errno (logged in (log)). */
-int vm_kvm_open(const struct logger *log) __attribute__((warn_unused_result));
+/* Opens /dev/kvm; the fd, or -errno (nothing logged: vm_init() and
+ * vm_init_restore() report a failure). */
+int vm_kvm_open(void) __attribute__((warn_unused_result));
 
 /* Starts the event loop and the vCPU threads; on return they run (or an
  * exit is pending after a failure, which vm_wait() reports). */

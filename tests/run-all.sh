@@ -14,7 +14,8 @@
 #      (snapshot-box.sh), network, console and entropy (net.sh: 100 MiB
 #      each way)
 #   7. replays the fuzz corpora and fuzzes each target for 20 s (tests/fuzz)
-# Ends with one line "N passed, M failed" over every step.
+# Ends with four lines: the steps that passed and failed, the tests that
+# skipped, "N passed, M failed" over every step, and the retries taken.
 set -uo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -107,21 +108,9 @@ bench_smoke() {
 # 1.5-2.5 min; a box that froze is given up after 8, or after 2 without a
 # heartbeat from its userspace, and retried once by lab_retry.
 linux() {
-	local dir=$1 py
-	mapfile -t py < <(python_payload)
+	local dir=$1
 	tests/lab/box.sh --timeout 480 --idle 120 --payload "$dir" --payload "$repo/tests" \
-		--payload /bin/bash "${py[@]}" -- "$repo/tests/integration/linux-suite.sh" "$dir"
-}
-
-# python_payload: box.sh arguments for /usr/bin/python3 and the part of its
-# standard library that tests/tools/crash-log.py needs (8 MiB, not 54), so
-# linux-suite.sh reads its crash dump in the box.
-python_payload() {
-	local lib
-	lib=$(/usr/bin/python3 -c 'import sysconfig; print(sysconfig.get_path("stdlib"))') || return 0
-	printf -- '--payload\n%s\n' /usr/bin/python3 "$(readlink -f /usr/bin/python3)" \
-		"$lib"/*.py "$lib"/encodings "$lib"/re "$lib"/collections "$lib"/importlib \
-		"$lib"/lib-dynload/mmap.*
+		--payload /bin/bash --python -- "$repo/tests/integration/linux-suite.sh" "$dir"
 }
 
 # lab_retry CMD...: runs a lab suite, and runs it once more only when the
@@ -179,9 +168,9 @@ step disk-asan lab_retry tests/integration/disk.sh "$builds/build-asan"
 step snapshot-asan lab_retry tests/integration/snapshot-box.sh "$builds/build-asan"
 # net.sh, the network/console/rng suite, moves the acceptance size, 100 MiB
 # each way, with both builds. A box that froze is given up after
-# VMRUN_NET_BOX_IDLE (120 s) without a heartbeat, a suite after 30 minutes.
-VMRUN_NET_BOX_TIMEOUT=1800 step net-gcc lab_retry tests/integration/net.sh "$builds/build-ci"
-VMRUN_NET_BOX_TIMEOUT=1800 step net-asan lab_retry tests/integration/net.sh "$builds/build-asan"
+# VMRUN_NET_BOX_IDLE (120 s) without a heartbeat, a suite after 40 minutes.
+VMRUN_NET_BOX_TIMEOUT=2400 step net-gcc lab_retry tests/integration/net.sh "$builds/build-ci"
+VMRUN_NET_BOX_TIMEOUT=2400 step net-asan lab_retry tests/integration/net.sh "$builds/build-asan"
 step fuzz-replay tests/fuzz/run.sh --replay
 
 echo "steps passed:$steps_passed failed:$steps_failed${failed_steps:+ (}${failed_steps# }${failed_steps:+)}"

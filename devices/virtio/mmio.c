@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "virtio/mmio.h"
-#include "metrics.h"
 #include "snapshot_file.h"
 #include "vmdev.h"
 
@@ -41,13 +40,16 @@ struct virtio_mmio {
     atomic_uint config_gen;
     int irq_fd;
     bool irq_bound;
-    /* The coalesced-ISR guard (virtio_mmio_signal_used_coalesced()): when
-     * the used-buffer bit was last signalled, and a one-shot timerfd on
-     * the event loop for when no further signal attempt comes. */
-    _Atomic uint64_t isr_since_ns;
+    /* The coalesced-ISR guard (virtio_mmio_signal_used_coalesced()): how
+     * often the driver cleared the used-buffer bit (acknowledgement or
+     * reset), and a periodic timerfd on the event loop that compares it
+     * between ticks.  guard_acks and guard_seen are the timer's own: the
+     * count, and whether the bit was set, at its last tick. */
+    atomic_uint isr_acks;
     struct event_source guard;
     atomic_bool guard_armed;
-    uint64_t (*now_ns)(void);
+    unsigned int guard_acks;
+    bool guard_seen;
     struct log_ratelimit rl;
     struct mmio_queue q[VIRTIO_MMIO_MAX_QUEUES];
 };
@@ -67,65 +69,56 @@ void virtio_mmio_signal_used(struct virtio_mmio *t)
     eventfd_signal(t->irq_fd);
 }
 
-/* The guard's timer fires (nanoseconds) from now; one-shot. */
+/* The guard's timer ticks every (ns) from now; 0 stops it. */
 static void mmio_guard_set(struct virtio_mmio *t, uint64_t ns)
 {
-    struct itimerspec its = {.it_value = {.tv_sec = (time_t)(ns / 1000000000u),
-                                          .tv_nsec = (long)(ns % 1000000000u)}};
+    struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u),
+                          .tv_nsec = (long)(ns % 1000000000u)};
+    struct itimerspec its = {.it_interval = ts, .it_value = ts};
 
-    if (ns == 0)
-        its.it_value.tv_nsec = 1; /* 0 would disarm it */
     /* Cannot fail on a valid timerfd and time. */
     (void)timerfd_settime(t->guard.fd, 0, &its, NULL);
 }
 
-/* Arms the guard unless it is armed: once per burst of interrupts, not
- * once per interrupt (the timer re-arms itself while the bit stays set). */
+/* Starts the guard's timer unless it runs: once per burst of interrupts,
+ * not once per interrupt (it runs on while the driver acknowledges). */
 static void mmio_guard_arm(struct virtio_mmio *t)
 {
     if (t->guard.fd >= 0 && !atomic_exchange(&t->guard_armed, true))
         mmio_guard_set(t, VIRTIO_MMIO_ISR_GUARD_NS);
 }
 
-/* The used-buffer bit has been set since isr_since_ns: signal again once
- * that is VIRTIO_MMIO_ISR_GUARD_NS ago, with no acknowledgement between.
- * How long until it is due, or 0 when the bit is clear. */
-static uint64_t mmio_guard_check(struct virtio_mmio *t, uint64_t now)
-{
-    uint64_t since =
-        atomic_load_explicit(&t->isr_since_ns, memory_order_relaxed);
-    /* Another thread may have stored a later time than our (now). */
-    uint64_t age = now > since ? now - since : 0;
-
-    if (!(atomic_load(&t->isr) & VIRTIO_MMIO_INT_VRING))
-        return 0;
-    if (age < VIRTIO_MMIO_ISR_GUARD_NS)
-        return VIRTIO_MMIO_ISR_GUARD_NS - age;
-    atomic_store_explicit(&t->isr_since_ns, now, memory_order_relaxed);
-    if (log_ratelimit_ok(&t->rl, 8))
-        vm_log(t->vm, VMRUN_LOG_DEBUG,
-               "virtio-mmio@0x%llx: used-buffer interrupt not acknowledged "
-               "for %llu ms: signalling it again",
-               (unsigned long long)t->base, (unsigned long long)age / 1000000u);
-    eventfd_signal(t->irq_fd);
-    return VIRTIO_MMIO_ISR_GUARD_NS;
-}
-
-/* The guard's timer, on the event-loop thread: no signal attempt came. */
+/* The guard's timer, on the event-loop thread.  The used-buffer bit set
+ * at this tick and the last, with no acknowledgement between, has waited
+ * at least one period: signal it again.  A tick that finds the bit clear
+ * and nothing acknowledged since the last one stops the timer. */
 static void mmio_guard_fire(void *opaque, uint32_t events)
 {
     struct virtio_mmio *t = opaque;
-    uint64_t n, next;
+    unsigned int acks = atomic_load(&t->isr_acks);
+    bool set = atomic_load(&t->isr) & VIRTIO_MMIO_INT_VRING;
+    bool idle = !set && acks == t->guard_acks;
+    uint64_t n;
 
     if (read(t->guard.fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
         return;
-    next = mmio_guard_check(t, t->now_ns());
-    if (next) {
-        mmio_guard_set(t, next);
-        return;
+    if (set && t->guard_seen && acks == t->guard_acks) {
+        if (log_ratelimit_ok(&t->rl, 8))
+            vm_log(t->vm, VMRUN_LOG_DEBUG,
+                   "virtio-mmio@0x%llx: used-buffer interrupt not "
+                   "acknowledged for %llu ms: signalling it again",
+                   (unsigned long long)t->base,
+                   VIRTIO_MMIO_ISR_GUARD_NS / 1000000u);
+        eventfd_signal(t->irq_fd);
     }
-    /* The bit is clear: disarm, then look again, as a 0->1 that saw the
-     * guard still armed did not arm it. */
+    t->guard_acks = acks;
+    t->guard_seen = set;
+    if (!idle)
+        return;
+    /* Stop, then look again: a 0->1 that saw the timer still running did
+     * not start it.  Stopped before guard_armed clears, so a start from
+     * another thread after the clear is not undone here. */
+    mmio_guard_set(t, 0);
     atomic_store(&t->guard_armed, false);
     if (atomic_load(&t->isr) & VIRTIO_MMIO_INT_VRING)
         mmio_guard_arm(t);
@@ -133,8 +126,6 @@ static void mmio_guard_fire(void *opaque, uint32_t events)
 
 void virtio_mmio_signal_used_coalesced(struct virtio_mmio *t)
 {
-    uint64_t now = t->now_ns();
-
     /* The fetch_or orders after the caller's used->idx store (release);
      * the driver's acknowledgement (mmio_write) clears the bit with an
      * atomic RMW on the same word after it, so the driver's ring reads
@@ -143,24 +134,15 @@ void virtio_mmio_signal_used_coalesced(struct virtio_mmio *t)
      *
      * Signalling only on 0->1 leaves one lost edge (the guest had the pin
      * masked, an emulated CPU dropped it) a stall for good: the bit stays
-     * set and no interrupt comes again.  So a bit that stayed set for
-     * VIRTIO_MMIO_ISR_GUARD_NS without an acknowledgement is signalled
-     * again, here on the next attempt or by the guard's timer if none
-     * comes.  A spurious interrupt is harmless: the driver reads
-     * InterruptStatus first (Linux's vm_interrupt()). */
-    if (atomic_fetch_or(&t->isr, VIRTIO_MMIO_INT_VRING) &
-        VIRTIO_MMIO_INT_VRING) {
-        (void)mmio_guard_check(t, now);
+     * set and no interrupt comes again.  So the guard's timer signals a
+     * bit that stayed set for a whole period without an acknowledgement
+     * again (mmio_guard_fire); this path only starts the timer.  A
+     * spurious interrupt is harmless: the driver reads InterruptStatus
+     * first (Linux's vm_interrupt()). */
+    if (atomic_fetch_or(&t->isr, VIRTIO_MMIO_INT_VRING) & VIRTIO_MMIO_INT_VRING)
         return;
-    }
-    atomic_store_explicit(&t->isr_since_ns, now, memory_order_relaxed);
     eventfd_signal(t->irq_fd);
     mmio_guard_arm(t);
-}
-
-void virtio_mmio_set_clock(struct virtio_mmio *t, uint64_t (*now_ns)(void))
-{
-    t->now_ns = now_ns ? now_ns : metrics_now_ns;
 }
 
 void virtio_mmio_signal_config(struct virtio_mmio *t)
@@ -231,6 +213,7 @@ static void mmio_reset(struct virtio_mmio *t)
     t->driver_features = 0;
     atomic_store(&t->needs_reset, false);
     atomic_store(&t->isr, 0);
+    atomic_fetch_add(&t->isr_acks, 1);
 }
 
 /* §2.2.2: accept only offered bits, and require VERSION_1 (no legacy). */
@@ -464,6 +447,8 @@ static void mmio_write(void *opaque, uint64_t off, const uint8_t *data,
     memcpy(&v, data, 4);
     if (off == VIRTIO_MMIO_INTERRUPT_ACK) {
         atomic_fetch_and(&t->isr, ~v);
+        if (v & VIRTIO_MMIO_INT_VRING)
+            atomic_fetch_add(&t->isr_acks, 1);
         if ((v & VIRTIO_MMIO_INT_VRING) && t->ops->used_irq_ack)
             t->ops->used_irq_ack(t->dev);
     } else if (off == VIRTIO_MMIO_QUEUE_NOTIFY) {
@@ -581,8 +566,7 @@ int virtio_mmio_create(struct vm *vm, gpa_t base, uint32_t irq,
                               .ops = ops,
                               .dev = dev,
                               .irq_fd = -1,
-                              .guard = {.fd = -1},
-                              .now_ns = metrics_now_ns};
+                              .guard = {.fd = -1}};
     t->offered = ops->features(dev) | VIRTIO_BIT(VIRTIO_F_VERSION_1) |
                  VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC) |
                  VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX);
@@ -716,7 +700,6 @@ int virtio_mmio_load(struct virtio_mmio *t, struct snap_rd *r)
      * a lost one would stall the guest's driver.  The guard watches the
      * used-buffer bit from now on, as for a fresh signal. */
     if (atomic_load(&t->isr)) {
-        atomic_store(&t->isr_since_ns, t->now_ns());
         eventfd_signal(t->irq_fd);
         if (atomic_load(&t->isr) & VIRTIO_MMIO_INT_VRING)
             mmio_guard_arm(t);

@@ -87,20 +87,18 @@ void virtio_mmio_signal_used(struct virtio_mmio *t);
  * used ring, so it will see these buffers too.  That is what a
  * level-triggered line gives (QEMU's virtio-mmio); on vmrun's edge-
  * triggered GSI it saves an injection and two register exits per
- * coalesced notification.  A bit left set for VIRTIO_MMIO_ISR_GUARD_NS
- * with no acknowledgement (an edge the guest never got) is signalled
- * again: on the next call, or from a one-shot timer on
- * vm_event_loop(vm) if no call comes.  Lock-free; any thread. */
+ * coalesced notification.  A bit left set with no acknowledgement (an
+ * edge the guest never got) is signalled again by a timer on
+ * vm_event_loop(vm) that ticks every VIRTIO_MMIO_ISR_GUARD_NS while
+ * interrupts come: a bit set at two ticks with no acknowledgement between
+ * is.  This call reads no clock; it starts the timer when it is stopped.
+ * Lock-free; any thread. */
 void virtio_mmio_signal_used_coalesced(struct virtio_mmio *t);
 
-/* How long a coalesced used-buffer interrupt may go unacknowledged before
- * it is signalled again (100 ms, CLOCK_MONOTONIC). */
+/* The period of the coalesced-interrupt guard's timer: an unacknowledged
+ * used-buffer interrupt is signalled again after one to two periods
+ * (100 ms, CLOCK_MONOTONIC). */
 #define VIRTIO_MMIO_ISR_GUARD_NS 100000000ULL
-
-/* For tests: the clock of the ISR guard (NULL: CLOCK_MONOTONIC).  The
- * guard's timer still counts real time; what it finds is judged on this
- * clock.  Call before the transport is used. */
-void virtio_mmio_set_clock(struct virtio_mmio *t, uint64_t (*now_ns)(void));
 
 /* Bumps ConfigGeneration and raises the configuration-change interrupt.
  * Any thread. */

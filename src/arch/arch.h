@@ -1,5 +1,6 @@
 /* arch.h - the hooks generic code calls into the architecture folder.
- * meson picks the folder (src/arch/x86/ today); nothing here is x86. */
+ * src/arch/x86/ implements them (meson.build lists its files); nothing
+ * here is x86. */
 #ifndef VMRUN_ARCH_H
 #define VMRUN_ARCH_H
 

@@ -19,7 +19,9 @@
  * The same input is also a raw request head for api_http_check_head()
  * (src/api_http.c): a head it accepts ends in CRLF CRLF and holds no NUL,
  * no bare LF and one Content-Length at most, its request line no "%00"; a
- * prefix of it is never accepted, and a refused prefix stays refused. */
+ * prefix of it is never accepted, a refused prefix stays refused, and a
+ * head checked in two pieces (api_http_check_head_more()) gets the answer
+ * it gets in one. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -247,6 +249,7 @@ static void check_head(const uint8_t *data, size_t size)
 {
     const char *s = (const char *)data, *why = NULL;
     int n = api_http_check_head(s, size, API_BODY_MAX, &why), half;
+    struct api_http_scan sc = {0};
 
     FUZZ_CHECK(n >= -1 && (size_t)(n < 0 ? 0 : n) <= size);
     FUZZ_CHECK(n != -1 || why != NULL);
@@ -259,11 +262,15 @@ static void check_head(const uint8_t *data, size_t size)
         FUZZ_CHECK(count(s, (size_t)n, "\r\n") == count(s, (size_t)n, "\n"));
         FUZZ_CHECK(count(s, (size_t)n, "\ncontent-length:") <= 1);
     }
-    half = api_http_check_head(s, size / 2, API_BODY_MAX, &why);
+    half = api_http_check_head_more(&sc, s, size / 2, API_BODY_MAX, &why);
     if (n > 0 && (size_t)n > size / 2)
         FUZZ_CHECK(half == 0);
     if (half < 0)
         FUZZ_CHECK(n < 0);
+    /* Resumed after the first half: the same answer as in one go. */
+    if (half == 0)
+        FUZZ_CHECK(api_http_check_head_more(&sc, s, size, API_BODY_MAX, &why) ==
+                   n);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

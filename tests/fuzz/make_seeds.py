@@ -467,9 +467,71 @@ def api_seeds():
                                                b"\napi: forged"))
 
 
+# ---- snapshot: see fuzz_snapshot.c ----------------------------------------
+# Two option bytes (the operator's entries, one bit each of fuzz_snapshot.c's
+# OPS; names, no fix-up, dirty tracking), then a state file written by
+# tests/tools/snapfile.py.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "tools"))
+import snapfile  # noqa: E402
+
+OP_ROOTFS, OP_DATA, OP_D0, OP_ETH0, OP_ETH1 = 1, 2, 4, 8, 16
+OP_SERIAL, OP_VCON, OP_E = 32, 64, 128
+OPS_ALL = OP_ROOTFS | OP_DATA | OP_ETH0 | OP_ETH1 | OP_SERIAL | OP_VCON
+
+
+def snapshot_input(ops, opts, cfg):
+    return bytes([ops, opts]) + snapfile.state_file(cfg, "FuzzCPU")
+
+
+def snapshot_seeds():
+    vm = {"vcpu_count": 2, "mem_size_mib": 128, "entropy": 1,
+          "drives": [{"drive_id": "rootfs", "path_on_host": "/etc/shadow",
+                      "partuuid": "0eaa91a0-01", "cache_type": 1,
+                      "io_engine": 1},
+                     {"drive_id": "data", "path_on_host": "/srv/data.img",
+                      "is_root_device": 0, "is_read_only": 1}],
+          "network-interfaces": [{"iface_id": "eth0", "host_dev_name": "tap0",
+                                  "mtu": 1500},
+                                 {"iface_id": "eth1", "host_dev_name": "tap1",
+                                  "guest_mac": None}],
+          "serial": {"output": "file", "path": "/var/log/vm.serial"},
+          "virtio-console": {"output": "file", "path": "/tmp/vm.console"},
+          "virtio_mmio_cmdline": 1}
+    put("snapshot", "restore-all", snapshot_input(OPS_ALL, 0, vm))
+    put("snapshot", "restore-api-dirty", snapshot_input(OPS_ALL, 1 | 8, vm))
+    put("snapshot", "no-entries", snapshot_input(0, 0, vm))
+    put("snapshot", "no-console", snapshot_input(
+        OPS_ALL & ~OP_VCON, 0, vm))
+    put("snapshot", "bad-drive-entry", snapshot_input(OPS_ALL | OP_D0, 0, dict(
+        vm, drives=vm["drives"] + [{"drive_id": "d0", "is_root_device": 0}])))
+    put("snapshot", "tap-clash", snapshot_input(OPS_ALL & ~OP_ETH1 | OP_E, 0, dict(
+        vm, **{"network-interfaces": [{"iface_id": "eth0"},
+                                      {"iface_id": "e", "host_dev_name": "t",
+                                       "guest_mac": None}]})))
+    put("snapshot", "stdio", snapshot_input(OP_ROOTFS, 0, {
+        "drives": [{"drive_id": "rootfs"}]}))
+    put("snapshot", "raw", snapshot_input(OPS_ALL, 2, vm))
+    hostile = [
+        ("tap-slash", {"network-interfaces": [{"host_dev_name": "a/b"}]}),
+        ("tap-colon", {"network-interfaces": [{"host_dev_name": "eth0:1"}]}),
+        ("drive-id-newline", {"drives": [{"drive_id": "root\nfs"}]}),
+        ("drive-id-equals", {"drives": [{"drive_id": "a=b"}]}),
+        ("mac-multicast", {"network-interfaces": [
+            {"guest_mac": "01:00:5e:00:00:01"}]}),
+        ("serial-pty", {"serial": {"output": "pty"}}),
+        ("serial-file-no-path", {"serial": {"output": "file"}}),
+        ("vcon-output-9", {"virtio-console": {"output": 9}}),
+        ("relative-path", {"drives": [{"path_on_host": "disk.img"}]}),
+        ("cache-2", {"drives": [{"cache_type": 2}]}),
+    ]
+    for name, change in hostile:
+        put("snapshot", name, snapshot_input(OPS_ALL, 0, dict(vm, **change)))
+
+
 if __name__ == "__main__":
     which = sys.argv[1:] or ["config", "virtq", "bootimg", "blk", "net",
-                             "console", "rng", "api"]
+                             "console", "rng", "api", "snapshot"]
     for t in which:
         fn = globals().get(t + "_seeds")
         if fn:

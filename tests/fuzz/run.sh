@@ -18,7 +18,7 @@ set -eu
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${FUZZ_BUILD:-$src/build-fuzz}
 corpora=$src/tests/fuzz/corpus
-all="config virtq bootimg blk net console rng api"
+all="config virtq bootimg blk net console rng api snapshot"
 mode=replay
 seconds=20
 

@@ -242,13 +242,17 @@ done
 
 # The triple fault with --crash-dump (docs/crash-dump.md), 2 vCPUs: an ELF
 # core with guest RAM, sparse, and a note that says whether the faulting
-# vCPU's registers are in it (kvm-amd resets that vCPU: memory only).
-rm -f "$work/crash.core"
+# vCPU's registers are in it (kvm-amd resets that vCPU: memory only).  The
+# log goes to a "logger" file, which has the dump's line from the build on.
+rm -f "$work/crash.core" "$work/dump.log"
 cfg=$(fw_config hello 64 2 "status=9 crash=1")
+sed -i '1a\  "logger": { "log_path": "'"$work"'/dump.log", "level": "Info" },' "$cfg"
 timeout 60 "$vmrun" --crash-dump "$work/crash.core" "$cfg" 2>"$work/dump.err"
 expect "crash dump: triple fault exits 4" 4 "$?"
+expect_grep "crash dump: the log file names the path from the start" \
+	"a guest crash or panic writes a dump to '$work/crash.core'" "$work/dump.log"
 expect_grep "crash dump: logged as written" \
-	"crash dump written to '$work/crash.core'" "$work/dump.err"
+	"crash dump written to '$work/crash.core'" "$work/dump.log"
 expect "crash dump: an ELF file" 7f454c46 \
 	"$(head -c 4 "$work/crash.core" 2>/dev/null | od -An -tx1 | tr -d ' \n')"
 # 64 MiB of RAM of which the guest used little: holes, not 64 MiB of zeros.
@@ -260,7 +264,7 @@ if [ -d /sys/module/kvm_amd ]; then
 	expect "crash dump: kvm-amd: the note says vcpu0's registers are lost" 0 \
 		"$(grep -qF "$lost" "$work/crash.core"; echo $?)"
 	expect_grep "crash dump: kvm-amd: the log says so" \
-		'crash dump: vcpu0: registers lost \(triple fault' "$work/dump.err"
+		'crash dump: vcpu0: registers lost \(triple fault' "$work/dump.log"
 	expect "crash dump: kvm-amd: vcpu1's registers are in it" 0 \
 		"$(grep -qF 'vcpu1: registers: saved' "$work/crash.core"; echo $?)"
 fi

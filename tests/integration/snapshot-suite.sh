@@ -188,8 +188,12 @@ copies() {
 	cp "$work/counter0.img" "$work/counter$1.img"
 }
 
+# restore_args TAG [TAP]: the operator's resources for one restore (a
+# snapshot never chooses them): TAG's disk copies, and TAP (snaptap0) for
+# eth0.
 restore_args() {
-	echo --drive-path "root=$work/root$1.ext4" --drive-path "counter=$work/counter$1.img"
+	echo --drive-path "root=$work/root$1.ext4" --drive-path "counter=$work/counter$1.img" \
+		--tap "eth0=${2:-snaptap0}"
 }
 
 setup_ns || { not_ok "network namespace" "cannot set up"; summary; exit 1; }
@@ -250,8 +254,8 @@ echo "# ${SECONDS} s: three restores at once"
 ppids=""
 for i in 1 2 3; do
 	copies "P$i"
-	launch "p$i" --restore "$work/s1" --mem "$work/m1" $(restore_args "P$i") \
-		--tap "eth0=snaptap$i"
+	launch "p$i" --restore "$work/s1" --mem "$work/m1" \
+		$(restore_args "P$i" "snaptap$i")
 	ppids="$ppids $pid"
 done
 for i in 1 2 3; do

@@ -10,6 +10,14 @@
 #    files (a block device for a drive); an empty kernel is refused;
 #  - config checks that used to fail only after /dev/kvm: more virtio
 #    devices than IRQs, more RAM than the host has;
+#  - snapshot state files (written by tests/tools/snapfile.py) never choose
+#    a host resource: a file naming /etc/shadow as a drive, a tap and a
+#    serial output file is refused (exit 2, HTTP 400) until the operator
+#    gives each one (--drive-path, --tap, --console-path; the API's
+#    overrides), one line naming it; the file's serial output is never
+#    created; hostile names in the file (a tap with '/', a drive_id with
+#    a newline, a multicast MAC) are refused, and so are operator paths
+#    the input and output policies refuse;
 #  - snapshot-merge: unknown options, a repeated -o, missing arguments;
 #    SIGTERM, SIGINT and SIGHUP stop a merge within 2 s and leave no
 #    temporary file;
@@ -140,6 +148,70 @@ if ! have_kvm; then
 		"$(cfg ram-ok "\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": $mem_mib}, \"vmrun\": {\"allow-overcommit\": true}")"
 fi
 
+# --- snapshot state files ---
+
+# snapfile.py checks nothing: it writes the values it is given.
+snapfile=$here/../tools/snapfile.py
+snap() { python3 "$snapfile" "$1" "$cpu" "$2"; }
+if command -v python3 >/dev/null; then
+	# The host CPU the restore compares with, as vmrun words it.
+	cpu='?'
+	snap probe.snap '{}'
+	cpu=$("$vmrun" --restore probe.snap --mem x.mem 2>&1 |
+		sed -n "s/.*this host is '\(.*\)'\$/\1/p")
+	truncate -s 16M vm.mem
+	truncate -s 1M own.img
+	evil='{"drives": [{"drive_id": "rootfs", "path_on_host": "/etc/shadow"}],
+	       "network-interfaces": [{"iface_id": "eth0", "host_dev_name": "evil0"}],
+	       "serial": {"output": "file", "path": "'$work/pwned.log'"}}'
+	snap evil.snap "$evil"
+	run_timed "state file naming /etc/shadow as a drive" 2 2000 \
+		"^vmrun: --restore: drive 'rootfs' needs --drive-path rootfs=PATH \(the snapshot names '/etc/shadow'\)\$" \
+		--restore evil.snap --mem vm.mem
+	expect "state file naming /etc/shadow: one line" 1 "$(wc -l <"$work/err")"
+	run_timed "state file naming a tap" 2 2000 \
+		"--restore: network interface 'eth0' needs --tap eth0=TAP \(the snapshot names 'evil0'\)" \
+		--restore evil.snap --mem vm.mem --drive-path rootfs=own.img
+	run_timed "state file naming a serial output file" 2 2000 \
+		"--restore: console 'serial' needs --console-path serial=PATH \(the snapshot names '$work/pwned.log'\)" \
+		--restore evil.snap --mem vm.mem --drive-path rootfs=own.img \
+		--tap eth0=vmtap0
+	run_timed "operator's drive must be a file or block device" 2 2000 \
+		"--drive-path rootfs=/dev/null: '/dev/null' is not a regular file or a block device" \
+		--restore evil.snap --mem vm.mem --drive-path rootfs=/dev/null
+	run_timed "operator's console output: the output policy" 2 2000 \
+		"--console-path serial=link: 'link': is a symbolic link" \
+		--restore evil.snap --mem vm.mem --drive-path rootfs=own.img \
+		--tap eth0=vmtap0 --console-path serial=link
+	run_timed "operator's tap name: the config's rule" 2 2000 \
+		"--tap eth0=a/b: expected an interface name" \
+		--restore evil.snap --mem vm.mem --drive-path rootfs=own.img \
+		--tap eth0=a/b
+	if ! have_kvm; then
+		run_timed "every resource given: the restore goes on to /dev/kvm" \
+			2 5000 "cannot open /dev/kvm" \
+			--restore evil.snap --mem vm.mem --drive-path rootfs=own.img \
+			--tap eth0=vmtap0 --console-path serial=own.log
+	fi
+	[ -e pwned.log ] && not_ok "the state file's serial output is never created" "it exists" ||
+		ok "the state file's serial output is never created"
+	snap tap.snap '{"network-interfaces": [{"host_dev_name": "a/b"}]}'
+	run_timed "state file: tap name with '/'" 2 2000 \
+		"tap.snap: the saved configuration: network-interfaces\[0\].host_dev_name: expected an interface name .*, got 'a/b'" \
+		--restore tap.snap --mem vm.mem --tap eth0=vmtap0
+	snap id.snap '{"drives": [{"drive_id": "root\nfs"}]}'
+	run_timed "state file: drive_id with a newline" 2 2000 \
+		"id.snap: the saved configuration: drives\[0\].drive_id: expected a name of 1..20 bytes without spaces, control characters or '=', got 'root\\\\nfs'" \
+		--restore id.snap --mem vm.mem
+	expect "state file: drive_id with a newline: one line" 1 "$(wc -l <"$work/err")"
+	snap mac.snap '{"network-interfaces": [{"guest_mac": "01:00:5e:00:00:01"}]}'
+	run_timed "state file: multicast MAC" 2 2000 \
+		"guest_mac: '01:00:5e:00:00:01' is a multicast address" \
+		--restore mac.snap --mem vm.mem --tap eth0=vmtap0
+else
+	skipped "snapshot state files" "no python3"
+fi
+
 # --- snapshot-merge arguments ---
 
 head -c 1M /dev/urandom >full.mem
@@ -221,6 +293,26 @@ if command -v curl >/dev/null && command -v python3 >/dev/null; then
 		"on a kernel pseudo file system" "$work/resp"
 	expect "API: symbolic link as metrics_path" 400 \
 		"$(put /metrics "{\"metrics_path\": \"$work/link\"}")"
+	if [ -e evil.snap ]; then
+		load="{\"snapshot_path\": \"$work/evil.snap\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$work/vm.mem\"}"
+		expect "API: state file naming /etc/shadow: snapshot/load" 400 \
+			"$(put /snapshot/load "$load}")"
+		expect_grep "API: state file naming /etc/shadow: message" \
+			"snapshot/load: drive 'rootfs' needs a drive_overrides entry with drive_id 'rootfs' and a path_on_host \(the snapshot names '/etc/shadow'\)" \
+			"$work/resp"
+		expect "API: state file naming a serial output file" 400 \
+			"$(put /snapshot/load "$load, \"drive_overrides\": [{\"drive_id\": \"rootfs\", \"path_on_host\": \"$work/own.img\"}], \"network_overrides\": [{\"iface_id\": \"eth0\", \"host_dev_name\": \"vmtap0\"}]}")"
+		expect_grep "API: state file naming a serial output file: message" \
+			"console 'serial' needs a console_overrides entry with console_id 'serial' and a path" \
+			"$work/resp"
+		expect "API: console_overrides: the output policy" 400 \
+			"$(put /snapshot/load "$load, \"drive_overrides\": [{\"drive_id\": \"rootfs\", \"path_on_host\": \"$work/own.img\"}], \"network_overrides\": [{\"iface_id\": \"eth0\", \"host_dev_name\": \"vmtap0\"}], \"console_overrides\": [{\"console_id\": \"serial\", \"path\": \"/proc/self/x\"}]}")"
+		expect_grep "API: console_overrides: the output policy: message" \
+			"console_overrides\[0\]: '/proc/self/x': on a kernel pseudo file system" \
+			"$work/resp"
+		[ -e pwned.log ] && not_ok "API: the state file's serial output is never created" "it exists" ||
+			ok "API: the state file's serial output is never created"
+	fi
 	expect "API: still answers" 204 \
 		"$(put /boot-source "{\"kernel_image_path\": \"$work/kernel\"}")"
 	# A request in flight: headers sent, body never finished.

@@ -2,7 +2,8 @@
 # tests/lab/box.sh — run one command on a machine with a usable /dev/kvm.
 #
 #   tests/lab/box.sh [--timeout SECS] [--idle SECS] [--mem MIB] [--cpus N] \
-#                    [--payload PATH]... [--out DIR] [--out-size SIZE] -- CMD [ARGS...]
+#                    [--payload PATH]... [--python] [--out DIR] [--out-size SIZE] \
+#                    -- CMD [ARGS...]
 #
 # Direct mode: the host has hardware virtualization (vmx/svm + kvm_intel/kvm_amd and a
 # usable /dev/kvm): CMD runs right here.
@@ -10,7 +11,8 @@
 # QEMU TCG with -cpu max, which emulates AMD SVM, so the Debian cloud kernel booted
 # there loads kvm-amd and has a real /dev/kvm. Every --payload path and the test guest
 # ($VMRUN_CACHE/guest) appear in the box at the same absolute paths, with the shared
-# libraries their ELF files need. CMD's output streams to stdout; box.sh exits with
+# libraries their ELF files need (--python adds /usr/bin/python3 and the part of its
+# standard library tests/tools/crash-log.py needs: 8 MiB, not 54). CMD's output streams to stdout; box.sh exits with
 # CMD's status, or 124 on timeout. Files CMD writes to $BOX_OUT come back to --out DIR.
 # --idle SECS (box mode): a box whose userspace gave no sign of life for
 # SECS (box-init's heartbeat every 10 s, or a line of CMD's; the box kernel's
@@ -25,6 +27,7 @@
 # VMRUN_BOX_QEMU=PATH runs another qemu-system-x86_64 as the box (its own
 # data files); the box prints which QEMU and kernel it runs.
 #
+# VMRUN_BOX_APPEND adds words to the box kernel's command line (experiments).
 # VMRUN_BOX=direct|box forces the mode. See docs/lab.md.
 set -euo pipefail
 
@@ -43,7 +46,10 @@ BOX_VMLINUX=$CACHE/guest/vmlinux
 TIMEOUT=600
 IDLE=0
 MEM=3072
-CPUS=${VMRUN_BOX_CPUS:-2}
+# One box CPU unless asked: in boxes with two, nested guests triple-fault
+# under vmrun and under QEMU alike (docs/lab.md, "The guest triple fault of
+# two-CPU boxes").
+CPUS=${VMRUN_BOX_CPUS:-1}
 OUT_DIR=
 OUT_SIZE=8G
 PAYLOADS=()
@@ -65,6 +71,15 @@ usage() {
 	exit 125
 }
 
+# add_python: the --python payloads.
+add_python() {
+	local lib
+	lib=$(/usr/bin/python3 -c 'import sysconfig; print(sysconfig.get_path("stdlib"))') ||
+		die "--python: no /usr/bin/python3 here"
+	PAYLOADS+=(/usr/bin/python3 "$(readlink -f /usr/bin/python3)" "$lib"/*.py
+		"$lib"/encodings "$lib"/re "$lib"/collections "$lib"/importlib "$lib"/lib-dynload/mmap.*)
+}
+
 parse_args() {
 	while [ $# -gt 0 ]; do
 		case $1 in
@@ -73,6 +88,7 @@ parse_args() {
 		--mem) MEM=${2:?}; shift 2 ;;
 		--cpus) CPUS=${2:?}; shift 2 ;;
 		--payload) PAYLOADS+=("${2:?}"); shift 2 ;;
+		--python) add_python; shift ;;
 		--out) OUT_DIR=${2:?}; shift 2 ;;
 		--out-size) OUT_SIZE=${2:?}; shift 2 ;;
 		--) shift; break ;;
@@ -469,7 +485,7 @@ run_box() {
 	timeout -k 5 "$TIMEOUT" "${QEMU[@]}" -M microvm \
 		-accel "tcg${BOX_TCG_THREAD:+,thread=$BOX_TCG_THREAD}" -cpu max \
 		-smp "$CPUS" -m "$MEM" -kernel "$BOX_VMLINUX" -initrd "$TMP/box.cpio" \
-		-append "console=ttyS0 loglevel=3 panic=-1 rdinit=/init edd=off tsc_early_khz=$(tsc_khz) softlockup_panic=1" \
+		-append "console=ttyS0 loglevel=3 panic=-1 rdinit=/init edd=off tsc_early_khz=$(tsc_khz) softlockup_panic=1${VMRUN_BOX_APPEND:+ $VMRUN_BOX_APPEND}" \
 		-display none -serial stdio -monitor none -no-reboot "${drive[@]}" \
 		-pidfile "$pidfile" </dev/null 2>"$TMP/qemu.err" | filter_console "$t0"
 	st=("${PIPESTATUS[@]}")

@@ -65,7 +65,7 @@ workload() {
 	snapshot) "$repo/tests/integration/snapshot-box.sh" "$build" ;;
 	linux)
 		"$here/box.sh" --timeout 480 --idle 120 --payload "$build" \
-			--payload "$repo/tests" --payload /bin/bash -- \
+			--payload "$repo/tests" --payload /bin/bash --python -- \
 			"$repo/tests/integration/linux-suite.sh" "$build"
 		;;
 	netloop)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """crash-log.py - the guest kernel's last log lines from a vmrun crash dump.
 
-usage: crash-log.py [-n LINES | --all] [--notes] DUMP
+usage: crash-log.py [-n LINES | --all] [--notes] [--idt] DUMP
 
 DUMP is the ELF core file vmrun writes with --crash-dump (docs/crash-dump.md).
 The reader needs no vmlinux: a Linux guest keeps its VMCOREINFO text in RAM
@@ -13,6 +13,9 @@ rest through the guest's page tables from init_top_pgt) and walks the printk
 ring buffer (kernel/printk/printk_ringbuffer.h; the same walk as the
 kernel's Documentation/admin-guide/kdump/gdbmacros.txt "dmesg").
 
+--idt checks the IDT the guest's CPUs load (every gate present, kernel CS,
+a handler in the kernel text): after a triple fault it tells an overwritten
+IDT from a delivery that failed on an intact one.
 --notes prints the dump's notes first: vmrun's own note (why the dump was
 written, which vCPUs' registers it has) and each vCPU's RIP and RSP.
 Exit status: 0, 1 when no kernel log is found (the guest is not Linux, or
@@ -232,6 +235,39 @@ def printk_records(k):
     return records
 
 
+# The IDT the CPUs load: the read-only alias of idt_table at the start of the
+# CPU entry area (arch/x86/include/asm/pgtable_areas.h, CPU_ENTRY_AREA_RO_IDT;
+# the same address with 4- and 5-level paging).
+CPU_ENTRY_AREA_RO_IDT = 0xFFFFFE0000000000
+KERNEL_CS = 0x10
+TEXT_SPAN = 64 << 20
+
+
+def idt_report(k):
+    """Lines describing the guest's IDT: whether every gate is one a Linux
+    kernel writes (present, kernel CS, interrupt or trap gate, a handler in
+    the kernel text), and each gate that is not."""
+    raw = k.read(CPU_ENTRY_AREA_RO_IDT, 256 * 16)
+    stext = k.sym("_stext")
+    bad = []
+    for v in range(256):
+        lo, mid, hi = struct.unpack_from("<QII", raw, v * 16)
+        off = (lo & 0xFFFF) | ((lo >> 32) & 0xFFFF0000) | (mid << 32)
+        sel, ist, typ, present = ((lo >> 16) & 0xFFFF, (lo >> 32) & 7,
+                                  (lo >> 40) & 0xF, (lo >> 47) & 1)
+        if not present:
+            continue  # Linux leaves unused vectors not present
+        if sel != KERNEL_CS or typ not in (0xE, 0xF) or \
+                not stext <= off < stext + TEXT_SPAN:
+            bad.append("idt: vector 0x%02x: selector 0x%x type 0x%x ist %d "
+                       "handler 0x%016x" % (v, sel, typ, ist, off))
+    present = sum((struct.unpack_from("<Q", raw, v * 16)[0] >> 47) & 1
+                  for v in range(256))
+    head = "idt: %d of 256 gates present, %d unlike a Linux kernel's" % (
+        present, len(bad))
+    return [head] + bad
+
+
 def print_notes(dump):
     for name, ntype, desc in dump.notes:
         if name == "VMRUN":
@@ -259,6 +295,8 @@ def main():
     ap.add_argument("--all", action="store_true", help="every record")
     ap.add_argument("--notes", action="store_true",
                     help="print the dump's notes first")
+    ap.add_argument("--idt", action="store_true",
+                    help="check the guest kernel's IDT gates too")
     a = ap.parse_args()
     try:
         dump = Dump(a.dump)
@@ -283,6 +321,12 @@ def main():
     print("# kernel %s, phys_base=0x%x kaslr=0x%s, %d records in the log" %
           (info.get("OSRELEASE", "?"), k.phys_base & (2**64 - 1),
            info.get("KERNELOFFSET", "0"), len(records)))
+    if a.idt:
+        try:
+            for line in idt_report(k):
+                print("# " + line)
+        except (KeyError, struct.error, DumpError) as e:
+            print("# idt: cannot read it: %s" % e)
     shown = records if a.all else records[-a.lines:] if a.lines > 0 else []
     for _seq, ts, text in shown:
         for line in text.split("\n") or [""]:

@@ -32,6 +32,9 @@ DESCS = 0x210000            # direct map, 4 KiB pages
 DATA = 0x21F800             # straddles two 4 KiB pages
 COUNT_BITS, SIZE_BITS = 3, 12
 DESC_SIZE, INFO_SIZE = 24, 88
+# The IDT alias of the CPU entry area, mapped by its own tables.
+IDT_VA, STEXT = 0xFFFFFE0000000000, 0xFFFFFFFF81000000
+IDT_PUD, IDT_PMD, IDT_PT, IDT_PAGE = 0x14000, 0x15000, 0x16000, 0x17000
 FINALIZED, REUSABLE = 2, 3
 ID_MASK = (1 << 62) - 1
 
@@ -63,6 +66,7 @@ def vmcoreinfo(prb_sym):
              "SIZE(prb_desc)=%d" % DESC_SIZE,
              "SIZE(printk_info)=%d" % INFO_SIZE,
              "NUMBER(phys_base)=%d" % PHYS_BASE,
+             "SYMBOL(_stext)=%x" % STEXT,
              "NUMBER(pgtable_l5_enabled)=0", "KERNELOFFSET=0"]
     lines += ["OFFSET(%s)=%d" % kv for kv in OFFSETS.items()]
     return ("\n".join(lines) + "\n").encode()
@@ -134,6 +138,21 @@ def build_ram(texts, prb_sym=START + PRB_PTR):
     put(ram, VMCI - 64, b"OSRELEASE=%s\n\0")  # a decoy, as in .rodata
     put(ram, VMCI, vmcoreinfo(prb_sym) + b"\0")
     return ram, expected
+
+
+def gate(handler, sel=0x10, typ=0xE, present=1):
+    lo = (handler & 0xFFFF) | (sel << 16) | (typ << 40) | (present << 47) | \
+        (((handler >> 16) & 0xFFFF) << 48)
+    return struct.pack("<QII", lo, handler >> 32, 0)
+
+
+def map_idt(ram, gates):
+    """Maps the IDT alias and writes (gates) there."""
+    put(ram, PGD + ((IDT_VA >> 39) & 511) * 8, q(IDT_PUD | 1))
+    put(ram, IDT_PUD, q(IDT_PMD | 1))
+    put(ram, IDT_PMD, q(IDT_PT | 1))
+    put(ram, IDT_PT, q(IDT_PAGE | 1))
+    put(ram, IDT_PAGE, b"".join(gates))
 
 
 def note(name, ntype, desc):
@@ -209,6 +228,29 @@ class Reader(unittest.TestCase):
         p = self.run_reader(elf(ram, note("VMCOREINFO", 0, info)), "-n", "1")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(p.stdout.splitlines()[1:], want[-1:])
+
+    def test_idt(self):
+        ram, _ = build_ram(["x"])
+        gates = [gate(STEXT + 0x1000 + v * 16) for v in range(256)]
+        gates[0x30] = gate(0, present=0)
+        map_idt(ram, gates)
+        p = self.run_reader(elf(ram), "--idt", "-n", "0")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("# idt: 255 of 256 gates present, 0 unlike a Linux "
+                      "kernel's", p.stdout.splitlines())
+        # An overwritten gate: wrong selector, a handler outside the text.
+        gates[0x22] = gate(0x4141414141414141, sel=0x4141)
+        map_idt(ram, gates)
+        out = self.run_reader(elf(ram), "--idt", "-n", "0").stdout
+        self.assertIn("# idt: 255 of 256 gates present, 1 unlike", out)
+        self.assertIn("# idt: vector 0x22: selector 0x4141 type 0xe ist 0 "
+                      "handler 0x4141414141414141", out)
+        # No IDT mapping: said, and the log is still printed.
+        ram, _ = build_ram(["x"])
+        p = self.run_reader(elf(ram), "--idt")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("# idt: cannot read it: kernel address "
+                      "0xfffffe0000000000 is not mapped", p.stdout)
 
     def test_not_elf(self):
         p = self.run_reader(b"hello, not a core file" * 10)

@@ -12,6 +12,7 @@
 
 #include "api_handler.h"
 #include "api_http.h"
+#include "config.h"
 
 /* What the fake VM was asked (check forks per test: fresh each time). */
 static struct {
@@ -181,6 +182,29 @@ START_TEST(machine_config_errors_name_the_field)
     /* Nothing of the refused bodies was kept. */
     req("GET", "/machine-config", NULL);
     ck_body_has("\"vcpu_count\":1,\"mem_size_mib\":128");
+}
+END_TEST
+
+/* The host's memory is read once, at init: every PUT checks against
+ * that figure, here one the test sets. */
+START_TEST(machine_config_host_memory_read_once)
+{
+    ck_assert_uint_eq(h.host_mem_mib, config_host_mem_mib());
+    h.host_mem_mib = 1024;
+    ck_assert_uint_eq(req("PUT", "/machine-config",
+                          "{\"vcpu_count\":1,\"mem_size_mib\":2048}"),
+                      400);
+    ck_body_has("machine-config.mem_size_mib: 2048 MiB is more than this "
+                "host's memory (1024 MiB");
+    ck_assert_uint_eq(req("PUT", "/machine-config",
+                          "{\"vcpu_count\":1,\"mem_size_mib\":1024}"),
+                      204);
+    /* Other sections are checked against the same figure. */
+    h.host_mem_mib = 512;
+    ck_assert_uint_eq(req("PUT", "/boot-source",
+                          "{\"kernel_image_path\":\"/proc/self/exe\"}"),
+                      400);
+    ck_body_has("(512 MiB");
 }
 END_TEST
 
@@ -410,6 +434,43 @@ START_TEST(http_head_check)
 }
 END_TEST
 
+/* A head trickled in: each call scans only the new bytes, and answers as
+ * a check of the whole prefix would. */
+START_TEST(http_head_check_trickled)
+{
+    static const char ok[] = "PUT /actions HTTP/1.1\r\nHost: x\r\n"
+                             "Content-Length: 2\r\n\r\n{}";
+    static const char bad[] = "GET / HTTP/1.1\r\nA: b\r\nC\x01: d\r\n\r\n";
+    struct api_http_scan sc = {0};
+    const char *why = NULL;
+    size_t head = sizeof(ok) - 1 - 2;
+    int rc = 0;
+
+    for (size_t len = 1; len <= sizeof(ok) - 1 && rc == 0; len++) {
+        rc = api_http_check_head_more(&sc, ok, len, API_BODY_MAX, &why);
+        ck_assert_int_eq(rc, api_http_check_head(ok, len, API_BODY_MAX, &why));
+        /* Scanned up to the end, or to a CR still waiting for its LF. */
+        if (rc == 0)
+            ck_assert_uint_eq(sc.pos, ok[len - 1] == '\r' ? len - 1 : len);
+        if (len < head)
+            ck_assert_int_eq(rc, 0);
+    }
+    ck_assert_int_eq(rc, (int)head);
+    /* The scan resumes where it stopped: bytes before (pos) are not looked
+     * at again (here: not even a NUL put there afterwards). */
+    char buf[sizeof(bad)];
+    memcpy(buf, bad, sizeof(bad));
+    memset(&sc, 0, sizeof(sc));
+    ck_assert_int_eq(api_http_check_head_more(&sc, buf, 20, API_BODY_MAX, &why),
+                     0);
+    ck_assert_uint_eq(sc.pos, 20);
+    buf[3] = '\0';
+    ck_assert_int_eq(api_http_check_head_more(&sc, buf, 24, API_BODY_MAX, &why),
+                     -1);
+    ck_assert_str_eq(why, "a control byte in the request head");
+}
+END_TEST
+
 START_TEST(drives_keyed_by_id)
 {
     char body[512];
@@ -512,26 +573,34 @@ START_TEST(instance_start)
                           "\"InstanceStart\"}"),
                       400);
     ck_body_has("InstanceStart: cannot create the VM");
-    /* ENOENT at start: the body names /dev/kvm where it is missing. */
+    /* No /dev/kvm: the body names it, whatever this host has. */
+    fake.start_rc = -VMRUN_ENOKVM;
+    ck_assert_uint_eq(req("PUT", "/actions",
+                          "{\"action_type\":"
+                          "\"InstanceStart\"}"),
+                      400);
+    ck_body_has("InstanceStart: cannot create the VM: /dev/kvm does not "
+                "exist (no KVM on this host, or kvm_intel/kvm_amd not "
+                "loaded)");
+    /* Another missing file is not taken for /dev/kvm. */
     fake.start_rc = -ENOENT;
     ck_assert_uint_eq(req("PUT", "/actions",
                           "{\"action_type\":"
                           "\"InstanceStart\"}"),
                       400);
-    ck_body_has(access("/dev/kvm", F_OK) < 0 ? "/dev/kvm does not exist"
-                                             : "No such file or directory");
+    ck_body_has("cannot create the VM: No such file or directory");
     fake.start_rc = 0;
     ck_assert_uint_eq(req("PUT", "/actions",
                           "{\"action_type\":"
                           "\"InstanceStart\"}"),
                       204);
-    ck_assert_int_eq(fake.starts, 3);
+    ck_assert_int_eq(fake.starts, 4);
     ck_assert_uint_eq(req("PUT", "/actions",
                           "{\"action_type\":"
                           "\"InstanceStart\"}"),
                       400);
     ck_body_has("already running");
-    ck_assert_int_eq(fake.starts, 3);
+    ck_assert_int_eq(fake.starts, 4);
 }
 END_TEST
 
@@ -764,6 +833,93 @@ START_TEST(request_text_cannot_forge_log_lines)
 }
 END_TEST
 
+/* PUT /snapshot/load hands the overrides to the library as "ID=VALUE"
+ * lists in the order given, with the API's names for its messages, and
+ * passes the library's one line back as the 400's fault. */
+static struct {
+    int loads;
+    char drives[2][64], taps[2][64], consoles[2][64];
+    size_t nr_drives, nr_taps, nr_consoles;
+    int names;
+} snap;
+
+static void copy_list(char (*dst)[64], const char *const *src, size_t n)
+{
+    for (size_t i = 0; i < n && i < 2; i++)
+        snprintf(dst[i], 64, "%s", src[i]);
+}
+
+static int fake_snapshot_load(void *opaque, const struct vmrun_restore *r,
+                              char *err, size_t err_len)
+{
+    snap.loads++;
+    snap.nr_drives = r->nr_drive_paths;
+    snap.nr_taps = r->nr_taps;
+    snap.nr_consoles = r->nr_console_paths;
+    snap.names = r->names;
+    copy_list(snap.drives, r->drive_paths, r->nr_drive_paths);
+    copy_list(snap.taps, r->taps, r->nr_taps);
+    copy_list(snap.consoles, r->console_paths, r->nr_console_paths);
+    snprintf(err, err_len,
+             "console 'serial' needs a console_overrides "
+             "entry");
+    return -EINVAL;
+}
+
+static int fake_snapshot_create(void *opaque, enum vmrun_snapshot_type type,
+                                const char *state_path, const char *mem_path)
+{
+    return 0;
+}
+
+START_TEST(snapshot_load_overrides)
+{
+    struct api_ops ops = fake_ops;
+
+    ops.snapshot_load = fake_snapshot_load;
+    ops.snapshot_create = fake_snapshot_create;
+    api_handler_fini(&h);
+    ck_assert_int_eq(api_handler_init(&h, &ops, NULL), 0);
+    ck_assert_uint_eq(
+        req("PUT", "/snapshot/load",
+            "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\","
+            " \"drive_overrides\": [{\"drive_id\": \"rootfs\","
+            " \"path_on_host\": \"/r.img\"}, {\"drive_id\": \"data\","
+            " \"path_on_host\": \"/d.img\"}],"
+            " \"network_overrides\": [{\"iface_id\": \"eth0\","
+            " \"host_dev_name\": \"tap7\"}],"
+            " \"console_overrides\": [{\"console_id\": \"serial\","
+            " \"path\": \"/var/log/vm.log\"}]}"),
+        400);
+    ck_body_has("snapshot/load: console 'serial' needs a console_overrides "
+                "entry");
+    ck_assert_int_eq(snap.loads, 1);
+    ck_assert_int_eq(snap.names, VMRUN_RESTORE_NAMES_API);
+    ck_assert_uint_eq(snap.nr_drives, 2);
+    ck_assert_str_eq(snap.drives[0], "rootfs=/r.img");
+    ck_assert_str_eq(snap.drives[1], "data=/d.img");
+    ck_assert_uint_eq(snap.nr_taps, 1);
+    ck_assert_str_eq(snap.taps[0], "eth0=tap7");
+    ck_assert_uint_eq(snap.nr_consoles, 1);
+    ck_assert_str_eq(snap.consoles[0], "serial=/var/log/vm.log");
+    /* An id with '=' would split elsewhere: refused before the library. */
+    ck_assert_uint_eq(
+        req("PUT", "/snapshot/load",
+            "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\","
+            " \"console_overrides\": [{\"console_id\": \"serial=x\","
+            " \"path\": \"/l\"}]}"),
+        400);
+    ck_body_has("console_overrides[0].console_id: must not contain '='");
+    ck_assert_uint_eq(
+        req("PUT", "/snapshot/load",
+            "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\","
+            " \"console_overrides\": [{\"console_id\": \"serial\"}]}"),
+        400);
+    ck_body_has("path: missing");
+    ck_assert_int_eq(snap.loads, 1);
+}
+END_TEST
+
 START_TEST(booted_from_a_file)
 {
     ck_assert_int_eq(api_handler_set_booted(&h, "{\"machine-config\":"
@@ -787,11 +943,13 @@ static Suite *api_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, instance_info);
     tcase_add_test(tc, machine_config_errors_name_the_field);
+    tcase_add_test(tc, machine_config_host_memory_read_once);
     tcase_add_test(tc, machine_config_put_patch_get);
     tcase_add_test(tc, bodies_must_be_json_objects);
     tcase_add_test(tc, json_nul_in_strings);
     tcase_add_test(tc, json_depth_and_number_range);
     tcase_add_test(tc, http_head_check);
+    tcase_add_test(tc, http_head_check_trickled);
     tcase_add_test(tc, drives_keyed_by_id);
     tcase_add_test(tc, network_entropy_serial);
     tcase_add_test(tc, crash_dump_path);
@@ -807,6 +965,7 @@ static Suite *api_suite(void)
     tcase_add_test(tc, request_counts);
     tcase_add_test(tc, request_text_cannot_forge_log_lines);
     tcase_add_test(tc, booted_from_a_file);
+    tcase_add_test(tc, snapshot_load_overrides);
     suite_add_tcase(s, tc);
     return s;
 }

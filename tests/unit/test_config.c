@@ -312,6 +312,14 @@ static const struct reject rejects[] = {
      "drives[0].drive_id: missing"},
     {"{" DRIVES("{\"drive_id\": \"\", \"path_on_host\": \"disk.img\"}") "}",
      "drives[0].drive_id: expected a string of 1..20 bytes, got \"\""},
+    {"{" DRIVES("{\"drive_id\": \"root\\nfs\", \"path_on_host\": "
+                "\"disk.img\"}") "}",
+     "drives[0].drive_id: expected a name of 1..20 bytes without spaces, "
+     "control characters or '=', got \"root\\nfs\""},
+    {"{" DRIVES("{\"drive_id\": \"a=b\", \"path_on_host\": \"disk.img\"}") "}",
+     "drives[0].drive_id: expected a name of 1..20 bytes"},
+    {"{" DRIVES("{\"drive_id\": \"a b\", \"path_on_host\": \"disk.img\"}") "}",
+     "drives[0].drive_id: expected a name of 1..20 bytes"},
     {"{" DRIVES("{\"drive_id\": \"abcdefghijklmnopqrstu\", \"path_on_host\": "
                 "\"disk.img\"}") "}",
      "drives[0].drive_id: expected a string of 1..20 bytes"},
@@ -345,7 +353,8 @@ static const struct reject rejects[] = {
      "drives[0].io_engine: expected one of \"Sync\", \"Async\", got "
      "\"io_uring\""},
     {"{" DRIVES(DISK(", \"partuuid\": \"a b\"")) "}",
-     "drives[0].partuuid: must not contain spaces"},
+     "drives[0].partuuid: expected 1..64 bytes without spaces or control "
+     "characters, got \"a b\""},
     {"{" DRIVES(DISK(", \"partuuid\": 7")) "}",
      "drives[0].partuuid: expected a string, got 7"},
     {"{" DRIVES(DISK(", \"is_read_only\": \"yes\"")) "}",
@@ -361,8 +370,18 @@ static const struct reject rejects[] = {
               "\"abcdefghijklmnop\"}") "}",
      "network-interfaces[0].host_dev_name: expected a string of 1..15 bytes"},
     {"{" NICS("{\"iface_id\": \"eth0\", \"host_dev_name\": \"a/b\"}") "}",
-     "network-interfaces[0].host_dev_name: expected an interface name, got "
+     "network-interfaces[0].host_dev_name: expected an interface name "
+     "(1..15 bytes, no '/', ':' or white space, not '.' or '..'), got "
      "\"a/b\""},
+    {"{" NICS("{\"iface_id\": \"eth0\", \"host_dev_name\": \"a:b\"}") "}",
+     "network-interfaces[0].host_dev_name: expected an interface name"},
+    {"{" NICS("{\"iface_id\": \"eth0\", \"host_dev_name\": \"a b\"}") "}",
+     "network-interfaces[0].host_dev_name: expected an interface name"},
+    {"{" NICS("{\"iface_id\": \"eth\\n0\", \"host_dev_name\": \"t\"}") "}",
+     "network-interfaces[0].iface_id: expected a name of 1..64 bytes without "
+     "spaces, control characters or '='"},
+    {"{" NICS("{\"iface_id\": \"a=b\", \"host_dev_name\": \"t\"}") "}",
+     "network-interfaces[0].iface_id: expected a name of 1..64 bytes"},
     {"{" NICS("{\"iface_id\": \"eth0\", \"host_dev_name\": \"..\"}") "}",
      "network-interfaces[0].host_dev_name: expected an interface name"},
     {"{" NICS(NIC("") ", {\"iface_id\": \"eth0\", \"host_dev_name\": "
@@ -589,6 +608,27 @@ START_TEST(test_overcommit)
     ck_assert_uint_eq(cfg->mem_size_mib, 1048576);
     parse_ok("{" MC("\"vcpu_count\": 1, \"mem_size_mib\": 16") "}");
     ck_assert(!cfg->allow_overcommit);
+}
+END_TEST
+
+/* config_parse_string() checks against the memory it is given (a caller
+ * that parses often reads MemTotal once); 0 is unknown: no check. */
+START_TEST(test_overcommit_given_host)
+{
+    static const char json[] =
+        "{" MC("\"vcpu_count\": 1, \"mem_size_mib\": 2048") "}";
+
+    ck_assert_int_eq(
+        config_parse_string(json, dir, 1024, &cfg, err, sizeof(err)), -EINVAL);
+    ck_assert_msg(strstr(err, "2048 MiB is more than this host's memory "
+                              "(1024 MiB"),
+                  "%s", err);
+    ck_assert_int_eq(
+        config_parse_string(json, dir, 2048, &cfg, err, sizeof(err)), 0);
+    vmrun_config_free(cfg);
+    cfg = NULL;
+    ck_assert_int_eq(config_parse_string(json, dir, 0, &cfg, err, sizeof(err)),
+                     0);
 }
 END_TEST
 
@@ -1116,6 +1156,7 @@ int main(void)
     tcase_add_test(tc, test_reject_deep_nesting);
     tcase_add_test(tc, test_reject_too_many_devices);
     tcase_add_test(tc, test_overcommit);
+    tcase_add_test(tc, test_overcommit_given_host);
     tcase_add_test(tc, test_output_fifo_accepted);
     tcase_add_test(tc, test_drive_needs_write_access);
     tcase_add_test(tc, test_minimal_defaults);

@@ -193,6 +193,52 @@ START_TEST(sysfs_file_refused)
 }
 END_TEST
 
+/* The crash dump's way: the folder opened first, the file in it later,
+ * by name, under the same policy, wherever the folder went meanwhile. */
+START_TEST(output_in_opened_dir)
+{
+    char p[PATH_MAX], moved[PATH_MAX], sub[PATH_MAX];
+    const char *name = NULL;
+    struct stat st, root;
+    int dfd, fd;
+
+    ck_assert_int_eq(mkdir(in_dir(sub, "d"), 0700), 0);
+    dfd = output_dir_open(in_dir(p, "d/g.core"), &name);
+    ck_assert_int_ge(dfd, 0);
+    ck_assert_str_eq(name, "g.core");
+    ck_assert_int_ne(fcntl(dfd, F_GETFD) & FD_CLOEXEC, 0);
+    ck_assert_int_eq(rename(sub, in_dir(moved, "moved")), 0);
+    fd = open_output_at(dfd, name, O_WRONLY | O_CREAT | O_TRUNC, 0600, 0);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    ck_assert_int_eq(stat(in_dir(p, "moved/g.core"), &st), 0);
+    ck_assert_int_eq(st.st_mode & 0777, 0600);
+    /* The same refusals as open_output(). */
+    ck_assert_int_eq(symlink("/etc/passwd", in_dir(p, "moved/link")), 0);
+    ck_assert_int_eq(open_output_at(dfd, "link", OUT_FLAGS, 0600, 0), -ELOOP);
+    ck_assert_int_eq(mkfifo(in_dir(p, "moved/fifo"), 0600), 0);
+    ck_assert_int_eq(open_output_at(dfd, "fifo", OUT_FLAGS, 0600, 0), -EINVAL);
+    close(dfd);
+    /* A bare name is in the working directory; "/x" in "/". */
+    dfd = output_dir_open("g.core", &name);
+    ck_assert_int_ge(dfd, 0);
+    ck_assert_str_eq(name, "g.core");
+    close(dfd);
+    dfd = output_dir_open("/g.core", &name);
+    ck_assert_int_ge(dfd, 0);
+    ck_assert_str_eq(name, "g.core");
+    ck_assert_int_eq(fstat(dfd, &st), 0);
+    ck_assert_int_eq(stat("/", &root), 0);
+    ck_assert(st.st_dev == root.st_dev && st.st_ino == root.st_ino);
+    close(dfd);
+    ck_assert_int_eq(output_dir_open(in_dir(p, "none/g.core"), &name), -ENOENT);
+    fd = open(in_dir(p, "file"), O_WRONLY | O_CREAT, 0600);
+    close(fd);
+    ck_assert_int_eq(output_dir_open(in_dir(p, "file/g.core"), &name),
+                     -ENOTDIR);
+}
+END_TEST
+
 START_TEST(input_checks)
 {
     char p[PATH_MAX];
@@ -229,6 +275,7 @@ int main(void)
     tcase_add_test(tc, device_refused);
     tcase_add_test(tc, proc_file_refused);
     tcase_add_test(tc, sysfs_file_refused);
+    tcase_add_test(tc, output_in_opened_dir);
     tcase_add_test(tc, input_checks);
     suite_add_tcase(s, tc);
     return check_run_suite(s);
