@@ -64,6 +64,10 @@ enum vmrun_seccomp {
                               on stderr (the vmrun command's default) */
 };
 
+/* Gives up the caller's privileges (setuid() and the like); 0 or -errno.
+ * See vmrun_create_opts.drop_fn. */
+typedef int (*vmrun_drop_fn)(void *opaque);
+
 struct vmrun_create_opts {
     vmrun_log_fn log_fn; /* NULL: messages are dropped */
     void *log_opaque;
@@ -73,10 +77,32 @@ struct vmrun_create_opts {
      * written when the guest crashes or panics (docs/crash-dump.md); it
      * replaces the config's "vmrun.crash-dump".  Its folder must exist. */
     const char *crash_dump_path;
+    /* NULL, or called once with (drop_opaque) on the calling thread,
+     * before the VM has a thread of its own, when every file the call
+     * opens with the caller's rights is open and no untrusted file has
+     * been parsed yet: the place to give up root (docs/security.md,
+     * "Privilege order").  vmrun_create() calls it with /dev/kvm, the log
+     * and metrics files, the drives, taps, consoles, the kernel and the
+     * initrd open, before it reads the kernel and the initrd;
+     * vmrun_restore() with the state file open and the memory file and
+     * /dev/kvm open (or found not to open), before it reads the state
+     * file (so the paths the caller gives for the snapshot's disks and
+     * console files are looked up and opened after it, with the rights
+     * left).  A nonzero return (-errno) fails the call with that value. */
+    vmrun_drop_fn drop_fn;
+    void *drop_opaque;
+    /* Greater than 0: vmrun_create() and vmrun_restore() give up with
+     * -EINTR once this fd is readable (a signalfd, an eventfd; polled,
+     * never read), checked between 1 MiB pieces of the initrd and of the
+     * snapshot state file.  0 (as zeroed options have it: stdin is never
+     * a stop fd) or negative: never. */
+    int stop_fd;
 };
 
 /* Builds the VM described by (cfg): memory, vCPUs, devices, loaded kernel.
  * (cfg) is copied; the caller may free it afterwards.  Nothing runs yet.
+ * Every file is opened first, then (opts)->drop_fn runs (if any), then the
+ * kernel and initrd are read; -EINTR once (opts)->stop_fd is readable.
  * A "logger" section in (cfg) overrides (opts): its level replaces
  * log_level, and with a log_path the VM's messages go to that file instead
  * of log_fn.  A "metrics" section opens metrics_path (-errno if it cannot
@@ -160,7 +186,9 @@ enum vmrun_snapshot_type {
 /* Saves a paused VM: its state to (state_path), its RAM to (mem_path)
  * (both created or truncated, mode 0600).  -EINVAL if the VM is not
  * paused, or for a Diff without machine-config.track_dirty_pages.  The
- * VM stays paused; it may be resumed or destroyed afterwards. */
+ * VM stays paused; it may be resumed or destroyed afterwards.  Once the
+ * VM is asked to stop (vmrun_request_stop(), its stop fd) the RAM being
+ * written is left within 2 MiB: -EINTR, and (state_path) is emptied. */
 int vmrun_snapshot_create(struct vmrun_vm *vm, enum vmrun_snapshot_type type,
                           const char *state_path, const char *mem_path);
 
@@ -194,13 +222,22 @@ struct vmrun_restore {
 #define VMRUN_RESTORE_NAMES_CLI 0
 #define VMRUN_RESTORE_NAMES_API 1
 
-/* Builds a VM from a snapshot; run it with vmrun_run().  The memory file
- * is mapped copy-on-write (never written; pages load as the guest touches
- * them).  A bad, corrupted, truncated or incompatible snapshot (other
- * format version, other host CPU), a drive, interface or console file
- * output without its entry in (r), or a bad entry gives -EINVAL, -ENOENT
- * or -ENOTSUP with one line in (err), before anything is opened but the
- * state file; other errors also write (err). */
+/* Builds a VM from a snapshot; run it with vmrun_run().  The state file,
+ * the memory file and /dev/kvm are opened first, then (opts)->drop_fn runs
+ * (if any), then the state is read and parsed (on a thread of its own
+ * under the restore allowlist unless (opts)->seccomp is
+ * VMRUN_SECCOMP_OFF); then, with the rights left, the entries of (r) are
+ * checked, the disks, taps and consoles opened and the saved state loaded
+ * (on such a thread again); -EINTR once (opts)->stop_fd is readable.  The
+ * memory file is mapped copy-on-write (never written; pages load as the
+ * guest touches them).  A bad, corrupted, truncated or incompatible
+ * snapshot (other format version, other host CPU), a drive, interface or
+ * console file output without its entry in (r), or a bad entry gives
+ * -EINVAL, -ENOENT or -ENOTSUP with one line in (err), before any disk,
+ * tap or console is opened; a memory file or /dev/kvm that could not be
+ * opened is reported after those checks, so a host without /dev/kvm
+ * still refuses a bad snapshot for what it is.  Other errors also write
+ * (err). */
 int vmrun_restore(const struct vmrun_restore *r,
                   const struct vmrun_create_opts *opts, struct vmrun_vm **out,
                   char *err, size_t err_len);

@@ -73,6 +73,7 @@ struct api_server {
     pthread_t thread;
     bool thread_started;
     int stop_fd; /* eventfd: api_server_close() asks the thread to end */
+    int poke_fd; /* server_poke()'s connection to the socket, or -1 */
     int ep;      /* epoll: the listening socket, stop_fd, the MHD epoll fd
                     and the connections whose head is still coming */
     struct api_conn conns;   /* list head: oldest deadline first */
@@ -509,6 +510,26 @@ static int socket_listen(const char *path, int *out)
     return 0;
 }
 
+/* A connection to the server's own socket, made by api_server_open():
+ * with --uid the socket (0600, root's) could not be reached once vmrun
+ * runs as that user, and the connection waits in the backlog until the
+ * API thread accepts it. */
+static int poke_connect(const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), rc;
+
+    if (fd < 0)
+        return -errno;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        rc = -errno;
+        close(fd);
+        return rc;
+    }
+    return fd;
+}
+
 /* API_CONN_MAX, or half the descriptors this process may open (the other
  * half stays for the VM).  The soft limit is raised towards the hard one
  * first, as far as API_CONN_MAX needs: nothing in vmrun uses select(), so
@@ -539,10 +560,13 @@ int api_server_open(const char *path, const struct vmrun_create_opts *opts,
 
     if (!s)
         return -ENOMEM;
-    s->listen_fd = s->start_fd = s->stop_fd = s->ep = -1;
+    s->listen_fd = s->start_fd = s->stop_fd = s->ep = s->poke_fd = -1;
     s->conns.prev = s->conns.next = &s->conns;
     s->conn_max = conn_limit();
     s->opts = s->log = *opts;
+    /* The API thread creates its VM after the command gave up its
+     * privileges (before that thread started): nothing left to drop. */
+    s->opts.drop_fn = NULL;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->cond, NULL);
     if (!(s->path = strdup(path)))
@@ -554,9 +578,15 @@ int api_server_open(const char *path, const struct vmrun_create_opts *opts,
         rc = -errno;
         goto err;
     }
+    /* api_server_close() makes an InstanceStart or snapshot/load in
+     * progress give up (it loads large files in pieces). */
+    s->opts.stop_fd = s->stop_fd;
     rc = api_handler_init(&s->handler, &server_ops, s);
     if (rc == 0)
         rc = socket_listen(path, &s->listen_fd);
+    if (rc == 0 && opts->seccomp != VMRUN_SECCOMP_OFF &&
+        (s->poke_fd = poke_connect(path)) < 0)
+        rc = s->poke_fd;
     if (rc < 0)
         goto err;
     *out = s;
@@ -814,31 +844,23 @@ static int thread_start(struct api_server *s)
 
 /* With the VM from a config, the API thread filters itself before the
  * guest runs, not at its first client: it does so as it accepts a
- * connection (conn_accept()), so make one and wait for the filter. */
+ * connection (conn_accept()), so it accepts the one api_server_open()
+ * made, and this waits for the filter. */
 static int server_poke(struct api_server *s)
 {
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
     struct timespec until;
-    int fd, rc = 0;
+    int rc = 0;
 
-    if (s->opts.seccomp == VMRUN_SECCOMP_OFF)
+    if (s->poke_fd < 0)
         return 0;
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -errno;
-    memcpy(sa.sun_path, s->path, strlen(s->path) + 1);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        rc = -errno;
-        close(fd);
-        return rc;
-    }
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += SANDBOX_WAIT_S;
     pthread_mutex_lock(&s->lock);
     while (!s->sandboxed && rc == 0)
         rc = -pthread_cond_timedwait(&s->cond, &s->lock, &until);
     pthread_mutex_unlock(&s->lock);
-    close(fd);
+    close(s->poke_fd);
+    s->poke_fd = -1;
     return rc;
 }
 
@@ -865,12 +887,15 @@ int api_server_start(struct api_server *s, struct vmrun_vm *vm,
         rc = thread_start(s);
     if (rc < 0)
         return rc;
-    if (vm) {
-        int rc = server_poke(s);
-
-        if (rc < 0)
-            return rc;
+    /* Without a VM the thread takes the connection as a client that
+     * closes at once (under the pre-boot filter, as for any client). */
+    rc = vm ? server_poke(s) : 0;
+    if (!vm && s->poke_fd >= 0) {
+        close(s->poke_fd);
+        s->poke_fd = -1;
     }
+    if (rc < 0)
+        return rc;
     server_log(s, VMRUN_LOG_INFO,
                vm ? "api: serving; the VM is running"
                   : "api: serving; waiting for "
@@ -932,6 +957,8 @@ void api_server_close(struct api_server *s)
         close(s->start_fd);
     if (s->stop_fd >= 0)
         close(s->stop_fd);
+    if (s->poke_fd >= 0)
+        close(s->poke_fd);
     if (s->ep >= 0)
         close(s->ep);
     api_handler_fini(&s->handler);

@@ -18,7 +18,8 @@ struct api_server;
 /* Creates and listens on the Unix socket (path), mode 0600 from creation
  * on; serves nothing yet.  -EEXIST when (path) exists (it is never
  * unlinked here), -ENAMETOOLONG, or the -errno of socket()/bind().  (opts)
- * is copied: its logger gets the audit trail and creates the VM. */
+ * is copied: its logger gets the audit trail and creates the VM, without
+ * its drop_fn (drop privileges before api_server_start()). */
 int api_server_open(const char *path, const struct vmrun_create_opts *opts,
                     struct api_server **out)
     __attribute__((warn_unused_result));

@@ -8,10 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
+
+#include <linux/capability.h>
 
 #include "api_server.h"
 #include "util.h"
@@ -32,7 +36,9 @@ struct cli {
     const char *drive_paths[CLI_MAX_OVERRIDES];
     const char *taps[CLI_MAX_OVERRIDES];
     const char *console_paths[CLI_MAX_OVERRIDES];
-    int stop_fd; /* signalfd of SIGINT/SIGTERM/SIGHUP, -1: none */
+    int stop_fd;      /* signalfd of SIGINT/SIGTERM/SIGHUP, -1: none */
+    bool dropped;     /* --uid/--gid: privileges are given up */
+    bool drop_failed; /* drop_privileges() failed (said on stderr) */
 };
 
 struct term {
@@ -328,6 +334,15 @@ static int stop_signal(int fd)
     return SIGTERM;
 }
 
+/* Exit status 128+N after the message, for a stop by signal N. */
+static int stopped_status(int stop_fd)
+{
+    int sig = stop_signal(stop_fd);
+
+    fprintf(stderr, "vmrun: stopped by signal %d\n", sig);
+    return 128 + sig;
+}
+
 /* Character-at-a-time input for the guest's console; output processing and
  * signals (Ctrl-C stops vmrun) stay as they were. */
 static void term_raw(struct term *t)
@@ -354,8 +369,6 @@ static void term_restore(struct term *t)
 
 static int exit_status(const struct vmrun_exit *e, int stop_fd)
 {
-    int sig;
-
     switch (e->reason) {
     case VMRUN_EXIT_REBOOT:
         fprintf(stderr, "vmrun: guest rebooted; vmrun exits (restart on "
@@ -365,9 +378,7 @@ static int exit_status(const struct vmrun_exit *e, int stop_fd)
         fprintf(stderr, "vmrun: guest kernel panicked\n");
         return VMRUN_STATUS_PANIC;
     case VMRUN_EXIT_STOPPED:
-        sig = stop_signal(stop_fd);
-        fprintf(stderr, "vmrun: stopped by signal %d\n", sig);
-        return 128 + sig;
+        return stopped_status(stop_fd);
     default:
         return e->status;
     }
@@ -398,12 +409,17 @@ static int create_status(int err)
 }
 
 /* Returns -1 with (*vm) created, or an exit status. */
-static int create_vm(const struct vmrun_create_opts *opts,
+static int create_vm(const struct cli *cli,
+                     const struct vmrun_create_opts *opts,
                      struct vmrun_config *cfg, struct vmrun_vm **vm)
 {
     int ret = vmrun_create(cfg, opts, vm);
     char ebuf[128];
 
+    if (ret < 0 && cli->drop_failed)
+        return VMRUN_STATUS_ERROR; /* said by drop_privileges() */
+    if (ret == -EINTR)
+        return stopped_status(cli->stop_fd);
     if (ret < 0) {
         fprintf(stderr, "vmrun: cannot create the VM: %s\n",
                 vmrun_strerror(ret, ebuf, sizeof(ebuf)));
@@ -412,36 +428,103 @@ static int create_vm(const struct vmrun_create_opts *opts,
     return -1;
 }
 
-static struct vmrun_create_opts cli_opts(const struct cli *cli)
+/* Empties the capability bounding set (every capability up to the last the
+ * kernel knows: PR_CAPBSET_DROP says EINVAL past it), the ambient set and
+ * the inheritable set, while still root (dropping needs CAP_SETPCAP).  The
+ * sets are per thread: this runs while vmrun is the only thread.  Returns
+ * 0 or -errno. */
+static int drop_capabilities(void)
 {
-    return (struct vmrun_create_opts){
-        .log_fn = log_stderr,
-        .log_level = cli->log_level,
-        .seccomp = cli->no_seccomp ? VMRUN_SECCOMP_OFF : VMRUN_SECCOMP_KILL,
-        .crash_dump_path = cli->crash_dump,
-    };
+    struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[2];
+
+    for (unsigned long cap = 0;; cap++)
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+            if (errno == EINVAL && cap > 0)
+                break;
+            return -errno;
+        }
+    /* EINVAL: a kernel before 4.3 has no ambient set. */
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 &&
+        errno != EINVAL)
+        return -errno;
+    if (syscall(SYS_capget, &hdr, data) < 0)
+        return -errno;
+    data[0].inheritable = data[1].inheritable = 0;
+    return syscall(SYS_capset, &hdr, data) < 0 ? -errno : 0;
 }
 
-/* --uid/--gid: gives up root for good once /dev/kvm, the images, the taps
- * and the API socket are open, while this is the only thread.  Groups and
- * gid first: after setuid() they could no longer be changed.  Returns -1
- * to continue, or an exit status. */
-static int drop_privileges(const struct cli *cli)
+/* Nonzero when a capability is left in the bounding set. */
+static int capabilities_left(void)
 {
-    if (cli->uid < 0)
+    for (unsigned long cap = 0;; cap++) {
+        int r = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+
+        if (r < 0)
+            return errno != EINVAL || cap == 0;
+        if (r > 0)
+            return 1;
+    }
+}
+
+/* --uid/--gid: gives up root for good once /dev/kvm, the images, the taps,
+ * the API socket and the kernel and initrd (or a snapshot's files) are
+ * open, and before those are read, while this is the only thread.  The
+ * capability bounding set goes first (it needs CAP_SETPCAP), then groups
+ * and gid (after setuid() they could no longer be changed).  Returns -1
+ * to continue, or an exit status. */
+static int drop_privileges(struct cli *cli)
+{
+    int ret;
+
+    if (cli->uid < 0 || cli->dropped)
         return -1;
+    cli->drop_failed = true;
+    ret = drop_capabilities();
+    if (ret < 0) {
+        fprintf(stderr,
+                "vmrun: --uid/--gid: cannot drop the capability bounding "
+                "set: %s\n",
+                strerror(-ret));
+        return VMRUN_STATUS_ERROR;
+    }
     if (setgroups(0, NULL) < 0 || setgid((gid_t)cli->gid) < 0 ||
         setuid((uid_t)cli->uid) < 0) {
         fprintf(stderr, "vmrun: --uid/--gid: cannot drop privileges: %s\n",
                 strerror(errno));
         return VMRUN_STATUS_ERROR;
     }
-    if (cli->uid != 0 && (setuid(0) == 0 || seteuid(0) == 0 ||
-                          (cli->gid != 0 && setegid(0) == 0))) {
+    if (capabilities_left() ||
+        (cli->uid != 0 && (setuid(0) == 0 || seteuid(0) == 0 ||
+                           (cli->gid != 0 && setegid(0) == 0)))) {
         fprintf(stderr, "vmrun: --uid: root could be regained; stopping\n");
         return VMRUN_STATUS_ERROR;
     }
+    cli->drop_failed = false;
+    cli->dropped = true;
     return -1;
+}
+
+/* vmrun_create_opts.drop_fn: libvmrun calls it once the files of the VM
+ * are open and before it parses the kernel, initrd or snapshot state. */
+static int cli_drop(void *opaque)
+{
+    return drop_privileges(opaque) >= 0 ? -EPERM : 0;
+}
+
+/* --uid/--gid: libvmrun calls drop_privileges() between opening the
+ * VM's files and parsing the untrusted ones (docs/security.md). */
+static struct vmrun_create_opts cli_opts(struct cli *cli)
+{
+    return (struct vmrun_create_opts){
+        .log_fn = log_stderr,
+        .log_level = cli->log_level,
+        .seccomp = cli->no_seccomp ? VMRUN_SECCOMP_OFF : VMRUN_SECCOMP_KILL,
+        .crash_dump_path = cli->crash_dump,
+        .drop_fn = cli->uid >= 0 ? cli_drop : NULL,
+        .drop_opaque = cli,
+        .stop_fd = cli->stop_fd, /* a signal ends a long load */
+    };
 }
 
 /* Runs (vm) on this thread until it stops.  The API server (srv, if any)
@@ -467,11 +550,11 @@ static int boot_vm(const struct cli *cli, struct vmrun_vm *vm,
     return exit_status(&ex, cli->stop_fd);
 }
 
-static int run_vm(const struct cli *cli, struct vmrun_config *cfg)
+static int run_vm(struct cli *cli, struct vmrun_config *cfg)
 {
     struct vmrun_create_opts opts = cli_opts(cli);
     struct vmrun_vm *vm;
-    int ret = create_vm(&opts, cfg, &vm);
+    int ret = create_vm(cli, &opts, cfg, &vm);
 
     if (ret < 0 && (ret = drop_privileges(cli)) >= 0)
         vmrun_destroy(vm);
@@ -495,7 +578,7 @@ static int api_open_status(const char *path, int err)
 
 /* With a config the VM boots at once and the API serves runtime calls;
  * without one, the VM InstanceStart creates is run here. */
-static int run_api(const struct cli *cli, struct vmrun_config *cfg)
+static int run_api(struct cli *cli, struct vmrun_config *cfg)
 {
     struct vmrun_create_opts opts = cli_opts(cli);
     struct vmrun_vm *vm = NULL;
@@ -504,7 +587,7 @@ static int run_api(const struct cli *cli, struct vmrun_config *cfg)
 
     if (ret < 0)
         return api_open_status(cli->api_sock, ret);
-    if ((cfg && (ret = create_vm(&opts, cfg, &vm)) >= 0) ||
+    if ((cfg && (ret = create_vm(cli, &opts, cfg, &vm)) >= 0) ||
         (ret = drop_privileges(cli)) >= 0) {
         api_server_close(srv);
         vmrun_destroy(vm);
@@ -518,11 +601,7 @@ static int run_api(const struct cli *cli, struct vmrun_config *cfg)
     if (ret < 0 || !vm) {
         api_server_close(srv);
         vmrun_destroy(vm);
-        if (ret < 0)
-            return VMRUN_STATUS_ERROR;
-        ret = stop_signal(cli->stop_fd);
-        fprintf(stderr, "vmrun: stopped by signal %d\n", ret);
-        return 128 + ret;
+        return ret < 0 ? VMRUN_STATUS_ERROR : stopped_status(cli->stop_fd);
     }
     return boot_vm(cli, vm, srv);
 }
@@ -538,7 +617,7 @@ static int restore_status(int err)
 
 /* --restore: builds the VM from the snapshot, serves the API on it when
  * --api-sock is given, and runs it. */
-static int run_restore(const struct cli *cli)
+static int run_restore(struct cli *cli)
 {
     struct vmrun_create_opts opts = cli_opts(cli);
     struct api_server *srv = NULL;
@@ -553,8 +632,12 @@ static int run_restore(const struct cli *cli)
     }
     ret = vmrun_restore(&cli->restore, &opts, &vm, err, sizeof(err));
     if (ret < 0) {
-        fprintf(stderr, "vmrun: %s\n", err[0] ? err : strerror(-ret));
         api_server_close(srv);
+        if (ret == -EINTR)
+            return stopped_status(cli->stop_fd);
+        if (cli->drop_failed) /* said by drop_privileges() */
+            return VMRUN_STATUS_ERROR;
+        fprintf(stderr, "vmrun: %s\n", err[0] ? err : strerror(-ret));
         return restore_status(ret);
     }
     if ((ret = drop_privileges(cli)) >= 0) {
@@ -667,6 +750,14 @@ int main(int argc, char **argv)
     char err[512];
     int ret;
 
+    /* Process-wide, before any thread exists: every thread inherits it,
+     * filtered or not (--no-seccomp), and nothing vmrun could be made to
+     * execute gains privileges from setuid bits or file capabilities. */
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+        fprintf(stderr, "vmrun: cannot set no_new_privs: %s\n",
+                strerror(errno));
+        return VMRUN_STATUS_ERROR;
+    }
     if (argc > 1 && strcmp(argv[1], "snapshot-merge") == 0)
         return run_merge(argc, argv);
     ret = parse_args(argc, argv, &cli);

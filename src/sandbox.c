@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <linux/if_tun.h>
+#include <pthread.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -197,6 +198,22 @@ static const struct sc_rule snapshot_rules[] = {
     END,
 };
 
+/* Restore (docs/snapshot.md): a sandbox_run() thread parses the state
+ * file (already open: pread64 of device_rules) and loads the saved vCPU,
+ * VM and device state into the new VM (device_rules: a device the guest
+ * had activated is activated again).  Nothing is opened. */
+static const struct sc_rule restore_rules[] = {
+    IOCTL(KVM_SET_CPUID2),      IOCTL(KVM_GET_TSC_KHZ),
+    IOCTL(KVM_SET_TSC_KHZ),     IOCTL(KVM_SET_SREGS),
+    IOCTL(KVM_SET_REGS),        IOCTL(KVM_CHECK_EXTENSION),
+    IOCTL(KVM_SET_XSAVE),       IOCTL(KVM_SET_XCRS),
+    IOCTL(KVM_SET_DEBUGREGS),   IOCTL(KVM_SET_LAPIC),
+    IOCTL(KVM_SET_MSRS),        IOCTL(KVM_SET_MP_STATE),
+    IOCTL(KVM_SET_VCPU_EVENTS), IOCTL(KVM_SET_IRQCHIP),
+    IOCTL(KVM_SET_PIT2),        IOCTL(KVM_SET_CLOCK),
+    IOCTL(KVM_KVMCLOCK_CTRL),   END,
+};
+
 /* Main: waits for the exit request, kicks and joins the other threads,
  * tears the VM down (device_rules: the disks drain their requests, irqfds
  * and ioeventfds are deassigned; then the aio context goes, the terminal
@@ -243,6 +260,8 @@ static const struct sc_rule *const role_groups[SANDBOX_NR_ROLES][8] = {
                           SANITIZER_GROUP NULL},
     [SANDBOX_ROLE_MAIN] = {common_rules, main_rules, device_rules,
                            SANITIZER_GROUP NULL},
+    [SANDBOX_ROLE_RESTORE] = {common_rules, device_rules, restore_rules,
+                              SANITIZER_GROUP NULL},
 };
 
 static const char *const role_names[SANDBOX_NR_ROLES] = {
@@ -252,6 +271,7 @@ static const char *const role_names[SANDBOX_NR_ROLES] = {
     [SANDBOX_ROLE_MAIN] = "main",
     [SANDBOX_ROLE_API_PREBOOT] = "api-preboot",
     [SANDBOX_ROLE_VCPU_DUMP] = "vcpu-dump",
+    [SANDBOX_ROLE_RESTORE] = "restore",
 };
 
 /* The API thread before InstanceStart serves requests from clients while
@@ -534,4 +554,43 @@ int sandbox_enter(enum vmrun_seccomp mode, enum sandbox_role role, int vcpu_fd,
     thread_role = (int)role;
     sandbox_test_hook(role);
     return 0;
+}
+
+/* One sandbox_run() call, shared with its thread. */
+struct sandbox_job {
+    enum vmrun_seccomp mode;
+    enum sandbox_role role;
+    const struct logger *log;
+    sandbox_job_fn fn;
+    void *arg;
+    int ret;
+};
+
+static void *sandbox_job_thread(void *opaque)
+{
+    struct sandbox_job *j = opaque;
+
+    j->ret = sandbox_enter(j->mode, j->role, -1, -1, j->log);
+    if (j->ret == 0)
+        j->ret = j->fn(j->arg);
+    return NULL;
+}
+
+int sandbox_run(enum vmrun_seccomp mode, enum sandbox_role role,
+                const struct logger *log, sandbox_job_fn fn, void *arg)
+{
+    struct sandbox_job j = {mode, role, log, fn, arg, 0};
+    pthread_t t;
+    int ret;
+
+    if (mode == VMRUN_SECCOMP_OFF)
+        return fn(arg);
+    ret = -pthread_create(&t, NULL, sandbox_job_thread, &j);
+    if (ret < 0) {
+        log_msg(log, VMRUN_LOG_ERROR, "seccomp: cannot start the %s thread: %s",
+                role_names[role], strerror(-ret));
+        return ret;
+    }
+    pthread_join(t, NULL);
+    return j.ret;
 }

@@ -24,6 +24,9 @@ enum sandbox_role {
     SANDBOX_ROLE_VCPU_DUMP,   /* a vCPU thread of a VM with a crash dump
                                  path: it may create and write the dump,
                                  in the dump's folder only */
+    SANDBOX_ROLE_RESTORE,     /* a thread of sandbox_run() that parses a
+                                 snapshot state file and loads it into a
+                                 new VM: no open, no new thread */
     SANDBOX_NR_ROLES,
 };
 
@@ -46,7 +49,25 @@ int sandbox_enter(enum vmrun_seccomp mode, enum sandbox_role role, int vcpu_fd,
                   int dump_dir_fd, const struct logger *log)
     __attribute__((warn_unused_result));
 
-/* "vcpu", "event-loop", "api", "main", "api-preboot", "vcpu-dump". */
+/* "vcpu", "event-loop", "api", "main", "api-preboot", "vcpu-dump",
+ * "restore". */
 const char *sandbox_role_name(enum sandbox_role role);
+
+/* Work for sandbox_run(): 0 or -errno. */
+typedef int (*sandbox_job_fn)(void *arg);
+
+/* Runs (fn)(arg) on a new thread that first puts itself under (role)'s
+ * filter, and returns once that thread has ended (its filter ends with
+ * it): for work on untrusted input that the calling thread cannot do
+ * under a filter of its own, because it needs other calls afterwards (a
+ * restore parses the state file, then looks up and opens the disks the
+ * operator gives for it).  The
+ * thread inherits the caller's filters and signal mask.  With
+ * VMRUN_SECCOMP_OFF (fn) runs on the calling thread.  Returns (fn)'s
+ * result, or the -errno of the thread's creation or of its filter
+ * (logged in (log)). */
+int sandbox_run(enum vmrun_seccomp mode, enum sandbox_role role,
+                const struct logger *log, sandbox_job_fn fn, void *arg)
+    __attribute__((warn_unused_result));
 
 #endif

@@ -2,6 +2,7 @@
  * VM, and merging memory files (see snapshot.h, docs/snapshot.md). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/kvm.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "arch/arch.h"
+#include "sandbox.h"
 #include "snapshot.h"
 #include "snapshot_config.h"
 #include "snapshot_file.h"
@@ -114,7 +116,9 @@ static int snap_write_full(struct vm *vm, int fd, uint64_t *written)
     if (from_file && pagemap >= 0 &&
         snap_private_pages(pagemap, vm->ram, true, 0, 1, pop)) {
         buf = malloc(SNAP_IO_CHUNK);
-        ret = buf ? snap_copy_data(vm->mem_fd, fd, (off_t)vm->ram_size, buf, -1)
+        /* exit_fd stays readable once an exit is requested. */
+        ret = buf ? snap_copy_data(vm->mem_fd, fd, (off_t)vm->ram_size, buf,
+                                   vm->exit_fd)
                   : -ENOMEM;
         free(buf);
     } else if (from_file && pagemap >= 0) {
@@ -125,7 +129,9 @@ static int snap_write_full(struct vm *vm, int fd, uint64_t *written)
         uint64_t n = pages - c < 512 ? pages - c : 512;
         bool known = snap_private_pages(pagemap, vm->ram, from_file, c, n, pop);
 
-        if (from_file && pagemap >= 0 && !known)
+        if (vm_exit_requested(vm))
+            ret = -EINTR;
+        else if (from_file && pagemap >= 0 && !known)
             ret = -EIO; /* pagemap failed halfway: the copy is not whole */
         else
             ret = snap_write_chunk(vm, fd, c, n, known ? pop : NULL,
@@ -168,7 +174,12 @@ static int snap_write_dirty(struct vm *vm, int fd, uint64_t *written)
 
             if (!(bits[p / 64] & (1ULL << (p % 64))))
                 continue;
-            while (p + 1 < pages &&
+            if (vm_exit_requested(vm)) {
+                ret = -EINTR;
+                break;
+            }
+            /* At most 512 pages a run: a stop is seen between runs. */
+            while (p + 1 < pages && p + 1 - start < 512 &&
                    (bits[(p + 1) / 64] & (1ULL << ((p + 1) % 64))))
                 p++;
             ret = snap_pwrite_all(fd, r->host + start * GMEM_PAGE,
@@ -198,7 +209,12 @@ static int snap_write_memory(struct vm *vm, bool diff, int fd, const char *path,
         if (ret == 0 && vm->cfg->track_dirty_pages)
             ret = snap_write_dirty(vm, -1, written);
     }
-    if (ret < 0)
+    if (ret == -EINTR)
+        vm_log(vm, VMRUN_LOG_ERROR,
+               "snapshot: stopped writing guest RAM to '%s': vmrun is "
+               "stopping",
+               path);
+    else if (ret < 0)
         vm_log(vm, VMRUN_LOG_ERROR, "snapshot: writing guest RAM to '%s': %s",
                path, strerror(-ret));
     return ret;
@@ -455,6 +471,10 @@ int snapshot_create(struct vm *vm, bool diff, const char *state_path,
         ret = snap_write_memory(vm, diff, mem_fd, mem_path, &written);
     if (ret == 0)
         ret = snap_write_file(vm, state_fd, state_path, &file);
+    /* The memory file is no longer the old one: neither is the state. */
+    if (ret < 0 && ftruncate(state_fd, 0) < 0)
+        vm_log(vm, VMRUN_LOG_WARN, "snapshot: cannot empty '%s': %s",
+               state_path, strerror(errno));
     ret = snap_close(vm, mem_fd, mem_path, ret);
     ret = snap_close(vm, state_fd, state_path, ret);
     if (ret == 0)
@@ -469,47 +489,35 @@ int snapshot_create(struct vm *vm, bool diff, const char *state_path,
 
 /* ---- restore ---- */
 
-/* The header, the host CPU, the config and the host resources the
- * operator gives for it: everything checked before a VM exists. */
-static int snap_open(const struct vmrun_restore *ro, struct snap_file *f,
-                     struct vmrun_config **cfg, char *err, size_t err_len)
-{
-    const char *path = ro->snapshot_path;
-    char msg[256], cpu[SNAP_CPU_LEN + 1];
-    int ret = snap_file_load(f, path, msg, sizeof(msg));
+/* A restore in progress: what it opened with the caller's rights, what
+ * the restore thread read from the state file, and what the checks after
+ * that thread need. */
+struct snap_restore {
+    const struct vmrun_restore *ro;
+    struct logger log; /* the caller's, until the VM has its own */
+    char *err;
+    size_t err_len;
+    int state_fd;
+    int mem_fd;  /* or the -errno of its open, with (mem_err) */
+    int kvm_fd;  /* -1: vm_init_restore() opens it (and says why not) */
+    int stop_fd; /* vmrun_create_opts.stop_fd, -1: none */
+    char mem_err[PATH_MAX + 128];
+    struct snap_file f;
+    struct vmrun_config *cfg;
+    /* The memory section as the file gives it. */
+    bool mem_found;
+    uint64_t mem_ram;
+    uint32_t mem_page;
+    struct vm *vm;
+};
 
-    if (ret < 0) {
-        snprintf(err, err_len, "%s: %s", path, msg);
-        return ret;
-    }
-    arch_host_cpu(cpu, sizeof(cpu));
-    if (strcmp(cpu, f->host_cpu) != 0)
-        return snap_fail(err, err_len,
-                         "%s: taken on a '%s' host; this host is '%s'", path,
-                         f->host_cpu, cpu);
-    return snap_config_load(f, path, ro, cfg, err, err_len);
-}
-
-/* The memory section must match the config, the file its size. */
-static int snap_open_mem(const struct snap_file *f,
-                         const struct vmrun_config *c,
-                         const struct vmrun_restore *ro, char *err,
+/* The memory file, opened for reading and locked; nothing is read. */
+static int snap_open_mem(const struct vmrun_restore *ro, char *err,
                          size_t err_len)
 {
-    uint64_t want = c->mem_size_mib << 20, ram;
-    struct snap_rd r;
-    struct stat st;
-    int fd;
-
-    if (!snap_file_section(f, SNAP_SEC_MEMORY, 0, &r))
-        return snap_fail(err, err_len, "%s: no memory section",
-                         ro->snapshot_path);
-    ram = sr_u64(&r);
-    if (sr_u32(&r) != GMEM_PAGE || ram != want)
-        return snap_fail(err, err_len, "%s: bad memory section",
-                         ro->snapshot_path);
     /* Without blocking: a FIFO would hang the API thread in open(). */
-    fd = open_regular(ro->mem_path, O_RDONLY | O_CLOEXEC, 0);
+    int fd = open_regular(ro->mem_path, O_RDONLY | O_CLOEXEC, 0);
+
     if (fd == -EINVAL)
         return snap_fail(err, err_len, "%s: not a regular file", ro->mem_path);
     if (fd < 0) {
@@ -533,14 +541,110 @@ static int snap_open_mem(const struct snap_file *f,
                  ro->mem_path);
         return -EBUSY;
     }
-    if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != want) {
-        close(fd);
+    return fd;
+}
+
+/* The state file, the memory file (locked) and /dev/kvm, opened with the
+ * caller's rights, before it gives them up; nothing is read yet.  Only a
+ * state file that does not open ends the restore here.  Refusals come in
+ * one order whatever the rights: the state file's, the operator's
+ * entries', the memory file's (kept in mem_err), /dev/kvm's (opened again
+ * and reported by vm_init_restore()); so a host without /dev/kvm still
+ * refuses a bad snapshot for what it is. */
+static int snap_open_inputs(struct snap_restore *rs)
+{
+    const char *path = rs->ro->snapshot_path;
+    char msg[256];
+
+    rs->state_fd = snap_file_open(path, msg, sizeof(msg));
+    if (rs->state_fd < 0) {
+        snprintf(rs->err, rs->err_len, "%s: %s", path, msg);
+        return rs->state_fd;
+    }
+    rs->mem_fd = snap_open_mem(rs->ro, rs->mem_err, sizeof(rs->mem_err));
+    rs->kvm_fd = vm_kvm_open();
+    if (rs->kvm_fd < 0)
+        rs->kvm_fd = -1;
+    return 0;
+}
+
+/* The header, the host CPU and the saved config of the state file open
+ * at (fd), read from the descriptor: no path is looked up. */
+static int snap_open(const struct vmrun_restore *ro, int fd, int stop_fd,
+                     struct snap_file *f, struct vmrun_config **cfg, char *err,
+                     size_t err_len)
+{
+    const char *path = ro->snapshot_path;
+    char msg[256], cpu[SNAP_CPU_LEN + 1];
+    int ret = snap_file_read(f, fd, stop_fd, msg, sizeof(msg));
+
+    if (ret < 0) {
+        snprintf(err, err_len, "%s: %s", path, msg);
+        return ret;
+    }
+    arch_host_cpu(cpu, sizeof(cpu));
+    if (strcmp(cpu, f->host_cpu) != 0)
         return snap_fail(err, err_len,
+                         "%s: taken on a '%s' host; this host is '%s'", path,
+                         f->host_cpu, cpu);
+    return snap_config_parse(f, path, cfg, err, err_len);
+}
+
+/* The state file is untrusted: it is parsed only here, after the drop,
+ * on a thread of the restore role (sandbox_run()).  What it says is
+ * checked against the operator's entries and files after this thread
+ * has ended (snap_check_inputs()). */
+static int snap_parse_state(void *opaque)
+{
+    struct snap_restore *rs = opaque;
+    struct snap_rd r;
+    int ret;
+
+    ret = snap_open(rs->ro, rs->state_fd, rs->stop_fd, &rs->f, &rs->cfg,
+                    rs->err, rs->err_len);
+    if (ret < 0)
+        return ret;
+    rs->mem_found = snap_file_section(&rs->f, SNAP_SEC_MEMORY, 0, &r);
+    if (rs->mem_found) {
+        rs->mem_ram = sr_u64(&r);
+        rs->mem_page = sr_u32(&r);
+    }
+    return 0;
+}
+
+/* The memory section must match the config, the memory file must have
+ * opened and have its size. */
+static int snap_check_mem(const struct snap_restore *rs)
+{
+    const char *path = rs->ro->snapshot_path;
+    uint64_t want = rs->cfg->mem_size_mib << 20;
+    struct stat st;
+
+    if (!rs->mem_found)
+        return snap_fail(rs->err, rs->err_len, "%s: no memory section", path);
+    if (rs->mem_page != GMEM_PAGE || rs->mem_ram != want)
+        return snap_fail(rs->err, rs->err_len, "%s: bad memory section", path);
+    if (rs->mem_fd < 0) {
+        snprintf(rs->err, rs->err_len, "%s", rs->mem_err);
+        return rs->mem_fd;
+    }
+    if (fstat(rs->mem_fd, &st) < 0 || (uint64_t)st.st_size != want)
+        return snap_fail(rs->err, rs->err_len,
                          "%s: not a memory file of %llu bytes (the snapshot's "
                          "RAM size)",
-                         ro->mem_path, (unsigned long long)want);
-    }
-    return fd;
+                         rs->ro->mem_path, (unsigned long long)want);
+    return 0;
+}
+
+/* After the restore thread, on the calling thread with the rights left
+ * (after drop_fn) and before a VM exists: the operator's entries looked
+ * up and checked (snap_config_resolve(): realpath(), access(), which the
+ * restore role forbids), then the memory file. */
+static int snap_check_inputs(struct snap_restore *rs)
+{
+    int ret = snap_config_resolve(rs->cfg, rs->ro, rs->err, rs->err_len);
+
+    return ret == 0 ? snap_check_mem(rs) : ret;
 }
 
 static int snap_load_state(struct vm *vm, const struct snap_file *f)
@@ -571,46 +675,97 @@ static int snap_load_state(struct vm *vm, const struct snap_file *f)
     return ret;
 }
 
+static void snap_close_input(int fd)
+{
+    if (fd >= 0)
+        close(fd);
+}
+
+static int snap_load_job(void *opaque)
+{
+    struct snap_restore *rs = opaque;
+
+    return snap_load_state(rs->vm, &rs->f);
+}
+
+/* The VM from the checked config (opening the disks, taps and consoles
+ * the operator gave, with the rights left), then its saved state, loaded
+ * on a thread of the restore role. */
+static int snap_build(struct snap_restore *rs,
+                      const struct vmrun_create_opts *opts)
+{
+    int ret = vm_init_restore(rs->vm, rs->cfg, opts, rs->kvm_fd, rs->mem_fd);
+    char ebuf[128];
+
+    rs->kvm_fd = rs->mem_fd = -1; /* taken */
+    if (ret < 0)
+        snprintf(rs->err, rs->err_len, "cannot create the VM: %s",
+                 vmrun_strerror(ret, ebuf, sizeof(ebuf)));
+    else if ((ret = sandbox_run(rs->vm->seccomp, SANDBOX_ROLE_RESTORE,
+                                &rs->vm->log, snap_load_job, rs)) < 0)
+        snap_fail(rs->err, rs->err_len,
+                  "%s: the saved state cannot be loaded here (see the log)",
+                  rs->ro->snapshot_path);
+    if (ret < 0)
+        vm_fini(rs->vm);
+    return ret;
+}
+
 int snapshot_restore(struct vm *vm, const struct vmrun_restore *ro,
                      const struct vmrun_create_opts *opts, char *err,
                      size_t err_len)
 {
-    struct snap_file *f = calloc(1, sizeof(*f));
-    struct vmrun_config *cfg = NULL;
+    struct snap_restore *rs = calloc(1, sizeof(*rs));
+    enum vmrun_seccomp mode = opts ? opts->seccomp : VMRUN_SECCOMP_OFF;
     double t0 = snap_now_ms();
-    char ebuf[128];
-    int ret, fd;
+    int ret;
 
-    if (!f)
+    if (!rs)
         return -ENOMEM;
-    ret = snap_open(ro, f, &cfg, err, err_len);
-    fd = ret == 0 ? snap_open_mem(f, cfg, ro, err, err_len) : -1;
-    if (ret == 0 && fd < 0)
-        ret = fd;
-    if (ret == 0) {
-        ret = vm_init_restore(vm, cfg, opts, fd);
-        if (ret < 0)
-            snprintf(err, err_len, "cannot create the VM: %s",
-                     vmrun_strerror(ret, ebuf, sizeof(ebuf)));
-        else if ((ret = snap_load_state(vm, f)) < 0)
-            snap_fail(err, err_len,
-                      "%s: the saved state cannot be loaded here (see the "
-                      "log)",
-                      ro->snapshot_path);
-        if (ret < 0)
-            vm_fini(vm);
+    rs->ro = ro;
+    rs->err = err;
+    rs->err_len = err_len;
+    rs->vm = vm;
+    rs->state_fd = rs->mem_fd = rs->kvm_fd = rs->stop_fd = -1;
+    if (opts) {
+        rs->log = (struct logger){opts->log_fn, opts->log_opaque,
+                                  opts->log_level, false};
+        if (opts->stop_fd > 0)
+            rs->stop_fd = opts->stop_fd;
     }
+    ret = snap_open_inputs(rs);
+    if (ret == 0 && opts && opts->drop_fn &&
+        (ret = opts->drop_fn(opts->drop_opaque)) < 0)
+        snprintf(err, err_len, "cannot give up privileges: %s", strerror(-ret));
+    if (ret == 0 && (ret = sandbox_setup(mode, &rs->log)) < 0)
+        snprintf(err, err_len, "seccomp: %s", strerror(-ret));
+    if (ret == 0) {
+        /* Here: the restore role has no getuid(). */
+        log_msg(&rs->log, VMRUN_LOG_INFO,
+                "snapshot: reading '%s' as uid %u, gid %u", ro->snapshot_path,
+                (unsigned int)getuid(), (unsigned int)getgid());
+        ret = sandbox_run(mode, SANDBOX_ROLE_RESTORE, &rs->log,
+                          snap_parse_state, rs);
+    }
+    if (ret == 0)
+        ret = snap_check_inputs(rs);
+    if (ret == 0)
+        ret = snap_build(rs, opts);
     if (ret == 0) {
         vm->start_paused = !ro->resume;
         vm->paused = vm->start_paused; /* vmrun_resume() may come first */
         vm_log(vm, VMRUN_LOG_INFO,
                "snapshot: restored '%s' (vmrun %s%s) in %.1f ms",
-               ro->snapshot_path, f->vmrun_version,
-               f->flags & SNAP_FLAG_DIFF ? ", Diff" : "", snap_now_ms() - t0);
+               ro->snapshot_path, rs->f.vmrun_version,
+               rs->f.flags & SNAP_FLAG_DIFF ? ", Diff" : "",
+               snap_now_ms() - t0);
     }
-    snap_file_free(f);
-    free(f);
-    vmrun_config_free(cfg);
+    snap_close_input(rs->state_fd);
+    snap_close_input(rs->mem_fd);
+    snap_close_input(rs->kvm_fd);
+    snap_file_free(&rs->f);
+    vmrun_config_free(rs->cfg);
+    free(rs);
     return ret;
 }
 

@@ -360,29 +360,43 @@ static int snap_res_resolve(struct snap_res *res, size_t nr,
 
 /* ---- the whole ---- */
 
-static int snap_config_build(const struct snap_file *f, const char *path,
-                             const struct vmrun_restore *ro,
-                             struct vmrun_config *c, char *err, size_t err_len)
+int snap_config_parse(const struct snap_file *f, const char *path,
+                      struct vmrun_config **out, char *err, size_t err_len)
+{
+    struct vmrun_config *c = calloc(1, sizeof(*c));
+    char msg[512];
+    struct snap_rd r;
+    int ret;
+
+    *out = NULL;
+    if (!c || !(c->source = strdup("<snapshot>"))) {
+        free(c);
+        return -ENOMEM;
+    }
+    if (!snap_file_section(f, SNAP_SEC_CONFIG, 0, &r))
+        ret = snap_fail(err, err_len, "%s: no configuration section", path);
+    else if ((ret = snap_get_config(&r, c)) == -EINVAL)
+        snap_fail(err, err_len, "%s: bad configuration section", path);
+    else if (ret == 0 && config_check(c, msg, sizeof(msg)))
+        ret = snap_fail(err, err_len, "%s: the saved configuration: %s", path,
+                        msg);
+    if (ret < 0) {
+        vmrun_config_free(c);
+        return ret;
+    }
+    *out = c;
+    return 0;
+}
+
+int snap_config_resolve(struct vmrun_config *c, const struct vmrun_restore *ro,
+                        char *err, size_t err_len)
 {
     struct snap_res res[SNAP_MAX_RES];
     const char *pfx = ro->names == VMRUN_RESTORE_NAMES_API ? "" : "--restore: ";
     char msg[512];
-    struct snap_rd r;
-    size_t nr;
-    int ret;
+    size_t nr = snap_res_collect(c, res);
+    int ret = snap_res_resolve(res, nr, ro, err, err_len);
 
-    if (!snap_file_section(f, SNAP_SEC_CONFIG, 0, &r))
-        return snap_fail(err, err_len, "%s: no configuration section", path);
-    ret = snap_get_config(&r, c);
-    if (ret == -EINVAL)
-        return snap_fail(err, err_len, "%s: bad configuration section", path);
-    if (ret == 0 && config_check(c, msg, sizeof(msg)))
-        return snap_fail(err, err_len, "%s: the saved configuration: %s", path,
-                         msg);
-    if (ret < 0)
-        return ret;
-    nr = snap_res_collect(c, res);
-    ret = snap_res_resolve(res, nr, ro, err, err_len);
     /* Two interfaces the operator put on one tap, say. */
     if (ret == 0 && config_check(c, msg, sizeof(msg)))
         ret = snap_fail(err, err_len, "%s%s", pfx, msg);
@@ -396,19 +410,11 @@ int snap_config_load(const struct snap_file *f, const char *path,
                      const struct vmrun_restore *ro, struct vmrun_config **out,
                      char *err, size_t err_len)
 {
-    struct vmrun_config *c = calloc(1, sizeof(*c));
-    int ret;
+    int ret = snap_config_parse(f, path, out, err, err_len);
 
-    *out = NULL;
-    if (!c || !(c->source = strdup("<snapshot>"))) {
-        free(c);
-        return -ENOMEM;
+    if (ret == 0 && (ret = snap_config_resolve(*out, ro, err, err_len)) < 0) {
+        vmrun_config_free(*out);
+        *out = NULL;
     }
-    ret = snap_config_build(f, path, ro, c, err, err_len);
-    if (ret < 0) {
-        vmrun_config_free(c);
-        return ret;
-    }
-    *out = c;
-    return 0;
+    return ret;
 }

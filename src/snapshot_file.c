@@ -203,15 +203,21 @@ int sr_done(const struct snap_rd *r)
 uint32_t snap_crc32(uint32_t crc, const void *p, size_t n)
 {
     const uint8_t *b = p;
+    uint32_t table[256];
 
-    /* Bitwise: a state file is small (kilobytes per vCPU), RAM is not
-     * checksummed, so a table buys nothing measurable. */
-    crc = ~crc;
-    for (size_t i = 0; i < n; i++) {
-        crc ^= b[i];
+    /* A byte table, built per call (2 KiB of work, nothing shared): a
+     * state file may have SNAP_MAX_FILE bytes, and its checksum must take
+     * well under the 2 s a stop signal may wait. */
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+
         for (int k = 0; k < 8; k++)
-            crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1)));
+            c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1)));
+        table[i] = c;
     }
+    crc = ~crc;
+    for (size_t i = 0; i < n; i++)
+        crc = table[(crc ^ b[i]) & 0xff] ^ (crc >> 8);
     return ~crc;
 }
 
@@ -327,7 +333,10 @@ static int snap_parse_table(struct snap_file *f, struct snap_rd *r, char *err,
     return 0;
 }
 
-static int snap_parse(struct snap_file *f, char *err, size_t err_len)
+/* (crc): the CRC-32 of every byte before the trailer, when the caller
+ * computed it already; NULL: computed here. */
+static int snap_parse(struct snap_file *f, const uint32_t *crc_known, char *err,
+                      size_t err_len)
 {
     struct snap_rd r;
     uint32_t hdr_size, crc, want;
@@ -363,7 +372,7 @@ static int snap_parse(struct snap_file *f, char *err, size_t err_len)
                          "%llu",
                          f->len, (unsigned long long)total);
     memcpy(&want, f->buf + f->len - 4, 4);
-    crc = snap_crc32(0, f->buf, f->len - 4);
+    crc = crc_known ? *crc_known : snap_crc32(0, f->buf, f->len - 4);
     if (crc != le32toh(want))
         return snap_fail(err, err_len,
                          "checksum mismatch (the file is corrupted)");
@@ -372,60 +381,108 @@ static int snap_parse(struct snap_file *f, char *err, size_t err_len)
     return snap_parse_table(f, &r, err, err_len);
 }
 
-int snap_file_parse(struct snap_file *f, uint8_t *buf, size_t len, char *err,
-                    size_t err_len)
+static int snap_file_parse_crc(struct snap_file *f, uint8_t *buf, size_t len,
+                               const uint32_t *crc, char *err, size_t err_len)
 {
     int ret;
 
     memset(f, 0, sizeof(*f));
     f->buf = buf;
     f->len = len;
-    ret = snap_parse(f, err, err_len);
+    ret = snap_parse(f, crc, err, err_len);
     if (ret < 0)
         snap_file_free(f);
     return ret;
 }
 
-int snap_file_load(struct snap_file *f, const char *path, char *err,
-                   size_t err_len)
+int snap_file_parse(struct snap_file *f, uint8_t *buf, size_t len, char *err,
+                    size_t err_len)
+{
+    return snap_file_parse_crc(f, buf, len, NULL, err, err_len);
+}
+
+/* True once (stop_fd) (>= 0) is readable: the caller was asked to stop. */
+static bool snap_stop_requested(int stop_fd)
+{
+    struct pollfd pfd = {.fd = stop_fd, .events = POLLIN};
+
+    return stop_fd >= 0 && poll(&pfd, 1, 0) > 0;
+}
+
+int snap_file_open(const char *path, char *err, size_t err_len)
 {
     int fd = open_regular(path, O_RDONLY | O_CLOEXEC, 0);
-    uint8_t *buf = NULL;
-    struct stat st;
-    size_t got = 0;
 
-    memset(f, 0, sizeof(*f));
     if (fd == -EINVAL)
         return snap_fail(err, err_len, "not a regular file");
-    if (fd < 0 || fstat(fd, &st) < 0) {
-        int e = fd < 0 ? -fd : errno;
-
-        snprintf(err, err_len, "cannot open: %s", strerror(e));
-        if (fd >= 0)
-            close(fd);
-        return e == ENOENT ? -ENOENT : -EINVAL;
+    if (fd < 0) {
+        snprintf(err, err_len, "cannot open: %s", strerror(-fd));
+        return fd == -ENOENT ? -ENOENT : -EINVAL;
     }
-    if (st.st_size > (off_t)SNAP_MAX_FILE) {
-        close(fd);
+    return fd;
+}
+
+/* Reads in SNAP_IO_CHUNK pieces, checking (stop_fd) between them, and
+ * checksums each piece as it comes: a large file is read and checked
+ * within one piece of a stop. */
+int snap_file_read(struct snap_file *f, int fd, int stop_fd, char *err,
+                   size_t err_len)
+{
+    uint8_t *buf = NULL;
+    struct stat st;
+    size_t got = 0, size, body;
+    uint32_t crc = 0;
+
+    memset(f, 0, sizeof(*f));
+    if (fstat(fd, &st) < 0) {
+        snprintf(err, err_len, "cannot read: %s", strerror(errno));
+        return -EINVAL;
+    }
+    if (st.st_size > (off_t)SNAP_MAX_FILE)
         return snap_fail(err, err_len,
                          "%lld bytes; a state file has at most "
                          "%u MiB",
                          (long long)st.st_size, SNAP_MAX_FILE >> 20);
-    }
-    buf = malloc(st.st_size ? (size_t)st.st_size : 1);
-    while (buf && got < (size_t)st.st_size) {
-        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+    size = (size_t)st.st_size;
+    body = size >= 4 ? size - 4 : 0; /* what the trailer's CRC covers */
+    buf = malloc(size ? size : 1);
+    if (!buf)
+        return -ENOMEM;
+    while (got < size) {
+        size_t want = size - got < SNAP_IO_CHUNK ? size - got : SNAP_IO_CHUNK;
+        ssize_t n;
 
+        if (snap_stop_requested(stop_fd)) {
+            free(buf);
+            snprintf(err, err_len, "stopped while reading it");
+            return -EINTR;
+        }
+        n = pread(fd, buf + got, want, (off_t)got);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             break;
+        if (got < body)
+            crc = snap_crc32(crc, buf + got,
+                             (size_t)n < body - got ? (size_t)n : body - got);
         got += (size_t)n;
     }
+    /* A file that shrank while it was read: checksummed over what came. */
+    return snap_file_parse_crc(f, buf, got, got == size ? &crc : NULL, err,
+                               err_len);
+}
+
+int snap_file_load(struct snap_file *f, const char *path, char *err,
+                   size_t err_len)
+{
+    int fd = snap_file_open(path, err, err_len), ret;
+
+    memset(f, 0, sizeof(*f));
+    if (fd < 0)
+        return fd;
+    ret = snap_file_read(f, fd, -1, err, err_len);
     close(fd);
-    if (!buf)
-        return -ENOMEM;
-    return snap_file_parse(f, buf, got, err, err_len);
+    return ret;
 }
 
 void snap_file_free(struct snap_file *f)
@@ -467,14 +524,6 @@ int snap_pwrite_all(int fd, const void *p, size_t len, off_t off)
         off += n;
     }
     return 0;
-}
-
-/* True once (stop_fd) (>= 0) is readable: the caller was asked to stop. */
-static bool snap_stop_requested(int stop_fd)
-{
-    struct pollfd pfd = {.fd = stop_fd, .events = POLLIN};
-
-    return stop_fd >= 0 && poll(&pfd, 1, 0) > 0;
 }
 
 static int snap_copy_range(int in, int out, off_t from, off_t to, uint8_t *buf,

@@ -141,8 +141,22 @@ struct snap_file {
 int snap_file_parse(struct snap_file *f, uint8_t *buf, size_t len, char *err,
                     size_t err_len) __attribute__((warn_unused_result));
 
-/* Reads and parses the file at (path): the same, plus open/read errors
- * and the SNAP_MAX_FILE limit. */
+/* Opens the state file (path) for reading, without blocking and only if
+ * it is a regular file; reads nothing.  The fd, or -EINVAL ("not a
+ * regular file", or another open error) or -ENOENT with one line in
+ * (err). */
+int snap_file_open(const char *path, char *err, size_t err_len)
+    __attribute__((warn_unused_result));
+
+/* Reads the whole state file open at (fd) (not closed; read with pread,
+ * so its offset does not matter) and parses it as snap_file_parse() does,
+ * plus read errors and the SNAP_MAX_FILE limit.  Once (stop_fd) (-1:
+ * none; a signalfd, an eventfd) is readable it stops within one
+ * SNAP_IO_CHUNK and returns -EINTR. */
+int snap_file_read(struct snap_file *f, int fd, int stop_fd, char *err,
+                   size_t err_len) __attribute__((warn_unused_result));
+
+/* snap_file_open() and snap_file_read() of (path). */
 int snap_file_load(struct snap_file *f, const char *path, char *err,
                    size_t err_len) __attribute__((warn_unused_result));
 

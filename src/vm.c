@@ -142,16 +142,37 @@ static bool host_is_pvm(void)
            access("/sys/module/kvm_amd", F_OK) != 0;
 }
 
+int vm_load_stopped(struct vm *vm)
+{
+    struct pollfd pfd = {.fd = vm->load_stop_fd, .events = POLLIN};
+
+    if (vm->load_stop_fd < 0 || poll(&pfd, 1, 0) <= 0)
+        return 0;
+    vm_log(vm, VMRUN_LOG_INFO, "stopped while loading the VM");
+    return -EINTR;
+}
+
+int vm_kvm_open(void)
+{
+    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+    return fd >= 0 ? fd : -errno;
+}
+
+/* /dev/kvm (unless the caller opened it: a restore) and the VM. */
 static int vm_open_kvm(struct vm *vm)
 {
     int ret;
 
-    vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
     if (vm->kvm_fd < 0) {
-        ret = -errno;
-        vm_log(vm, VMRUN_LOG_ERROR, "cannot open /dev/kvm: %s", strerror(-ret));
-        /* Told apart from a missing image or tap (vmrun.h). */
-        return ret == -ENOENT ? -VMRUN_ENOKVM : ret;
+        ret = vm_kvm_open();
+        if (ret < 0) {
+            vm_log(vm, VMRUN_LOG_ERROR, "cannot open /dev/kvm: %s",
+                   strerror(-ret));
+            /* Told apart from a missing image or tap (vmrun.h). */
+            return ret == -ENOENT ? -VMRUN_ENOKVM : ret;
+        }
+        vm->kvm_fd = ret;
     }
     if (ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
         vm_log(vm, VMRUN_LOG_ERROR, "/dev/kvm: unsupported KVM API version");
@@ -268,6 +289,7 @@ static void vm_fds_init(struct vm *vm)
         -1;
     vm->statm_fd = -1;
     vm->stop_fd = -1;
+    vm->kernel_fd = vm->initrd_fd = vm->load_stop_fd = -1;
     vm->crash_dir_fd = -1;
     chardev_init_fds(&vm->arch.serial_cd, -1, -1);
 }
@@ -310,13 +332,66 @@ static int vm_open_outputs(struct vm *vm)
     return 0;
 }
 
+/* A boot file (path), the config's (key): open_regular(), as a FIFO put
+ * there since the config was read must not block the boot. */
+static int vm_open_input(struct vm *vm, const char *path, const char *key,
+                         int *out)
+{
+    int fd = open_regular(path, O_RDONLY | O_CLOEXEC, 0);
+
+    if (fd < 0) {
+        vm_log(vm, VMRUN_LOG_ERROR, "%s: cannot open '%s': %s", key, path,
+               fd == -EINVAL ? "not a regular file" : strerror(-fd));
+        return fd;
+    }
+    *out = fd;
+    return 0;
+}
+
+static void vm_close_boot_files(struct vm *vm)
+{
+    if (vm->kernel_fd >= 0)
+        close(vm->kernel_fd);
+    if (vm->initrd_fd >= 0)
+        close(vm->initrd_fd);
+    vm->kernel_fd = vm->initrd_fd = -1;
+}
+
+/* The kernel and initrd are untrusted input: they are opened with the
+ * caller's rights like every other file of the config, then the caller
+ * gives those rights up ((opts)->drop_fn), and only then are they read
+ * and parsed, from the open descriptors. */
+static int vm_load_boot_files(struct vm *vm,
+                              const struct vmrun_create_opts *opts)
+{
+    const struct vmrun_config *c = vm->cfg;
+    int ret = vm_open_input(vm, c->kernel_path, "boot-source.kernel_image_path",
+                            &vm->kernel_fd);
+
+    if (ret == 0 && c->initrd_path)
+        ret = vm_open_input(vm, c->initrd_path, "boot-source.initrd_path",
+                            &vm->initrd_fd);
+    if (ret == 0 && opts && opts->drop_fn)
+        ret = opts->drop_fn(opts->drop_opaque);
+    if (ret < 0)
+        return ret;
+    vm_log(vm, VMRUN_LOG_INFO, "reading the kernel%s as uid %u, gid %u",
+           c->initrd_path ? " and the initrd" : "", (unsigned int)getuid(),
+           (unsigned int)getgid());
+    ret = arch_load_kernel(vm);
+    vm_close_boot_files(vm);
+    return ret;
+}
+
 static int vm_build(struct vm *vm, const struct vmrun_config *cfg,
-                    const struct vmrun_create_opts *opts, int mem_fd)
+                    const struct vmrun_create_opts *opts, int kvm_fd,
+                    int mem_fd)
 {
     int ret;
 
     memset(vm, 0, sizeof(*vm));
     vm_fds_init(vm);
+    vm->kvm_fd = kvm_fd;
     vm->mem_fd = mem_fd;
     pthread_mutex_init(&vm->lock, NULL);
     pthread_cond_init(&vm->cond, NULL);
@@ -326,6 +401,8 @@ static int vm_build(struct vm *vm, const struct vmrun_config *cfg,
         vm->log = (struct logger){opts->log_fn, opts->log_opaque,
                                   opts->log_level, false};
         vm->seccomp = opts->seccomp;
+        if (opts->stop_fd > 0)
+            vm->load_stop_fd = opts->stop_fd;
     }
     bus_init(&vm->pio, "pio", &vm->log);
     bus_init(&vm->mmio, "mmio", &vm->log);
@@ -370,7 +447,7 @@ static int vm_build(struct vm *vm, const struct vmrun_config *cfg,
     if (ret < 0)
         return ret;
     if (mem_fd < 0) {
-        ret = arch_load_kernel(vm);
+        ret = vm_load_boot_files(vm, opts);
         if (ret < 0)
             return ret;
     }
@@ -387,13 +464,14 @@ static int vm_build(struct vm *vm, const struct vmrun_config *cfg,
 int vm_init(struct vm *vm, const struct vmrun_config *cfg,
             const struct vmrun_create_opts *opts)
 {
-    return vm_build(vm, cfg, opts, -1);
+    return vm_build(vm, cfg, opts, -1, -1);
 }
 
 int vm_init_restore(struct vm *vm, const struct vmrun_config *cfg,
-                    const struct vmrun_create_opts *opts, int mem_fd)
+                    const struct vmrun_create_opts *opts, int kvm_fd,
+                    int mem_fd)
 {
-    return vm_build(vm, cfg, opts, mem_fd);
+    return vm_build(vm, cfg, opts, kvm_fd, mem_fd);
 }
 
 /* Undoes vm_init() in reverse; safe on a partly built VM. */
@@ -415,6 +493,7 @@ void vm_fini(struct vm *vm)
         munmap(vm->ram, vm->ram_size);
     if (vm->mem_fd >= 0)
         close(vm->mem_fd);
+    vm_close_boot_files(vm);
     gmem_dirty_free(&vm->mem);
     if (vm->exit_fd >= 0)
         close(vm->exit_fd);

@@ -44,6 +44,11 @@ struct vm {
     int run_size;
     bool host_is_pvm; /* /dev/kvm is kvm_pvm, not VT-x/AMD-V */
 
+    /* The kernel and initrd (-1: none), open from vm_init() until
+     * arch_load_kernel() has read them. */
+    int kernel_fd, initrd_fd;
+    int load_stop_fd; /* vmrun_create_opts.stop_fd, -1: none */
+
     uint8_t *ram; /* one mapping for all guest RAM */
     int mem_fd;   /* restored VMs: the memory file mapped privately; -1 */
     uint64_t ram_size;
@@ -112,18 +117,34 @@ struct vm {
 };
 
 /* Builds the whole VM from (cfg) (copied) in (vm); on failure the caller
- * still calls vm_fini(), which undoes whatever was built. */
+ * still calls vm_fini(), which undoes whatever was built.  Everything the
+ * config names is opened first, with the caller's rights; then
+ * (opts)->drop_fn runs, if any; only then are the kernel and initrd read
+ * and parsed. */
 int vm_init(struct vm *vm, const struct vmrun_config *cfg,
             const struct vmrun_create_opts *opts)
     __attribute__((warn_unused_result));
 
-/* vm_init() for a snapshot restore (src/snapshot.c): guest RAM is
- * (mem_fd) mapped MAP_PRIVATE (pages load lazily; the file is never
- * written), no kernel is loaded and the vCPUs keep their reset state until
- * the caller loads the saved state.  (mem_fd) is taken. */
+/* vm_init() for a snapshot restore (src/snapshot.c): (kvm_fd) is
+ * /dev/kvm (vm_kvm_open()), or -1 when the caller could not open it (it
+ * is opened again here, and a failure reported as vm_init() reports it);
+ * guest RAM is (mem_fd) mapped MAP_PRIVATE (pages load lazily; the file
+ * is never written), no kernel is loaded, (opts)->drop_fn is not called
+ * (the caller did, before it parsed the state file that (cfg) comes
+ * from), and the vCPUs keep their reset state until the caller loads the
+ * saved state.  Both fds are taken, also on failure. */
 int vm_init_restore(struct vm *vm, const struct vmrun_config *cfg,
-                    const struct vmrun_create_opts *opts, int mem_fd)
-    __attribute__((warn_unused_result));
+                    const struct vmrun_create_opts *opts, int kvm_fd,
+                    int mem_fd) __attribute__((warn_unused_result));
+
+/* -EINTR once the caller of vmrun_create() or vmrun_restore() asked it
+ * to give up (vmrun_create_opts.stop_fd is readable), else 0: loaders
+ * check it between pieces of large files. */
+int vm_load_stopped(struct vm *vm) __attribute__((warn_unused_result));
+
+/* Opens /dev/kvm; the fd, or -errno (nothing logged: vm_init() and
+ * vm_init_restore() report a failure). */
+int vm_kvm_open(void) __attribute__((warn_unused_result));
 
 /* Starts the event loop and the vCPU threads; on return they run (or an
  * exit is pending after a failure, which vm_wait() reports). */

@@ -35,8 +35,11 @@ int arch_add_mmio_device(struct vm *vm, const char *hid, uint64_t base,
 int arch_alloc_virtio_mmio(struct vm *vm, uint64_t *base, uint32_t *len,
                            uint32_t *irq) __attribute__((warn_unused_result));
 
-/* Loads the kernel, initrd and command line, builds the firmware tables
- * (ACPI, e820) and records the entry state for arch_vcpu_init(). */
+/* Loads the kernel and initrd from the open vm->kernel_fd and
+ * vm->initrd_fd (-1: none; the caller closes both) and the command line,
+ * builds the firmware tables (ACPI, e820) and records the entry state for
+ * arch_vcpu_init().  It opens nothing: it may run after the caller gave
+ * up its privileges. */
 int arch_load_kernel(struct vm *vm) __attribute__((warn_unused_result));
 
 /* After KVM_CREATE_VCPU: CPUID, MSRs, LAPIC, FPU and, for the boot CPU,

@@ -7,8 +7,10 @@
 # snapshot-merge and restore; a paused restore; snapshot/create onto the
 # restored VM's own memory file or a FIFO refused (400) with the VM running
 # on; and bad snapshot files (corrupted, truncated, wrong version, wrong
-# memory file, FIFOs) ending in one message and exit status 2.
-# docs/snapshot.md.
+# memory file, FIFOs) ending in one message and exit status 2; SIGTERM
+# while snapshot/create writes a large memory file, or InstanceStart loads
+# a large initrd, ends vmrun within 2 s (docs/security.md, "Stop
+# signals"). docs/snapshot.md.
 set -u
 build=$(cd "${1:?usage: snapshot.sh BUILD_DIR}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
@@ -274,6 +276,120 @@ bad "snapshot-merge with a FIFO" "fifo: cannot open a memory file: not a regular
 	snapshot-merge "$work/m1" "$work/fifo" -o "$work/x.mem"
 bad "snapshot-merge with a Diff of another size" "bytes; the Full file has" \
 	snapshot-merge "$work/m1" "$work/small.mem" -o "$work/x.mem"
+
+# --- SIGTERM with a long request in flight ---
+
+# ms: the time in milliseconds (bash's clock: busybox's date has no %N).
+ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
+
+# A cgroup holding a vmrun to 5% of a CPU, so that the request lasts long
+# enough to be caught in flight whatever the machine's speed.  At the
+# signal the hold is lifted: were the stop not seen, what is left would
+# finish at full speed, and the log and the files tell.
+cg=/sys/fs/cgroup
+slow=$cg/vmrun-snapshot-slow.$$
+[ -e "$cg/cgroup.controllers" ] || mount -t cgroup2 cgroup2 "$cg" 2>/dev/null
+if echo +cpu >"$cg/cgroup.subtree_control" 2>/dev/null && mkdir "$slow" 2>/dev/null &&
+	echo "5000 100000" >"$slow/cpu.max" 2>/dev/null; then
+	throttle=1
+	trap 'for p in $pids; do kill -KILL "$p" 2>/dev/null; done; sleep 0.2; rmdir "$slow" 2>/dev/null; rm -rf "$work"' EXIT
+else
+	throttle=0
+	rmdir "$slow" 2>/dev/null
+fi
+
+# sigterm_in_flight NAME PID: lifts the hold, sends SIGTERM to PID and
+# checks that it ends with 143 within 2 s; sets $rc.
+sigterm_in_flight() {
+	local t0 dt
+
+	echo "max 100000" >"$slow/cpu.max"
+	t0=$(ms)
+	stop "$2"
+	dt=$(($(ms) - t0))
+	expect "$1: SIGTERM exit status 143" 143 "$rc"
+	[ "$dt" -le 2000 ] && ok "$1: stopped within 2 s ($dt ms)" ||
+		not_ok "$1: stopped within 2 s" "took $dt ms"
+}
+
+# allocated FILE: bytes the file has on disk.
+allocated() { echo $(($(stat -c %b "$1") * $(stat -c %B "$1"))); }
+
+if [ $throttle = 1 ] && command -v python3 >/dev/null; then
+	# snapshot/create of a restored 320 MiB guest whose memory file
+	# holds 256 MiB of data above what spin uses: the Full snapshot copies
+	# it in 1 MiB pieces.
+	sed 's/"mem_size_mib": 64/"mem_size_mib": 320/' "$work/spin.json" >"$work/big.json"
+	launch "$work/big.out" --api-sock "$sock" "$work/big.json"
+	wait_sock
+	wait_tick "$work/big.out" 2 || not_ok "320 MiB spin guest runs" "no ticks"
+	api PATCH /vm '{"state": "Paused"}'
+	api PUT /snapshot/create "{\"snapshot_path\": \"$work/s5\", \"mem_file_path\": \"$work/m5\"}"
+	expect_code "snapshot of the 320 MiB guest: 204" 204
+	stop "$pid"
+	python3 - "$work/m5" <<'PY'
+import sys
+with open(sys.argv[1], "r+b") as f:
+    block = b"\xa5" * (1 << 20)
+    for mib in range(48, 304):
+        f.seek(mib << 20)
+        f.write(block)
+PY
+	launch "$work/big2.out" --restore "$work/s5" --mem "$work/m5" --api-sock "$sock"
+	wait_sock
+	wait_tick "$work/big2.out" 1 || not_ok "320 MiB guest restored" "no ticks"
+	api PATCH /vm '{"state": "Paused"}'
+	echo "$pid" >"$slow/cgroup.procs"
+	curl -s --max-time 120 --unix-socket "$sock" -o /dev/null -X PUT \
+		-H 'Content-Type: application/json' \
+		--data-raw "{\"snapshot_path\": \"$work/s6\", \"mem_file_path\": \"$work/m6\"}" \
+		http://localhost/snapshot/create &
+	cpid=$!
+	caught=0
+	for _ in $(seq 600); do
+		[ -e "$work/m6" ] && [ "$(allocated "$work/m6")" -ge $((8 << 20)) ] &&
+			{ caught=1; break; }
+		sleep 0.05
+	done
+	expect "snapshot/create in flight: 8 MiB of the memory file written, not the state" \
+		"1 0" "$caught $(stat -c %s "$work/s6" 2>/dev/null)"
+	sigterm_in_flight "snapshot/create in flight" "$pid"
+	wait "$cpid"
+	expect_grep "snapshot/create in flight: the log says the write stopped" \
+		"snapshot: stopped writing guest RAM to '.*/m6': vmrun is stopping" "$work/big2.out.err"
+	expect "snapshot/create in flight: the state file is empty" 0 "$(stat -c %s "$work/s6")"
+	echo "# memory file written before the stop: $(($(allocated "$work/m6") >> 20)) of 256+ MiB"
+	rm -f "$work/m5" "$work/m6"
+
+	# InstanceStart loading a 192 MiB initrd, in 1 MiB pieces.
+	head -c $((192 << 20)) /dev/zero >"$work/big.initrd"
+	launch "$work/is.out" --api-sock "$sock"
+	wait_sock
+	api PUT /boot-source "{\"kernel_image_path\": \"$spin\", \"initrd_path\": \"$work/big.initrd\"}"
+	api PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 512}'
+	# In flight once the guest RAM the initrd goes into grows (RssAnon).
+	base=$(awk '/^RssAnon:/ { print $2 }' "/proc/$pid/status")
+	echo "$pid" >"$slow/cgroup.procs"
+	curl -s --max-time 120 --unix-socket "$sock" -o /dev/null -X PUT \
+		-H 'Content-Type: application/json' \
+		--data-raw '{"action_type": "InstanceStart"}' http://localhost/actions &
+	cpid=$!
+	caught=0
+	for _ in $(seq 600); do
+		rss=$(awk '/^RssAnon:/ { print $2 }' "/proc/$pid/status")
+		[ $((rss - base)) -ge 16384 ] && { caught=1; break; }
+		sleep 0.05
+	done
+	expect "InstanceStart in flight: 16 MiB of guest RAM filled" 1 "$caught"
+	sigterm_in_flight "InstanceStart in flight (192 MiB initrd)" "$pid"
+	wait "$cpid"
+	expect_grep "InstanceStart in flight: the load stopped" \
+		"stopped while loading the VM" "$work/is.out.err"
+	rm -f "$work/big.initrd"
+else
+	skipped "SIGTERM with a long request in flight" \
+		"no cgroup2 cpu controller or no python3 here"
+fi
 
 # Every vmrun above, sanitizer-clean (with an ASan build).
 if grep -lE 'runtime error|AddressSanitizer|LeakSanitizer' "$work"/*.err 2>/dev/null; then

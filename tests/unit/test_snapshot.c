@@ -285,6 +285,77 @@ START_TEST(test_load_errors)
 }
 END_TEST
 
+/* A restore opens the state file before it gives up its privileges and
+ * reads it after: snap_file_read() parses from the descriptor alone (the
+ * path is gone, the file offset is elsewhere), and leaves it open. */
+START_TEST(test_read_from_fd)
+{
+    struct snap_file *f = calloc(1, sizeof(*f));
+    char path[] = "/tmp/test_snapshot.XXXXXX", err[256];
+    struct snap_buf b;
+    int fd = mkstemp(path), rfd;
+
+    ck_assert_int_ge(fd, 0);
+    build(&b);
+    ck_assert_int_eq(write(fd, b.data, b.len), (ssize_t)b.len);
+    close(fd);
+    rfd = snap_file_open(path, err, sizeof(err));
+    ck_assert_int_ge(rfd, 0);
+    ck_assert_int_eq(unlink(path), 0);
+    ck_assert_int_eq(lseek(rfd, 17, SEEK_SET), 17);
+    ck_assert_int_eq(snap_file_read(f, rfd, -1, err, sizeof(err)), 0);
+    ck_assert_uint_eq(f->nr, 3);
+    ck_assert_int_eq(fcntl(rfd, F_GETFD), FD_CLOEXEC);
+    snap_file_free(f);
+    ck_assert_int_eq(snap_file_open(path, err, sizeof(err)), -ENOENT);
+    ck_assert_ptr_nonnull(strstr(err, "cannot open"));
+    close(rfd);
+    free(f);
+    sb_free(&b);
+}
+END_TEST
+
+/* A state file of several SNAP_IO_CHUNK pieces: checksummed piece by
+ * piece as it is read (a flipped byte in the middle piece is still
+ * caught), and a readable stop fd ends the read with -EINTR. */
+START_TEST(test_read_pieces_and_stop)
+{
+    struct snap_file *f = calloc(1, sizeof(*f));
+    struct snap_writer *w = calloc(1, sizeof(*w));
+    char path[] = "/tmp/test_snapshot.XXXXXX", err[256];
+    size_t big = 3 * SNAP_IO_CHUNK + 5;
+    uint64_t one = 1;
+    struct snap_buf b;
+    int fd = mkstemp(path), stop = eventfd(0, EFD_CLOEXEC);
+
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_ge(stop, 0);
+    ck_assert_int_eq(snap_writer_begin(w, SNAP_SEC_DEVICE, 0), 0);
+    for (size_t i = 0; i < big; i++)
+        sb_put_u8(&w->data, (uint8_t)(i * 13));
+    snap_writer_end(w);
+    ck_assert_int_eq(snap_writer_finish(w, 0, "0.1.0", "TestCPU", &b), 0);
+    ck_assert_int_eq(pwrite(fd, b.data, b.len, 0), (ssize_t)b.len);
+    ck_assert_int_eq(snap_file_read(f, fd, stop, err, sizeof(err)), 0);
+    ck_assert_uint_eq(f->nr, 1);
+    snap_file_free(f);
+    b.data[b.len / 2] ^= 0x40;
+    ck_assert_int_eq(pwrite(fd, b.data, b.len, 0), (ssize_t)b.len);
+    ck_assert_int_eq(snap_file_read(f, fd, stop, err, sizeof(err)), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "checksum mismatch"));
+    ck_assert_int_eq(write(stop, &one, sizeof(one)), sizeof(one));
+    ck_assert_int_eq(snap_file_read(f, fd, stop, err, sizeof(err)), -EINTR);
+    ck_assert_ptr_nonnull(strstr(err, "stopped"));
+    close(stop);
+    close(fd);
+    unlink(path);
+    sb_free(&b);
+    sb_free(&w->data);
+    free(w);
+    free(f);
+}
+END_TEST
+
 /* Device loaders take whatever bytes a file holds: out-of-range values
  * are refused, nothing is read past the record. */
 START_TEST(test_serial_i8042_hostile_state)
@@ -774,6 +845,8 @@ int main(void)
     tcase_add_test(tc, test_reader_bounds);
     tcase_add_test(tc, test_crc32_known_value);
     tcase_add_test(tc, test_load_errors);
+    tcase_add_test(tc, test_read_from_fd);
+    tcase_add_test(tc, test_read_pieces_and_stop);
     tcase_add_test(tc, test_serial_i8042_hostile_state);
     tcase_add_test(tc, test_virtq_load_checks_rings);
     tcase_add_test(tc, test_dirty_tracking);

@@ -6,7 +6,8 @@
  * saved configuration passes the config parser's rules (hostile names,
  * MACs, enums, consoles); the operator's entries pass the checks of the
  * config keys they stand for; nothing the file names is opened or
- * created (inotify watches it). */
+ * created (inotify watches it); the operator's entries are looked up by
+ * snap_config_resolve() alone, after snap_config_parse(). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -678,6 +679,54 @@ START_TEST(test_relative_entries)
 }
 END_TEST
 
+/* The two steps of a restore: snap_config_parse() reads the file and
+ * keeps its names (it looks up no path: a restore runs it under the
+ * restore role's filter), snap_config_resolve() alone looks up the
+ * operator's entries, at the time it runs. */
+START_TEST(test_parse_then_resolve)
+{
+    struct snap_writer *w = calloc(1, sizeof(*w));
+    struct snap_file *f = calloc(1, sizeof(*f));
+    struct vmrun_config *c = base(), *out;
+    struct snap_buf b;
+    struct ops o;
+    char err[256], want[512];
+
+    ck_assert(w && f);
+    ck_assert_int_eq(snap_writer_begin(w, SNAP_SEC_CONFIG, 0), 0);
+    snap_put_config(&w->data, c);
+    snap_writer_end(w);
+    ck_assert_int_eq(snap_writer_finish(w, 0, "0.1.0", "TestCPU", &b), 0);
+    sb_free(&w->data);
+    free(w);
+    vmrun_config_free(c);
+    ck_assert_int_eq(snap_file_parse(f, b.data, b.len, err, sizeof(err)), 0);
+    ck_assert_int_eq(snap_config_parse(f, "vm.snap", &out, err, sizeof(err)),
+                     0);
+    ck_assert_str_eq(out->drives[0].path_on_host, "/etc/shadow");
+    ck_assert_str_eq(out->nics[0].host_dev_name, "tap0");
+    ck_assert_str_eq(out->serial.path, saved_log);
+    ops_full(&o);
+    ck_assert_int_eq(unlink(disk), 0);
+    ck_assert_int_eq(snap_config_resolve(out, &o.ro, err, sizeof(err)),
+                     -EINVAL);
+    snprintf(want, sizeof(want), "--drive-path %s: cannot open '%s'", o.d0,
+             disk);
+    ck_assert_msg(strstr(err, want), "want '%s' in '%s'", want, err);
+    ck_assert_ptr_null(out->drives[0].path_on_host);
+    ck_assert_ptr_null(out->nics[0].host_dev_name);
+    vmrun_config_free(out);
+    ck_assert_int_eq(snap_config_parse(f, "vm.snap", &out, err, sizeof(err)),
+                     0);
+    make_file(disk, 1 << 20);
+    ck_assert_int_eq(snap_config_resolve(out, &o.ro, err, sizeof(err)), 0);
+    ck_assert_str_eq(out->nics[0].host_dev_name, "vmtap7");
+    vmrun_config_free(out);
+    snap_file_free(f);
+    free(f);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("snapshot_config");
@@ -692,6 +741,7 @@ int main(void)
     tcase_add_test(tc, test_operator_entries_checked);
     tcase_add_test(tc, test_operator_entries_together);
     tcase_add_test(tc, test_relative_entries);
+    tcase_add_test(tc, test_parse_then_resolve);
     suite_add_tcase(s, tc);
     return check_run_suite(s);
 }

@@ -2,7 +2,6 @@
  * guest RAM and writes the boot tables (GDT, page tables, e820, ACPI,
  * boot_params or PVH start info) at the addresses of layout.h. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -12,13 +11,13 @@
 #include "arch/arch.h"
 #include "bootimg.h"
 #include "e820.h"
-#include "util.h"
 #include "vm.h"
 #include "x86_regs.h"
 
 #define PAGE_SIZE 4096ULL
-#define PDE_2M 0x87ULL   /* present, writable, user, 2 MiB page */
-#define PTE_TABLE 0x7ULL /* present, writable, user */
+#define PDE_2M 0x87ULL          /* present, writable, user, 2 MiB page */
+#define PTE_TABLE 0x7ULL        /* present, writable, user */
+#define BOOT_PIECE (1ULL << 20) /* bytes of the initrd per read */
 
 /* PVH boot ABI (Xen's public arch-x86/hvm/start_info.h), version 1. */
 #define PVH_MAGIC 0x336ec578
@@ -129,26 +128,25 @@ static int boot_write_acpi(struct boot_ctx *b)
     return ret < 0 ? ret : 0;
 }
 
-/* Reads the initrd just below min(end of low RAM, the kernel's limit). */
+/* Reads the initrd (vm->initrd_fd) just below min(end of low RAM, the
+ * kernel's limit). */
 static int boot_load_initrd(struct boot_ctx *b)
 {
     const char *path = b->vm->cfg->initrd_path;
+    int fd = b->vm->initrd_fd;
     uint64_t top = b->low_end, size;
     struct stat st;
     uint8_t *dst;
-    int fd, ret = 0;
 
-    if (!path)
+    if (fd < 0)
         return 0;
-    /* open_regular(): a FIFO put there since the config was read must
-     * not block the boot. */
-    fd = open_regular(path, O_RDONLY | O_CLOEXEC, 0);
-    if (fd < 0 || fstat(fd, &st) < 0) {
-        ret = fd < 0 ? fd : -errno;
+    if (fstat(fd, &st) < 0) {
+        int ret = -errno;
+
         vm_log(b->vm, VMRUN_LOG_ERROR,
-               "boot-source.initrd_path: cannot open '%s': %s", path,
-               ret == -EINVAL ? "not a regular file" : strerror(-ret));
-        goto out;
+               "boot-source.initrd_path: cannot read '%s': %s", path,
+               strerror(-ret));
+        return ret;
     }
     size = (uint64_t)st.st_size;
     if (b->initrd_max && b->initrd_max + 1 < top)
@@ -159,27 +157,28 @@ static int boot_load_initrd(struct boot_ctx *b)
                "boot-source.initrd_path: '%s' (%llu bytes) does not fit in "
                "guest memory below 0x%llx above the kernel",
                path, (unsigned long long)size, (unsigned long long)top);
-        ret = -ENOMEM;
-        goto out;
+        return -ENOMEM;
     }
     b->initrd_addr = (top - size) & ~(PAGE_SIZE - 1);
     b->initrd_size = size;
     dst = vm_gpa_ptr(b->vm, b->initrd_addr, size);
+    /* In 1 MiB pieces: a stop request ends a large initrd's load. */
     for (uint64_t done = 0; dst && done < size;) {
-        ssize_t n = pread(fd, dst + done, size - done, (off_t)done);
+        uint64_t want = size - done < BOOT_PIECE ? size - done : BOOT_PIECE;
+        int ret = vm_load_stopped(b->vm);
+        ssize_t n;
 
+        if (ret < 0)
+            return ret;
+        n = pread(fd, dst + done, want, (off_t)done);
         if (n <= 0) {
-            ret = n < 0 ? -errno : -EIO;
             vm_log(b->vm, VMRUN_LOG_ERROR,
                    "boot-source.initrd_path: cannot read '%s'", path);
-            break;
+            return n < 0 ? -errno : -EIO;
         }
         done += (uint64_t)n;
     }
-out:
-    if (fd >= 0)
-        close(fd);
-    return ret;
+    return 0;
 }
 
 static void bp_put(uint8_t *bp, unsigned int off, uint64_t v, int bytes)
@@ -321,38 +320,30 @@ static int boot_elf(struct boot_ctx *b)
     return boot_write_params(b, NULL);
 }
 
-static int boot_map_kernel(struct boot_ctx *b, int *fd_out)
+/* Maps the kernel (vm->kernel_fd) read-only into (b). */
+static int boot_map_kernel(struct boot_ctx *b)
 {
     const char *path = b->vm->cfg->kernel_path;
     struct stat st;
     void *p;
-    int fd = open_regular(path, O_RDONLY | O_CLOEXEC, 0), ret = 0;
+    int ret = 0;
 
-    if (fd < 0)
-        ret = fd; /* -EINVAL: not a regular file */
-    else if (fstat(fd, &st) < 0)
+    if (fstat(b->vm->kernel_fd, &st) < 0)
         ret = -errno;
     else if (st.st_size == 0)
         ret = -ENOEXEC;
     if (ret) {
         vm_log(b->vm, VMRUN_LOG_ERROR,
                "boot-source.kernel_image_path: cannot read '%s': %s", path,
-               ret == -EINVAL    ? "not a regular file"
-               : ret == -ENOEXEC ? "empty"
-                                 : strerror(-ret));
-        if (fd >= 0)
-            close(fd);
+               ret == -ENOEXEC ? "empty" : strerror(-ret));
         return ret;
     }
-    p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (p == MAP_FAILED) {
-        ret = -errno;
-        close(fd);
-        return ret;
-    }
+    p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, b->vm->kernel_fd,
+             0);
+    if (p == MAP_FAILED)
+        return -errno;
     b->img = p;
     b->img_len = (size_t)st.st_size;
-    *fd_out = fd;
     return 0;
 }
 
@@ -360,7 +351,7 @@ int arch_load_kernel(struct vm *vm)
 {
     struct boot_ctx b = {.vm = vm};
     uint64_t high;
-    int fd = -1, ret;
+    int ret;
 
     e820_ram_split(vm->ram_size, &b.low_end, &high);
     b.nr_e820 = e820_build(vm->ram_size, b.e820, BP_E820_MAX);
@@ -368,7 +359,7 @@ int arch_load_kernel(struct vm *vm)
         return b.nr_e820;
     ret = boot_write_gdt_and_pages(&b);
     ret = ret ? ret : boot_write_acpi(&b);
-    ret = ret ? ret : boot_map_kernel(&b, &fd);
+    ret = ret ? ret : boot_map_kernel(&b);
     if (ret < 0)
         return ret;
     switch (bootimg_detect(b.img, b.img_len)) {
@@ -384,6 +375,5 @@ int arch_load_kernel(struct vm *vm)
         break;
     }
     munmap((void *)b.img, b.img_len);
-    close(fd);
     return ret;
 }
