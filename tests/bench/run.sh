@@ -248,8 +248,8 @@ run_inner() {
 		# 124/125: box.sh's own failures (frozen, crashed); others are not the box's.
 		[ "$st" = 124 ] || [ "$st" = 125 ] || break
 		if [ "$died_in" = $((now + 1)) ]; then
-			# The same job took down two boxes in a row (QEMU's 50-guest
-			# density did on 2026-12-04): leave it out, go on with the rest.
+			# The same job took down two boxes in a row (a dense
+			# job can): leave it out, go on with the rest.
 			what=$(sed -n "s/^BENCHSTART $((now + 1)) //p" "$RES/raw.log" | tail -n 1)
 			what=${what:-job $((now + 1))}
 			log "left out: $what (it ended two boxes)"

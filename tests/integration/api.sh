@@ -67,8 +67,7 @@ finish() {
 	rc=$?
 	pid=""
 	# A guest crash (4) or a failed vmrun (1): its crash line and register
-	# dump come last in the log (ci25 lost the spin VM to an exit 4 with
-	# nothing shown).
+	# dump come last in the log, so the log's end is shown.
 	if [ "$rc" = 4 ] || [ "$rc" = 1 ]; then
 		echo "# vmrun exited $rc; the end of its log:"
 		tail -n 20 "$work/stderr" | sed 's/^/#   | /'
