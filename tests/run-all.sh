@@ -12,8 +12,8 @@
 #      in the lab's box when this host has no hardware virtualization: boot,
 #      exits and lifecycle (linux-suite.sh), disks (disk.sh), snapshots
 #      (snapshot-box.sh), network, console and entropy (net.sh: 100 MiB
-#      each way); on a host with two CPUs the network steps run in a
-#      second lane, beside the others (VMRUN_CI_LANES)
+#      each way); on a host with two CPUs the network, disk and snapshot
+#      steps run in a second lane, beside the others (VMRUN_CI_LANES)
 #   7. replays the fuzz corpora and fuzzes each target for 20 s (tests/fuzz)
 # Ends with four lines: the steps that passed and failed, the tests that
 # skipped, "N passed, M failed" over every step, and the retries taken.
@@ -134,19 +134,21 @@ lab_retry() {
 	return $rc
 }
 
-# net_steps: net.sh, the network/console/rng suite, moves the acceptance
-# size, 100 MiB each way, with both builds. A box that froze is given up
-# after VMRUN_NET_BOX_IDLE (120 s) without a heartbeat, a suite after 40
-# minutes.
-net_steps() {
+# lane2_steps: net.sh, the network/console/rng suite, moves the
+# acceptance size, 100 MiB each way, with both builds (a box that froze
+# is given up after VMRUN_NET_BOX_IDLE, 120 s, without a heartbeat, a
+# suite after 40 minutes); then the disk and snapshot suites.
+lane2_steps() {
 	VMRUN_NET_BOX_TIMEOUT=2400 step net-gcc lab_retry tests/integration/net.sh "$builds/build-ci"
 	VMRUN_NET_BOX_TIMEOUT=2400 step net-asan lab_retry tests/integration/net.sh "$builds/build-asan"
+	step disk-asan lab_retry tests/integration/disk.sh "$builds/build-asan"
+	step snapshot-asan lab_retry tests/integration/snapshot-box.sh "$builds/build-asan"
 }
 
 # Lanes: every box has one CPU, so on a host with two CPUs or more
-# (VMRUN_CI_LANES, default 2 there; 1 runs everything in turn) the
-# network steps, the longest, run in a second lane beside the other box
-# steps. lane_start FUNC runs FUNC's steps in the background, its output
+# (VMRUN_CI_LANES, default 2 there; 1 runs everything in turn) the box
+# steps run in two lanes of about equal length: kvm and linux in the
+# first, network, disk and snapshot in the second. lane_start FUNC runs FUNC's steps in the background, its output
 # kept in a file; lane_join waits for them, prints that output whole and
 # adds their results to the run's.
 lanes=${VMRUN_CI_LANES:-$([ "$(nproc)" -ge 2 ] && echo 2 || echo 1)}
@@ -209,15 +211,13 @@ step build-asan build "$builds/build-asan" -Db_sanitize=address,undefined \
 step unit-asan unit "$builds/build-asan"
 step guest tests/guest/build.sh
 step lab lab_retry tests/lab/test_lab.sh
-lane_start net_steps
+lane_start lane2_steps
 if [ $have_kvm = 0 ]; then
 	step kvm-gcc tests/integration/kvm.sh --valgrind "$builds/build-ci"
 	step kvm-asan tests/integration/kvm.sh "$builds/build-asan"
 fi
 step linux-gcc lab_retry linux "$builds/build-ci"
 step linux-asan lab_retry linux "$builds/build-asan"
-step disk-asan lab_retry tests/integration/disk.sh "$builds/build-asan"
-step snapshot-asan lab_retry tests/integration/snapshot-box.sh "$builds/build-asan"
 lane_join
 step fuzz-replay tests/fuzz/run.sh --replay
 
