@@ -148,9 +148,10 @@ lane2_steps() {
 # Lanes: every box has one CPU, so on a host with two CPUs or more
 # (VMRUN_CI_LANES, default 2 there; 1 runs everything in turn) the box
 # steps run in two lanes of about equal length: kvm and linux in the
-# first, network, disk and snapshot in the second. lane_start FUNC runs FUNC's steps in the background, its output
-# kept in a file; lane_join waits for them, prints that output whole and
-# adds their results to the run's.
+# first, network, disk and snapshot in the second. lane_start FUNC runs
+# FUNC's steps in the background, its output kept in a file; lane_join
+# waits for them, prints that output whole and adds their results to the
+# run's.
 lanes=${VMRUN_CI_LANES:-$([ "$(nproc)" -ge 2 ] && echo 2 || echo 1)}
 lane_pid=
 lane_start() {
