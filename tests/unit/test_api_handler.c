@@ -372,6 +372,9 @@ START_TEST(http_head_check)
          "a NUL (%00) in the request target"},
         {"GET /?a=%00 HTTP/1.1\r\n\r\n", -1,
          "a NUL (%00) in the request target"},
+        /* A method is a token, never decoded: "%00" there is two bytes
+         * of a name no route has (the handler answers 400). */
+        {"G%00T / HTTP/1.1\r\n\r\n", 1, NULL},
         {"GET /\x7f HTTP/1.1\r\n\r\n", -1,
          "a control byte in the request head"},
         {"GET /\xc3\xa9 HTTP/1.1\r\n\r\n", -1,
@@ -696,6 +699,7 @@ START_TEST(unknown_and_unsupported_paths)
     ck_assert_uint_eq(req("GET", "/nope", NULL), 400);
     ck_body_has("invalid request method and/or path: GET /nope");
     ck_assert_uint_eq(req("DELETE", "/machine-config", NULL), 400);
+    ck_assert_uint_eq(req("G%00T", "/machine-config", NULL), 400);
     ck_body_has("invalid request method");
     ck_assert_uint_eq(req("PUT", "/vsock", "{}"), 400);
     ck_body_has("PUT /vsock: not supported by vmrun yet");
