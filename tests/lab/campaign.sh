@@ -4,7 +4,7 @@
 # table is measured: the same workloads under two boxes (QEMU versions).
 #
 #   tests/lab/campaign.sh [--runs N] [--box-qemu PATH] [--label NAME]
-#                         [--out DIR] BUILD_DIR WORKLOAD...
+#                         [--out DIR] [--lock FILE] BUILD_DIR WORKLOAD...
 #
 # WORKLOADs (each one box per run):
 #   hostile   tests/integration/kvm.sh BUILD hostile, 1,000,000-kick storm
@@ -26,7 +26,8 @@
 # Results: DIR/results.tsv (label, workload, run, class, status, seconds,
 # guest crashes) and DIR/WORKLOAD-LABEL-N.log; a tally at the end. The
 # runs never overlap: each takes /tmp/vmrun-box.lock, as every box user
-# here should.
+# here should. --lock FILE takes FILE instead: two campaigns with two
+# locks run two boxes at a time, as CI's two lanes do.
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -34,6 +35,7 @@ runs=10
 box_qemu=
 label=
 out=/var/tmp/vmrun-campaign
+lock=/tmp/vmrun-box.lock
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -41,6 +43,7 @@ while [ $# -gt 0 ]; do
 	--box-qemu) box_qemu=${2:?}; shift 2 ;;
 	--label) label=${2:?}; shift 2 ;;
 	--out) out=${2:?}; shift 2 ;;
+	--lock) lock=${2:?}; shift 2 ;;
 	--) shift; break ;;
 	-*) echo "campaign: unknown option $1" >&2; exit 2 ;;
 	*) break ;;
@@ -122,7 +125,7 @@ for w in "$@"; do
 	for ((i = first; i < first + runs; i++)); do
 		log=$out/$w-$label-$i.log
 		t0=$SECONDS
-		flock /tmp/vmrun-box.lock bash -c "$(declare -f workload); workload \"\$@\"" \
+		flock "$lock" bash -c "$(declare -f workload); workload \"\$@\"" \
 			- "$w" "$log" >"$log" 2>&1 </dev/null
 		rc=$?
 		if [ "$w" = netloop ] && [ "$rc" != 124 ] && [ "$rc" != 125 ]; then
