@@ -14,7 +14,7 @@
 
 #include "i8042.h"
 #include "snapshot_file.h"
-#include "vmdev.h"
+#include "dev_env.h"
 
 #define I8042_PORT_DATA 0x60
 #define I8042_PORT_CMD 0x64
@@ -41,7 +41,7 @@
 #define Q_AUX 0x100
 
 struct i8042 {
-    struct vm *vm;
+    const struct dev_env *env;
     pthread_mutex_t lock; /* vCPU threads and i8042_send_ctrl_alt_del() */
     uint8_t ctr;
     uint8_t last_out; /* what a data read returns when the queue is empty */
@@ -59,9 +59,9 @@ static void i8042_set_line(struct i8042 *k, uint32_t irq, int *line, int lvl)
     if (*line == lvl)
         return;
     *line = lvl;
-    if (vm_irq_line(k->vm, irq, lvl) < 0 && log_ratelimit_ok(&k->rl, 4))
-        vm_log(k->vm, VMRUN_LOG_WARN, "i8042: cannot set IRQ %u",
-               (unsigned int)irq);
+    if (dev_irq_line(k->env, irq, lvl) < 0 && log_ratelimit_ok(&k->rl, 4))
+        dev_log(k->env, VMRUN_LOG_WARN, "i8042: cannot set IRQ %u",
+                (unsigned int)irq);
 }
 
 /* IRQ 1 (or 12 for aux data) follows "output buffer full", gated by the
@@ -255,7 +255,7 @@ static void i8042_data_pio_write(void *opaque, uint64_t offset,
     i8042_update_irq(k);
     pthread_mutex_unlock(&k->lock);
     if (reset)
-        vm_request_exit(k->vm, VMRUN_EXIT_REBOOT, 0);
+        dev_request_exit(k->env, VMRUN_EXIT_REBOOT, 0);
 }
 
 static void i8042_cmd_pio_read(void *opaque, uint64_t offset, uint8_t *data,
@@ -281,7 +281,7 @@ static void i8042_cmd_pio_write(void *opaque, uint64_t offset,
     i8042_update_irq(k);
     pthread_mutex_unlock(&k->lock);
     if (reset)
-        vm_request_exit(k->vm, VMRUN_EXIT_REBOOT, 0);
+        dev_request_exit(k->env, VMRUN_EXIT_REBOOT, 0);
 }
 
 static const struct bus_ops i8042_data_ops = {
@@ -320,14 +320,14 @@ int i8042_send_ctrl_alt_del(struct i8042 *kbd)
     return ret;
 }
 
-int i8042_create(struct vm *vm, struct i8042 **out)
+int i8042_create(const struct dev_env *env, struct i8042 **out)
 {
     struct i8042 *k = calloc(1, sizeof(*k));
     int ret;
 
     if (!k)
         return -ENOMEM;
-    k->vm = vm;
+    k->env = env;
     /* What a BIOS leaves: keyboard interrupt on, self test passed,
      * translation on, aux port disabled. */
     k->ctr = CTR_KBDINT | CTR_SYS | CTR_XLATE | CTR_AUXDIS;
@@ -337,14 +337,13 @@ int i8042_create(struct vm *vm, struct i8042 **out)
         return -ret;
     }
     /* Two ranges, not 0x60..0x64: 0x61 (port B) belongs to others. */
-    ret = bus_register(vm_pio_bus(vm), I8042_PORT_DATA, 1, &i8042_data_ops, k);
+    ret = bus_register(env->pio, I8042_PORT_DATA, 1, &i8042_data_ops, k);
     if (ret == 0)
-        ret =
-            bus_register(vm_pio_bus(vm), I8042_PORT_CMD, 1, &i8042_cmd_ops, k);
+        ret = bus_register(env->pio, I8042_PORT_CMD, 1, &i8042_cmd_ops, k);
     if (ret < 0) {
         /* A failed second registration leaves 0x60 pointing at freed
-         * state: vm_init() fails, and its caller runs vm_fini(), which
-         * frees the bus, before any vCPU runs. */
+         * state: the machine's creation then fails, and its teardown
+         * frees the bus before any vCPU runs. */
         pthread_mutex_destroy(&k->lock);
         free(k);
         return ret;

@@ -2,14 +2,14 @@
 #ifndef VMRUN_I8042_H
 #define VMRUN_I8042_H
 
-struct vm;
+struct dev_env;
 struct i8042;
 struct snap_buf;
 struct snap_rd;
 
-/* Registers ports 0x60 and 0x64 on vm_pio_bus(vm).  A guest writing the
+/* Registers ports 0x60 and 0x64 on env->pio.  A guest writing the
  * pulse-reset command (0xfe to 0x64) ends the VM with VMRUN_EXIT_REBOOT. */
-int i8042_create(struct vm *vm, struct i8042 **out)
+int i8042_create(const struct dev_env *env, struct i8042 **out)
     __attribute__((warn_unused_result));
 
 /* Queues the make/break scancodes of Ctrl-Alt-Del and raises IRQ 1, so a

@@ -3,12 +3,12 @@
 #include <stdlib.h>
 
 #include "platform.h"
-#include "vmdev.h"
+#include "dev_env.h"
 
 #define PLATFORM_PAGE 0x1000
 
 struct platform {
-    struct vm *vm;
+    const struct dev_env *env;
     struct platform_config cfg;
     struct log_ratelimit pvpanic_rl; /* a guest may write it in a loop */
 };
@@ -20,9 +20,9 @@ static void debug_exit_write(void *opaque, uint64_t off, const uint8_t *data,
 
     if (off != 0)
         return;
-    vm_log(p->vm, VMRUN_LOG_INFO, "guest wrote %u to the debug-exit register",
-           data[0]);
-    vm_request_exit(p->vm, VMRUN_EXIT_DEBUG, data[0]);
+    dev_log(p->env, VMRUN_LOG_INFO, "guest wrote %u to the debug-exit register",
+            data[0]);
+    dev_request_exit(p->env, VMRUN_EXIT_DEBUG, data[0]);
 }
 
 static const struct bus_ops debug_exit_ops = {
@@ -50,11 +50,11 @@ static void pvpanic_write(void *opaque, uint64_t off, const uint8_t *data,
      * host's log: a few lines, then one in 4096. */
     if (data[0] & PVPANIC_PANICKED) {
         if (log_ratelimit_ok(&p->pvpanic_rl, 4))
-            vm_log(p->vm, VMRUN_LOG_ERROR, "guest kernel panicked (pvpanic)");
-        vm_request_exit(p->vm, VMRUN_EXIT_PANIC, VMRUN_STATUS_PANIC);
+            dev_log(p->env, VMRUN_LOG_ERROR, "guest kernel panicked (pvpanic)");
+        dev_request_exit(p->env, VMRUN_EXIT_PANIC, VMRUN_STATUS_PANIC);
     } else if (log_ratelimit_ok(&p->pvpanic_rl, 4)) {
-        vm_log(p->vm, VMRUN_LOG_WARN,
-               "guest kernel crashed and loads a crash kernel (pvpanic)");
+        dev_log(p->env, VMRUN_LOG_WARN,
+                "guest kernel crashed and loads a crash kernel (pvpanic)");
     }
 }
 
@@ -79,11 +79,11 @@ static void acpi_regs_write(void *opaque, uint64_t off, const uint8_t *data,
 
     if (off == 0 && (v & ACPI_SLP_EN) &&
         ((v >> ACPI_SLP_TYP_SHIFT) & ACPI_SLP_TYP_MASK) == p->cfg.s5_slp_typ) {
-        vm_log(p->vm, VMRUN_LOG_INFO, "guest powered off (ACPI S5)");
-        vm_request_exit(p->vm, VMRUN_EXIT_POWEROFF, 0);
+        dev_log(p->env, VMRUN_LOG_INFO, "guest powered off (ACPI S5)");
+        dev_request_exit(p->env, VMRUN_EXIT_POWEROFF, 0);
     } else if (off == 2 && v == p->cfg.reset_value) {
-        vm_log(p->vm, VMRUN_LOG_INFO, "guest rebooted (ACPI reset register)");
-        vm_request_exit(p->vm, VMRUN_EXIT_REBOOT, 0);
+        dev_log(p->env, VMRUN_LOG_INFO, "guest rebooted (ACPI reset register)");
+        dev_request_exit(p->env, VMRUN_EXIT_REBOOT, 0);
     }
 }
 
@@ -104,7 +104,7 @@ static const struct bus_ops sink_ops = {
 
 static int platform_register(struct platform *p)
 {
-    struct bus *mmio = vm_mmio_bus(p->vm), *pio = vm_pio_bus(p->vm);
+    struct bus *mmio = p->env->mmio, *pio = p->env->pio;
     const struct platform_config *c = &p->cfg;
     int ret;
 
@@ -123,15 +123,15 @@ static int platform_register(struct platform *p)
     return ret;
 }
 
-int platform_create(struct vm *vm, const struct platform_config *cfg,
-                    struct platform **out)
+int platform_create(const struct dev_env *env,
+                    const struct platform_config *cfg, struct platform **out)
 {
     struct platform *p = calloc(1, sizeof(*p));
     int ret;
 
     if (!p)
         return -ENOMEM;
-    p->vm = vm;
+    p->env = env;
     p->cfg = *cfg;
     ret = platform_register(p);
     if (ret < 0) {

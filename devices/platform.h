@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-struct vm;
+struct dev_env;
 struct platform;
 
 struct platform_config {
@@ -22,8 +22,9 @@ struct platform_config {
 };
 
 /* Registers the ranges on the VM's buses.  Call before the vCPUs start. */
-int platform_create(struct vm *vm, const struct platform_config *cfg,
-                    struct platform **out) __attribute__((warn_unused_result));
+int platform_create(const struct dev_env *env,
+                    const struct platform_config *cfg, struct platform **out)
+    __attribute__((warn_unused_result));
 
 void platform_destroy(struct platform *p);
 

@@ -27,7 +27,7 @@
 
 #include "serial8250.h"
 #include "snapshot_file.h"
-#include "vmdev.h"
+#include "dev_env.h"
 
 #define SERIAL_NR_REGS 8
 #define SERIAL_FIFO_SIZE 16
@@ -96,12 +96,12 @@ enum serial_out_kind {
 };
 
 struct serial {
-    struct vm *vm;
+    const struct dev_env *env;
     pthread_mutex_t lock; /* vCPU threads and the event-loop thread */
     struct event_source input;
     enum serial_input input_state;
     uint32_t irq;
-    int line; /* last level given to vm_irq_line() */
+    int line; /* last level given to dev_irq_line() */
     int out_fd;
     enum serial_out_kind out_kind;
     bool out_stalled; /* last flush timed out: do not wait again */
@@ -152,9 +152,9 @@ static void serial_update_irq(struct serial *s)
     if (level == s->line)
         return;
     s->line = level;
-    if (vm_irq_line(s->vm, s->irq, level) < 0 && log_ratelimit_ok(&s->rl, 4))
-        vm_log(s->vm, VMRUN_LOG_WARN, "serial: cannot set IRQ %u",
-               (unsigned int)s->irq);
+    if (dev_irq_line(s->env, s->irq, level) < 0 && log_ratelimit_ok(&s->rl, 4))
+        dev_log(s->env, VMRUN_LOG_WARN, "serial: cannot set IRQ %u",
+                (unsigned int)s->irq);
 }
 
 /* ---- output ---- */
@@ -211,9 +211,9 @@ static bool serial_wait_writable(struct serial *s)
         return true;
     s->out_stalled = true;
     if (log_ratelimit_ok(&s->rl, 4)) /* a reader may stall again and again */
-        vm_log(s->vm, VMRUN_LOG_WARN,
-               "serial: output is not being read; "
-               "dropping guest output until it is");
+        dev_log(s->env, VMRUN_LOG_WARN,
+                "serial: output is not being read; "
+                "dropping guest output until it is");
     return false;
 }
 
@@ -233,9 +233,9 @@ static void serial_flush(struct serial *s)
             if (!serial_wait_writable(s))
                 break;
         } else {
-            vm_log(s->vm, VMRUN_LOG_WARN,
-                   "serial: cannot write guest output (%s); dropping it",
-                   n < 0 ? strerror(errno) : "short write");
+            dev_log(s->env, VMRUN_LOG_WARN,
+                    "serial: cannot write guest output (%s); dropping it",
+                    n < 0 ? strerror(errno) : "short write");
             s->out_fd = -1;
         }
     }
@@ -273,10 +273,10 @@ static void serial_input_resume(struct serial *s)
 
     if (s->input_state != INPUT_PAUSED || s->rx_count)
         return;
-    ret = event_loop_add(vm_event_loop(s->vm), &s->input, EPOLLIN);
+    ret = event_loop_add(s->env->loop, &s->input, EPOLLIN);
     if (ret < 0) {
-        vm_log(s->vm, VMRUN_LOG_WARN, "serial: input stopped: %s",
-               strerror(-ret));
+        dev_log(s->env, VMRUN_LOG_WARN, "serial: input stopped: %s",
+                strerror(-ret));
         s->input_state = INPUT_OFF;
         return;
     }
@@ -328,9 +328,9 @@ int serial_inject(struct serial *s, const uint8_t *buf, size_t len)
 
 static void serial_input_stop(struct serial *s, const char *why)
 {
-    event_loop_del(vm_event_loop(s->vm), &s->input);
+    event_loop_del(s->env->loop, &s->input);
     s->input_state = INPUT_OFF;
-    vm_log(s->vm, VMRUN_LOG_INFO, "serial: guest input ends: %s", why);
+    dev_log(s->env, VMRUN_LOG_INFO, "serial: guest input ends: %s", why);
 }
 
 /* Reads at most what fits in the FIFO: the rest stays in the fd, which
@@ -368,7 +368,7 @@ static void serial_input_ready(void *opaque, uint32_t events)
     /* Unwatch rather than set no events: EPOLLHUP is reported even then
      * and would spin the loop. */
     if (s->input_state == INPUT_WATCHING && !serial_rx_space(s)) {
-        event_loop_del(vm_event_loop(s->vm), &s->input);
+        event_loop_del(s->env->loop, &s->input);
         s->input_state = INPUT_PAUSED;
     }
     pthread_mutex_unlock(&s->lock);
@@ -569,11 +569,11 @@ static int serial_watch_input(struct serial *s, int fd)
     int ret;
 
     s->input = (struct event_source){fd, serial_input_ready, s};
-    ret = event_loop_add(vm_event_loop(s->vm), &s->input, EPOLLIN);
+    ret = event_loop_add(s->env->loop, &s->input, EPOLLIN);
     if (ret == -EPERM) {
         /* Regular files and /dev/null cannot be polled: no input. */
-        vm_log(s->vm, VMRUN_LOG_INFO,
-               "serial: input fd cannot be watched; guest input disabled");
+        dev_log(s->env, VMRUN_LOG_INFO,
+                "serial: input fd cannot be watched; guest input disabled");
         return 0;
     }
     if (ret == 0)
@@ -581,7 +581,7 @@ static int serial_watch_input(struct serial *s, int fd)
     return ret;
 }
 
-int serial_create(struct vm *vm, const struct serial_config *cfg,
+int serial_create(const struct dev_env *env, const struct serial_config *cfg,
                   struct serial **out)
 {
     struct serial *s;
@@ -592,7 +592,7 @@ int serial_create(struct vm *vm, const struct serial_config *cfg,
     s = calloc(1, sizeof(*s));
     if (!s)
         return -ENOMEM;
-    s->vm = vm;
+    s->env = env;
     s->irq = cfg->irq;
     s->out_fd = cfg->out_fd;
     s->out_kind = serial_out_kind_of(cfg->out_fd);
@@ -607,12 +607,11 @@ int serial_create(struct vm *vm, const struct serial_config *cfg,
     if (cfg->in_fd >= 0)
         ret = serial_watch_input(s, cfg->in_fd);
     if (ret == 0)
-        ret = bus_register(vm_pio_bus(vm), cfg->port, SERIAL_NR_REGS,
-                           &serial_ops, s);
+        ret = bus_register(env->pio, cfg->port, SERIAL_NR_REGS, &serial_ops, s);
     if (ret < 0) {
         /* The loop is not running yet, so unwatching here is safe. */
         if (s->input_state == INPUT_WATCHING)
-            event_loop_del(vm_event_loop(vm), &s->input);
+            event_loop_del(env->loop, &s->input);
         pthread_mutex_destroy(&s->lock);
         free(s);
         return ret;
@@ -627,7 +626,7 @@ void serial_destroy(struct serial *s)
         return;
     serial_flush(s);
     if (s->input_state == INPUT_WATCHING)
-        event_loop_del(vm_event_loop(s->vm), &s->input);
+        event_loop_del(s->env->loop, &s->input);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }

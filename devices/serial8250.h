@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct vm;
+struct dev_env;
 struct serial;
 struct snap_buf;
 struct snap_rd;
@@ -18,10 +18,10 @@ struct serial_config {
     int in_fd;     /* watched on the event loop for guest input; -1: none */
 };
 
-/* Registers the UART's 8 ports on vm_pio_bus(vm) and, when in_fd >= 0, its
- * input on vm_event_loop(vm).  The fds stay owned by the caller.  Call
+/* Registers the UART's 8 ports on env->pio and, when in_fd >= 0, its
+ * input on env->loop.  The fds stay owned by the caller.  Call
  * before the vCPUs start. */
-int serial_create(struct vm *vm, const struct serial_config *cfg,
+int serial_create(const struct dev_env *env, const struct serial_config *cfg,
                   struct serial **out) __attribute__((warn_unused_result));
 
 /* Puts up to (len) bytes of (buf) into the receive FIFO as if they had

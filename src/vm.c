@@ -19,7 +19,7 @@
 #include "vcpu_crashdump.h"
 #include "vm.h"
 
-/* The device-facing API of vmdev.h. */
+/* The accessors of vm.h, and the irq_ops of the VM's dev_env. */
 
 void *vm_gpa_ptr(struct vm *vm, gpa_t gpa, uint64_t len)
 {
@@ -106,6 +106,35 @@ void vm_request_exit(struct vm *vm, enum vmrun_exit_reason reason, int status)
         /* Only fails on counter overflow, which cannot happen here. */
     }
 }
+
+static int kvm_set_line(void *ctx, uint32_t gsi, int level)
+{
+    return vm_irq_line(ctx, gsi, level);
+}
+
+static int kvm_irqfd(void *ctx, uint32_t gsi, int fd, bool assign)
+{
+    return vm_irqfd(ctx, gsi, fd, assign);
+}
+
+static int kvm_ioeventfd(void *ctx, gpa_t addr, uint32_t len, bool match,
+                         uint64_t datamatch, int fd, bool assign)
+{
+    return vm_ioeventfd(ctx, addr, len, match, datamatch, fd, assign);
+}
+
+static void kvm_request_exit(void *ctx, enum vmrun_exit_reason reason,
+                             int status)
+{
+    vm_request_exit(ctx, reason, status);
+}
+
+static const struct irq_ops kvm_irq_ops = {
+    .set_line = kvm_set_line,
+    .irqfd = kvm_irqfd,
+    .ioeventfd = kvm_ioeventfd,
+    .request_exit = kvm_request_exit,
+};
 
 bool vm_exit_requested(struct vm *vm)
 {
@@ -423,6 +452,8 @@ static int vm_build(struct vm *vm, const struct vmrun_config *cfg,
     if (ret < 0)
         return ret;
     event_loop_set_init(vm->loop, vm_event_loop_init, vm);
+    vm->env = (struct dev_env){&vm->log, &vm->mem,     &vm->pio, &vm->mmio,
+                               vm->loop, &kvm_irq_ops, vm};
     ret = sandbox_setup(vm->seccomp, &vm->log);
     if (ret < 0)
         return ret;

@@ -1,5 +1,5 @@
 /* vm.h - one virtual machine: memory, buses, vCPUs, devices, lifecycle.
- * Internal to libvmrun: devices use vmdev.h instead. */
+ * Internal to libvmrun: devices use dev_env.h instead. */
 #ifndef VMRUN_VM_H
 #define VMRUN_VM_H
 
@@ -11,7 +11,7 @@
 #include "config.h"
 #include "crashdump.h"
 #include "metrics.h"
-#include "vmdev.h"
+#include "dev_env.h"
 #include "x86_state.h"
 
 struct kvm_run;
@@ -56,6 +56,9 @@ struct vm {
     struct bus pio;
     struct bus mmio;
     struct event_loop *loop;
+    /* What the devices see of this VM: the fields above and the KVM
+     * interrupt hooks of vm.c; filled once the event loop exists. */
+    struct dev_env env;
 
     unsigned int nr_vcpus;
     struct vcpu *vcpus;
@@ -115,6 +118,34 @@ struct vm {
     int crash_dir_fd;
     const char *crash_name;
 };
+
+/* The VMM's accessors: the same as a device's dev_env, for the code of
+ * src/ that holds the VM itself. */
+void *vm_gpa_ptr(struct vm *vm, gpa_t gpa, uint64_t len);
+const struct guest_mem *vm_guest_mem(struct vm *vm);
+const struct logger *vm_logger(struct vm *vm);
+struct bus *vm_pio_bus(struct vm *vm);
+struct bus *vm_mmio_bus(struct vm *vm);
+struct event_loop *vm_event_loop(struct vm *vm);
+
+#define vm_log(vm, level, ...) log_msg(vm_logger(vm), (level), __VA_ARGS__)
+
+/* Sets interrupt line (gsi) to (level) on the in-kernel irqchip. */
+int vm_irq_line(struct vm *vm, uint32_t gsi, int level)
+    __attribute__((warn_unused_result));
+
+/* Binds eventfd (fd) so that a write to it pulses (gsi) (edge). */
+int vm_irqfd(struct vm *vm, uint32_t gsi, int fd, bool assign)
+    __attribute__((warn_unused_result));
+
+/* Binds eventfd (fd) to guest MMIO writes (see irq_ops.ioeventfd). */
+int vm_ioeventfd(struct vm *vm, gpa_t addr, uint32_t len, bool match,
+                 uint64_t datamatch, int fd, bool assign)
+    __attribute__((warn_unused_result));
+
+/* Ends the VM: the vCPUs stop and vm_wait() returns (reason, status).
+ * Thread-safe and async-signal-safe; the first request wins. */
+void vm_request_exit(struct vm *vm, enum vmrun_exit_reason reason, int status);
 
 /* Builds the whole VM from (cfg) (copied) in (vm); on failure the caller
  * still calls vm_fini(), which undoes whatever was built.  Everything the

@@ -73,7 +73,7 @@ static int vm_create_drives(struct vm *vm)
         int ret = vm_virtio_slot(vm, &base, &irq);
 
         if (ret == 0)
-            ret = virtio_blk_create(vm, d, base, irq, &vm->blk[i]);
+            ret = virtio_blk_create(&vm->env, d, base, irq, &vm->blk[i]);
         if (ret == 0 && d->is_root_device)
             ret = vm_cmdline_root(vm, d);
         if (ret < 0) {
@@ -95,7 +95,7 @@ static int vm_create_nics(struct vm *vm)
         int ret = vm_virtio_slot(vm, &base, &irq);
 
         if (ret == 0)
-            ret = virtio_net_create(vm, n, base, irq, &vm->net[i]);
+            ret = virtio_net_create(&vm->env, n, base, irq, &vm->net[i]);
         if (ret < 0) {
             vm_log(vm, VMRUN_LOG_ERROR,
                    "network-interfaces[%zu]: cannot create '%s': %s", i,
@@ -117,7 +117,7 @@ static int vm_create_misc(struct vm *vm)
     if (vm->cfg->has_virtio_console) {
         ret = vm_virtio_slot(vm, &base, &irq);
         if (ret == 0)
-            ret = virtio_console_create(vm, &vm->cfg->vconsole, base, irq,
+            ret = virtio_console_create(&vm->env, &vm->cfg->vconsole, base, irq,
                                         &vm->console);
         if (ret < 0) {
             vm_log(vm, VMRUN_LOG_ERROR, "vmrun.virtio-console: %s",
@@ -128,7 +128,7 @@ static int vm_create_misc(struct vm *vm)
     if (vm->cfg->has_entropy) {
         ret = vm_virtio_slot(vm, &base, &irq);
         if (ret == 0)
-            ret = virtio_rng_create(vm, base, irq, &vm->rng);
+            ret = virtio_rng_create(&vm->env, base, irq, &vm->rng);
         if (ret < 0)
             vm_log(vm, VMRUN_LOG_ERROR, "entropy: %s", strerror(-ret));
     }

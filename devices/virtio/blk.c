@@ -15,7 +15,7 @@
 #include "virtio/blk.h"
 #include "virtio/mmio.h"
 #include "snapshot_file.h"
-#include "vmdev.h"
+#include "dev_env.h"
 
 #define SECTOR 512
 #define HDR_SIZE 16 /* struct virtio_blk_outhdr: type, ioprio, sector */
@@ -46,7 +46,7 @@ struct blk_req {
 };
 
 struct virtio_blk {
-    struct vm *vm;
+    const struct dev_env *env;
     struct virtio_mmio *t;
     struct block_backend *be;
     bool cache_unsafe;
@@ -188,8 +188,8 @@ static void blk_complete(void *opaque, struct block_io *io, int result)
     if (result >= 0)
         blk_account(blk, req);
     if (result < 0 && log_ratelimit_ok(&blk->rl, 8))
-        vm_log(blk->vm, VMRUN_LOG_WARN, "virtio-blk '%s': I/O error: %s",
-               blk->id, strerror(-result));
+        dev_log(blk->env, VMRUN_LOG_WARN, "virtio-blk '%s': I/O error: %s",
+                blk->id, strerror(-result));
     blk_finish(blk, req, result < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK);
 }
 
@@ -656,7 +656,7 @@ static int blk_hold_init(struct virtio_blk *blk)
     if (fd < 0)
         return -errno;
     blk->hold_src = (struct event_source){fd, blk_hold_event, blk};
-    ret = event_loop_add(vm_event_loop(blk->vm), &blk->hold_src, EPOLLIN);
+    ret = event_loop_add(blk->env->loop, &blk->hold_src, EPOLLIN);
     if (ret < 0) {
         close(fd);
         blk->hold_src.fd = -1;
@@ -664,7 +664,8 @@ static int blk_hold_init(struct virtio_blk *blk)
     return ret;
 }
 
-int virtio_blk_create_backend(struct vm *vm, const struct drive_config *cfg,
+int virtio_blk_create_backend(const struct dev_env *env,
+                              const struct drive_config *cfg,
                               struct block_backend *be, gpa_t base,
                               uint32_t irq, struct virtio_blk **out)
 {
@@ -675,17 +676,17 @@ int virtio_blk_create_backend(struct vm *vm, const struct drive_config *cfg,
         be->ops->destroy(be);
         return -ENOMEM;
     }
-    blk->vm = vm;
+    blk->env = env;
     blk->be = be;
     blk->aio_src.fd = -1;
     blk->hold_src.fd = -1;
     pthread_mutex_init(&blk->lock, NULL);
     ret = blk_init(blk, cfg);
     if (ret == 0)
-        ret = virtio_mmio_create(vm, base, irq, &blk_ops, blk, &blk->t);
+        ret = virtio_mmio_create(env, base, irq, &blk_ops, blk, &blk->t);
     if (ret == 0 && be->event_fd >= 0) {
         blk->aio_src = (struct event_source){be->event_fd, blk_aio_event, blk};
-        ret = event_loop_add(vm_event_loop(vm), &blk->aio_src, EPOLLIN);
+        ret = event_loop_add(env->loop, &blk->aio_src, EPOLLIN);
         if (ret < 0)
             blk->aio_src.fd = -1;
     }
@@ -699,24 +700,24 @@ int virtio_blk_create_backend(struct vm *vm, const struct drive_config *cfg,
     return 0;
 }
 
-int virtio_blk_create(struct vm *vm, const struct drive_config *cfg, gpa_t base,
-                      uint32_t irq, struct virtio_blk **out)
+int virtio_blk_create(const struct dev_env *env, const struct drive_config *cfg,
+                      gpa_t base, uint32_t irq, struct virtio_blk **out)
 {
     struct block_backend *be;
-    int ret = block_open(cfg, vm_logger(vm), VIRTIO_BLK_QUEUE_SIZE, &be);
+    int ret = block_open(cfg, env->log, VIRTIO_BLK_QUEUE_SIZE, &be);
 
     if (ret == -EBUSY)
-        vm_log(vm, VMRUN_LOG_ERROR,
-               "drive '%s': '%s' is locked by another process (is another "
-               "vmrun using it?)",
-               cfg->drive_id ? cfg->drive_id : "", cfg->path_on_host);
+        dev_log(env, VMRUN_LOG_ERROR,
+                "drive '%s': '%s' is locked by another process (is another "
+                "vmrun using it?)",
+                cfg->drive_id ? cfg->drive_id : "", cfg->path_on_host);
     else if (ret < 0)
-        vm_log(vm, VMRUN_LOG_ERROR, "drive '%s': cannot open '%s': %s",
-               cfg->drive_id ? cfg->drive_id : "", cfg->path_on_host,
-               strerror(-ret));
+        dev_log(env, VMRUN_LOG_ERROR, "drive '%s': cannot open '%s': %s",
+                cfg->drive_id ? cfg->drive_id : "", cfg->path_on_host,
+                strerror(-ret));
     if (ret < 0)
         return ret;
-    return virtio_blk_create_backend(vm, cfg, be, base, irq, out);
+    return virtio_blk_create_backend(env, cfg, be, base, irq, out);
 }
 
 void virtio_blk_get_metrics(const struct virtio_blk *blk,
@@ -730,9 +731,9 @@ void virtio_blk_destroy(struct virtio_blk *blk)
     if (!blk)
         return;
     if (blk->aio_src.fd >= 0)
-        event_loop_del(vm_event_loop(blk->vm), &blk->aio_src);
+        event_loop_del(blk->env->loop, &blk->aio_src);
     if (blk->hold_src.fd >= 0) {
-        event_loop_del(vm_event_loop(blk->vm), &blk->hold_src);
+        event_loop_del(blk->env->loop, &blk->hold_src);
         close(blk->hold_src.fd);
     }
     blk->active = false; /* the drain below only frees slots */

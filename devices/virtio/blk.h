@@ -28,7 +28,7 @@
 #include "config.h"
 #include "memory.h"
 
-struct vm;
+struct dev_env;
 struct snap_buf;
 struct snap_rd;
 struct virtio_blk;
@@ -90,13 +90,14 @@ struct block_backend;
  * log) and registers a virtio-mmio device at [base, base + 4 KiB) with
  * GSI (irq).  (cfg) is copied.  Call before the vCPUs and the event loop
  * start. */
-int virtio_blk_create(struct vm *vm, const struct drive_config *cfg, gpa_t base,
-                      uint32_t irq, struct virtio_blk **out)
+int virtio_blk_create(const struct dev_env *env, const struct drive_config *cfg,
+                      gpa_t base, uint32_t irq, struct virtio_blk **out)
     __attribute__((warn_unused_result));
 
 /* The same on a backend the caller opened (tests plug a fake here); the
  * device owns (be) from now on, also on failure. */
-int virtio_blk_create_backend(struct vm *vm, const struct drive_config *cfg,
+int virtio_blk_create_backend(const struct dev_env *env,
+                              const struct drive_config *cfg,
                               struct block_backend *be, gpa_t base,
                               uint32_t irq, struct virtio_blk **out)
     __attribute__((warn_unused_result));

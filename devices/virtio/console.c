@@ -16,7 +16,7 @@
 #include "virtio/console.h"
 #include "virtio/mmio.h"
 #include "snapshot_file.h"
-#include "vmdev.h"
+#include "dev_env.h"
 
 #define RXQ 0
 #define TXQ 1
@@ -35,7 +35,7 @@
 enum con_input { IN_NONE, IN_PAUSED, IN_WATCHING, IN_EOF };
 
 struct virtio_console {
-    struct vm *vm;
+    const struct dev_env *env;
     struct virtio_mmio *t;
     struct chardev cd;
     uint8_t config[VIRTIO_CONSOLE_CFG_SIZE]; /* immutable */
@@ -101,9 +101,9 @@ static bool con_out_ready(struct virtio_console *con)
     if (n > 0)
         return true;
     if (!con->out_stalled && log_ratelimit_ok(&con->rl, 4))
-        vm_log(con->vm, VMRUN_LOG_WARN,
-               "virtio-console: output is not being read; dropping guest "
-               "output until it is");
+        dev_log(con->env, VMRUN_LOG_WARN,
+                "virtio-console: output is not being read; dropping guest "
+                "output until it is");
     con->out_stalled = true;
     return false;
 }
@@ -127,10 +127,10 @@ static void con_out(struct virtio_console *con, const uint8_t *p, size_t len)
             con->out_stalled = true; /* room was too small: drop the rest */
             break;
         } else {
-            vm_log(con->vm, VMRUN_LOG_WARN,
-                   "virtio-console: cannot write guest output (%s); "
-                   "dropping it from now on",
-                   n < 0 ? strerror(errno) : "no progress");
+            dev_log(con->env, VMRUN_LOG_WARN,
+                    "virtio-console: cannot write guest output (%s); "
+                    "dropping it from now on",
+                    n < 0 ? strerror(errno) : "no progress");
             con->cd.out_fd = -1; /* still closed by chardev_close() */
         }
     }
@@ -260,7 +260,7 @@ static bool con_rx_deliver(struct virtio_console *con)
 
 static void con_input_watch(struct virtio_console *con, bool on)
 {
-    struct event_loop *loop = vm_event_loop(con->vm);
+    struct event_loop *loop = con->env->loop;
 
     if (on && con->input == IN_PAUSED) {
         if (event_loop_add(loop, &con->in_src, EPOLLIN) == 0)
@@ -277,8 +277,8 @@ static void con_input_end(struct virtio_console *con, const char *why)
 {
     con_input_watch(con, false);
     con->input = IN_EOF;
-    vm_log(con->vm, VMRUN_LOG_INFO, "virtio-console: guest input ends: %s",
-           why);
+    dev_log(con->env, VMRUN_LOG_INFO, "virtio-console: guest input ends: %s",
+            why);
 }
 
 /* Reads one buffer's worth; the fd is level-triggered, so what is left
@@ -419,7 +419,7 @@ static int con_init(struct virtio_console *con)
     con->input = con->cd.in_fd >= 0 ? IN_PAUSED : IN_NONE;
     con->in_src = (struct event_source){con->cd.in_fd, con_input_ready, con};
     con->resume_src = (struct event_source){fd, con_resume, con};
-    ret = event_loop_add(vm_event_loop(con->vm), &con->resume_src, EPOLLIN);
+    ret = event_loop_add(con->env->loop, &con->resume_src, EPOLLIN);
     if (ret < 0) {
         close(fd);
         con->resume_src.fd = -1;
@@ -428,9 +428,9 @@ static int con_init(struct virtio_console *con)
     return 0;
 }
 
-int virtio_console_create_chardev(struct vm *vm, const struct chardev *cd,
-                                  gpa_t base, uint32_t irq,
-                                  struct virtio_console **out)
+int virtio_console_create_chardev(const struct dev_env *env,
+                                  const struct chardev *cd, gpa_t base,
+                                  uint32_t irq, struct virtio_console **out)
 {
     struct virtio_console *con = calloc(1, sizeof(*con));
     int ret;
@@ -441,13 +441,13 @@ int virtio_console_create_chardev(struct vm *vm, const struct chardev *cd,
         chardev_close(&tmp);
         return -ENOMEM;
     }
-    con->vm = vm;
+    con->env = env;
     con->cd = *cd;
     con->resume_src.fd = -1;
     pthread_mutex_init(&con->lock, NULL);
     ret = con_init(con);
     if (ret == 0)
-        ret = virtio_mmio_create(vm, base, irq, &con_ops, con, &con->t);
+        ret = virtio_mmio_create(env, base, irq, &con_ops, con, &con->t);
     if (ret < 0) {
         virtio_console_destroy(con);
         return ret;
@@ -456,17 +456,18 @@ int virtio_console_create_chardev(struct vm *vm, const struct chardev *cd,
     return 0;
 }
 
-int virtio_console_create(struct vm *vm, const struct console_config *cfg,
-                          gpa_t base, uint32_t irq, struct virtio_console **out)
+int virtio_console_create(const struct dev_env *env,
+                          const struct console_config *cfg, gpa_t base,
+                          uint32_t irq, struct virtio_console **out)
 {
     struct chardev cd;
-    int ret = chardev_open(&cd, cfg, vm_logger(vm), "vmrun.virtio-console");
+    int ret = chardev_open(&cd, cfg, env->log, "vmrun.virtio-console");
 
     if (ret < 0)
         return ret;
     if (cd.pty_path[0])
-        vm_log(vm, VMRUN_LOG_WARN, "virtio-console: pty is %s", cd.pty_path);
-    return virtio_console_create_chardev(vm, &cd, base, irq, out);
+        dev_log(env, VMRUN_LOG_WARN, "virtio-console: pty is %s", cd.pty_path);
+    return virtio_console_create_chardev(env, &cd, base, irq, out);
 }
 
 const char *virtio_console_pty_path(const struct virtio_console *con)
@@ -490,7 +491,7 @@ void virtio_console_destroy(struct virtio_console *con)
         return;
     con_input_watch(con, false); /* the loop has stopped: safe here */
     if (con->resume_src.fd >= 0) {
-        event_loop_del(vm_event_loop(con->vm), &con->resume_src);
+        event_loop_del(con->env->loop, &con->resume_src);
         close(con->resume_src.fd);
     }
     virtio_mmio_destroy(con->t);

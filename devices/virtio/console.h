@@ -27,7 +27,7 @@
 #include "config.h"
 #include "memory.h"
 
-struct vm;
+struct dev_env;
 struct snap_buf;
 struct snap_rd;
 struct virtio_console;
@@ -49,15 +49,16 @@ struct chardev;
  * "virtio-console: pty is /dev/pts/N") and registers a virtio-mmio device
  * at [base, base + 4 KiB) with GSI (irq).  (cfg) is not kept.  Call after
  * the irqchip and the event loop exist, before the vCPUs start. */
-int virtio_console_create(struct vm *vm, const struct console_config *cfg,
-                          gpa_t base, uint32_t irq, struct virtio_console **out)
+int virtio_console_create(const struct dev_env *env,
+                          const struct console_config *cfg, gpa_t base,
+                          uint32_t irq, struct virtio_console **out)
     __attribute__((warn_unused_result));
 
 /* The same on a backend the caller opened (tests, embedders); (cd) is
  * copied and owned by the device from now on, also on failure. */
-int virtio_console_create_chardev(struct vm *vm, const struct chardev *cd,
-                                  gpa_t base, uint32_t irq,
-                                  struct virtio_console **out)
+int virtio_console_create_chardev(const struct dev_env *env,
+                                  const struct chardev *cd, gpa_t base,
+                                  uint32_t irq, struct virtio_console **out)
     __attribute__((warn_unused_result));
 
 /* The pty's path ("/dev/pts/N") with CONSOLE_PTY, else NULL. */

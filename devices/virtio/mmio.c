@@ -12,7 +12,7 @@
 
 #include "virtio/mmio.h"
 #include "snapshot_file.h"
-#include "vmdev.h"
+#include "dev_env.h"
 
 struct mmio_queue {
     struct virtq vq; /* written here only while DRIVER_OK is clear */
@@ -24,7 +24,7 @@ struct mmio_queue {
 };
 
 struct virtio_mmio {
-    struct vm *vm;
+    const struct dev_env *env;
     gpa_t base;
     uint32_t irq;
     const struct virtio_device_ops *ops;
@@ -104,11 +104,11 @@ static void mmio_guard_fire(void *opaque, uint32_t events)
         return;
     if (set && t->guard_seen && acks == t->guard_acks) {
         if (log_ratelimit_ok(&t->rl, 8))
-            vm_log(t->vm, VMRUN_LOG_DEBUG,
-                   "virtio-mmio@0x%llx: used-buffer interrupt not "
-                   "acknowledged for %llu ms: signalling it again",
-                   (unsigned long long)t->base,
-                   VIRTIO_MMIO_ISR_GUARD_NS / 1000000u);
+            dev_log(t->env, VMRUN_LOG_DEBUG,
+                    "virtio-mmio@0x%llx: used-buffer interrupt not "
+                    "acknowledged for %llu ms: signalling it again",
+                    (unsigned long long)t->base,
+                    VIRTIO_MMIO_ISR_GUARD_NS / 1000000u);
         eventfd_signal(t->irq_fd);
     }
     t->guard_acks = acks;
@@ -158,9 +158,9 @@ void virtio_mmio_set_needs_reset(struct virtio_mmio *t)
         return;
     /* Rate-limited: a guest can break and reset its queues in a loop. */
     if (log_ratelimit_ok(&t->rl, 8))
-        vm_log(t->vm, VMRUN_LOG_WARN,
-               "virtio-mmio@0x%llx: malformed queue, device needs reset",
-               (unsigned long long)t->base);
+        dev_log(t->env, VMRUN_LOG_WARN,
+                "virtio-mmio@0x%llx: malformed queue, device needs reset",
+                (unsigned long long)t->base);
     /* §2.1.2: with DRIVER_OK, tell the driver by a config change. */
     if (atomic_load(&t->status) & VIRTIO_STATUS_DRIVER_OK) {
         atomic_fetch_or(&t->isr, VIRTIO_MMIO_INT_CONFIG);
@@ -269,11 +269,11 @@ static void mmio_queue_ready(struct virtio_mmio *t, struct mmio_queue *mq,
     mq->vq.indirect =
         t->driver_features & VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC);
     if (!(atomic_load(&t->status) & VIRTIO_STATUS_FEATURES_OK) ||
-        virtq_enable(&mq->vq, t->vm) < 0) {
+        virtq_enable(&mq->vq, t->env) < 0) {
         if (log_ratelimit_ok(&t->rl, 8))
-            vm_log(t->vm, VMRUN_LOG_WARN,
-                   "virtio-mmio@0x%llx: queue %u: bad ring setup",
-                   (unsigned long long)t->base, mq->index);
+            dev_log(t->env, VMRUN_LOG_WARN,
+                    "virtio-mmio@0x%llx: queue %u: bad ring setup",
+                    (unsigned long long)t->base, mq->index);
         virtio_mmio_set_needs_reset(t);
         return;
     }
@@ -306,9 +306,9 @@ static void mmio_queue_write(struct virtio_mmio *t, uint64_t off, uint32_t v)
         if (v && v <= t->ops->queue_max && !(v & (v - 1)))
             mq->vq.size = v;
         else if (log_ratelimit_ok(&t->rl, 8))
-            vm_log(t->vm, VMRUN_LOG_WARN,
-                   "virtio-mmio@0x%llx: ignoring queue size %u",
-                   (unsigned long long)t->base, v);
+            dev_log(t->env, VMRUN_LOG_WARN,
+                    "virtio-mmio@0x%llx: ignoring queue size %u",
+                    (unsigned long long)t->base, v);
         return;
     }
     bool high = off & 4;
@@ -478,16 +478,16 @@ static int mmio_queue_setup(struct virtio_mmio *t, uint16_t i)
     mq->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (mq->kick_fd < 0)
         return -errno;
-    ret = vm_ioeventfd(t->vm, t->base + VIRTIO_MMIO_QUEUE_NOTIFY, 4, true, i,
-                       mq->kick_fd, true);
+    ret = dev_ioeventfd(t->env, t->base + VIRTIO_MMIO_QUEUE_NOTIFY, 4, true, i,
+                        mq->kick_fd, true);
     if (ret < 0)
         return ret;
     mq->src = (struct event_source){mq->kick_fd, mmio_kick, mq};
-    ret = event_loop_add(vm_event_loop(t->vm), &mq->src, EPOLLIN);
+    ret = event_loop_add(t->env->loop, &mq->src, EPOLLIN);
     if (ret < 0) {
         mq->src.fn = NULL;
-        (void)!vm_ioeventfd(t->vm, t->base + VIRTIO_MMIO_QUEUE_NOTIFY, 4, true,
-                            i, mq->kick_fd, false);
+        (void)!dev_ioeventfd(t->env, t->base + VIRTIO_MMIO_QUEUE_NOTIFY, 4,
+                             true, i, mq->kick_fd, false);
     }
     return ret;
 }
@@ -499,9 +499,9 @@ static void mmio_queue_teardown(struct virtio_mmio *t, uint16_t i)
     if (mq->kick_fd < 0)
         return;
     if (mq->src.fn) {
-        event_loop_del(vm_event_loop(t->vm), &mq->src);
-        (void)!vm_ioeventfd(t->vm, t->base + VIRTIO_MMIO_QUEUE_NOTIFY, 4, true,
-                            i, mq->kick_fd, false);
+        event_loop_del(t->env->loop, &mq->src);
+        (void)!dev_ioeventfd(t->env, t->base + VIRTIO_MMIO_QUEUE_NOTIFY, 4,
+                             true, i, mq->kick_fd, false);
     }
     close(mq->kick_fd);
 }
@@ -514,7 +514,7 @@ static int mmio_guard_setup(struct virtio_mmio *t)
     if (fd < 0)
         return -errno;
     t->guard = (struct event_source){fd, mmio_guard_fire, t};
-    ret = event_loop_add(vm_event_loop(t->vm), &t->guard, EPOLLIN);
+    ret = event_loop_add(t->env->loop, &t->guard, EPOLLIN);
     if (ret < 0) {
         close(fd);
         t->guard.fd = -1;
@@ -529,7 +529,7 @@ static int mmio_setup(struct virtio_mmio *t)
     t->irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (t->irq_fd < 0)
         return -errno;
-    ret = vm_irqfd(t->vm, t->irq, t->irq_fd, true);
+    ret = dev_irqfd(t->env, t->irq, t->irq_fd, true);
     if (ret < 0)
         return ret;
     t->irq_bound = true;
@@ -541,11 +541,11 @@ static int mmio_setup(struct virtio_mmio *t)
         if (ret < 0)
             return ret;
     }
-    return bus_register(vm_mmio_bus(t->vm), t->base, VIRTIO_MMIO_SIZE,
-                        &mmio_bus_ops, t);
+    return bus_register(t->env->mmio, t->base, VIRTIO_MMIO_SIZE, &mmio_bus_ops,
+                        t);
 }
 
-int virtio_mmio_create(struct vm *vm, gpa_t base, uint32_t irq,
+int virtio_mmio_create(const struct dev_env *env, gpa_t base, uint32_t irq,
                        const struct virtio_device_ops *ops, void *dev,
                        struct virtio_mmio **out)
 {
@@ -560,7 +560,7 @@ int virtio_mmio_create(struct vm *vm, gpa_t base, uint32_t irq,
     t = calloc(1, sizeof(*t));
     if (!t)
         return -ENOMEM;
-    *t = (struct virtio_mmio){.vm = vm,
+    *t = (struct virtio_mmio){.env = env,
                               .base = base,
                               .irq = irq,
                               .ops = ops,
@@ -589,11 +589,11 @@ void virtio_mmio_destroy(struct virtio_mmio *t)
     for (uint16_t i = 0; i < t->ops->num_queues; i++)
         mmio_queue_teardown(t, i);
     if (t->guard.fd >= 0) {
-        event_loop_del(vm_event_loop(t->vm), &t->guard);
+        event_loop_del(t->env->loop, &t->guard);
         close(t->guard.fd);
     }
     if (t->irq_bound)
-        (void)!vm_irqfd(t->vm, t->irq, t->irq_fd, false);
+        (void)!dev_irqfd(t->env, t->irq, t->irq_fd, false);
     if (t->irq_fd >= 0)
         close(t->irq_fd);
     pthread_mutex_destroy(&t->lock);
@@ -623,7 +623,7 @@ int virtio_mmio_save(struct virtio_mmio *t, struct snap_buf *b)
         virtq_save(vq, b);
         /* Marks the used ring dirty for a Diff snapshot (see mmio.h). */
         if (vq->enabled)
-            (void)vm_gpa_ptr(t->vm, vq->used_gpa, 6 + 8 * (uint64_t)vq->size);
+            (void)dev_gpa_ptr(t->env, vq->used_gpa, 6 + 8 * (uint64_t)vq->size);
     }
     pthread_mutex_unlock(&t->lock);
     return b->err;
@@ -634,7 +634,7 @@ static int mmio_load_queues(struct virtio_mmio *t, struct snap_rd *r)
     for (unsigned int i = 0; i < t->ops->num_queues; i++) {
         struct mmio_queue *mq = &t->q[i];
         uint8_t ready = sr_u8(r);
-        int ret = virtq_load(&mq->vq, t->vm, r);
+        int ret = virtq_load(&mq->vq, t->env, r);
 
         if (ret < 0 || ready > 1 || (ready && !mq->vq.enabled) ||
             mq->vq.size > t->ops->queue_max ||
@@ -666,12 +666,12 @@ static int mmio_load_regs(struct virtio_mmio *t, struct snap_rd *r)
     /* The driver negotiated against the old offer: what it uses must
      * still be offered (a new host may lack e.g. discard). */
     if (t->driver_features & ~t->offered) {
-        vm_log(t->vm, VMRUN_LOG_ERROR,
-               "virtio-mmio@0x%llx: the guest uses features 0x%llx this "
-               "host's device does not offer (saved offer 0x%llx)",
-               (unsigned long long)t->base,
-               (unsigned long long)(t->driver_features & ~t->offered),
-               (unsigned long long)offered);
+        dev_log(t->env, VMRUN_LOG_ERROR,
+                "virtio-mmio@0x%llx: the guest uses features 0x%llx this "
+                "host's device does not offer (saved offer 0x%llx)",
+                (unsigned long long)t->base,
+                (unsigned long long)(t->driver_features & ~t->offered),
+                (unsigned long long)offered);
         return -EINVAL;
     }
     atomic_store(&t->status, status);

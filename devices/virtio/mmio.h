@@ -3,7 +3,7 @@
  *
  * Threads: register accesses come from vCPU threads and are serialised by
  * the transport's lock.  Queue kicks arrive as ioeventfds watched on
- * vm_event_loop(vm) and reach the device's queue_notify op on the
+ * env->loop and reach the device's queue_notify op on the
  * event-loop thread.  Interrupts leave through an irqfd. */
 #ifndef VMRUN_VIRTIO_MMIO_H
 #define VMRUN_VIRTIO_MMIO_H
@@ -15,7 +15,7 @@
 #include "virtio/queue.h"
 #include "virtio/virtio.h"
 
-struct vm;
+struct dev_env;
 struct virtio_mmio;
 struct snap_buf;
 struct snap_rd;
@@ -58,12 +58,12 @@ struct snap_rd;
 #define VIRTIO_MMIO_INT_VRING 1
 #define VIRTIO_MMIO_INT_CONFIG 2
 
-/* Registers [base, base + VIRTIO_MMIO_SIZE) on vm_mmio_bus(vm), creates an
+/* Registers [base, base + VIRTIO_MMIO_SIZE) on env->mmio, creates an
  * irqfd for GSI (irq) and one ioeventfd per queue (watched on
- * vm_event_loop(vm)).  (ops) and (dev) must outlive the transport; (ops)
+ * env->loop).  (ops) and (dev) must outlive the transport; (ops)
  * is never written.  Call before the vCPUs start; -errno on failure with
  * nothing left registered. */
-int virtio_mmio_create(struct vm *vm, gpa_t base, uint32_t irq,
+int virtio_mmio_create(const struct dev_env *env, gpa_t base, uint32_t irq,
                        const struct virtio_device_ops *ops, void *dev,
                        struct virtio_mmio **out)
     __attribute__((warn_unused_result));
@@ -89,7 +89,7 @@ void virtio_mmio_signal_used(struct virtio_mmio *t);
  * triggered GSI it saves an injection and two register exits per
  * coalesced notification.  A bit left set with no acknowledgement (an
  * edge the guest never got) is signalled again by a timer on
- * vm_event_loop(vm) that ticks every VIRTIO_MMIO_ISR_GUARD_NS while
+ * env->loop that ticks every VIRTIO_MMIO_ISR_GUARD_NS while
  * interrupts come: a bit set at two ticks with no acknowledgement between
  * is.  This call reads no clock; it starts the timer when it is stopped.
  * Lock-free; any thread. */

@@ -15,7 +15,7 @@
 #include "virtio/mmio.h"
 #include "virtio/net.h"
 #include "snapshot_file.h"
-#include "vmdev.h"
+#include "dev_env.h"
 
 #define RXQ 0
 #define TXQ 1
@@ -37,7 +37,7 @@ struct rx_chain {
 };
 
 struct virtio_net {
-    struct vm *vm;
+    const struct dev_env *env;
     struct virtio_mmio *t;
     int fd;
     bool is_tap;
@@ -108,7 +108,7 @@ static void iov_put(const struct iovec *iov, unsigned int n, size_t skip,
 
 static void net_tap_watch(struct virtio_net *net, bool on)
 {
-    struct event_loop *loop = vm_event_loop(net->vm);
+    struct event_loop *loop = net->env->loop;
 
     if (on && !net->tap_watched && !net->tap_dead) {
         if (event_loop_add(loop, &net->tap_src, EPOLLIN) == 0)
@@ -258,8 +258,8 @@ static bool net_rx_frame(struct virtio_net *net)
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
         return false;
     if (n <= 0) {
-        vm_log(net->vm, VMRUN_LOG_ERROR, "%s: tap read failed: %s", net->what,
-               n ? strerror(errno) : "end of file");
+        dev_log(net->env, VMRUN_LOG_ERROR, "%s: tap read failed: %s", net->what,
+                n ? strerror(errno) : "end of file");
         net_tap_watch(net, false);
         net->tap_dead = true;
         return false;
@@ -486,8 +486,8 @@ static int net_activate(void *dev, uint64_t f)
     int ret = net->is_tap ? tap_set_offload(net->fd, &off) : 0;
 
     if (ret < 0) {
-        vm_log(net->vm, VMRUN_LOG_ERROR, "%s: TUNSETOFFLOAD: %s", net->what,
-               strerror(-ret));
+        dev_log(net->env, VMRUN_LOG_ERROR, "%s: TUNSETOFFLOAD: %s", net->what,
+                strerror(-ret));
         return ret; /* the transport sets DEVICE_NEEDS_RESET */
     }
     pthread_mutex_lock(&net->lock);
@@ -573,7 +573,7 @@ static int net_init(struct virtio_net *net, const struct net_config *c)
     if (fd < 0)
         return -errno;
     net->tx_timer = (struct event_source){fd, net_tx_timer, net};
-    ret = event_loop_add(vm_event_loop(net->vm), &net->tx_timer, EPOLLIN);
+    ret = event_loop_add(net->env->loop, &net->tx_timer, EPOLLIN);
     if (ret < 0) {
         close(fd);
         net->tx_timer.fd = -1;
@@ -583,9 +583,9 @@ static int net_init(struct virtio_net *net, const struct net_config *c)
     return 0;
 }
 
-int virtio_net_create_fd(struct vm *vm, const struct net_config *cfg, int fd,
-                         bool is_tap, gpa_t base, uint32_t irq,
-                         struct virtio_net **out)
+int virtio_net_create_fd(const struct dev_env *env,
+                         const struct net_config *cfg, int fd, bool is_tap,
+                         gpa_t base, uint32_t irq, struct virtio_net **out)
 {
     struct virtio_net *net = calloc(1, sizeof(*net));
     int ret;
@@ -594,7 +594,7 @@ int virtio_net_create_fd(struct vm *vm, const struct net_config *cfg, int fd,
         close(fd);
         return -ENOMEM;
     }
-    net->vm = vm;
+    net->env = env;
     net->fd = fd;
     net->is_tap = is_tap;
     net->tx_timer.fd = -1;
@@ -603,7 +603,7 @@ int virtio_net_create_fd(struct vm *vm, const struct net_config *cfg, int fd,
     pthread_mutex_init(&net->lock, NULL);
     ret = net_init(net, cfg);
     if (ret == 0)
-        ret = virtio_mmio_create(vm, base, irq, &net_ops, net, &net->t);
+        ret = virtio_mmio_create(env, base, irq, &net_ops, net, &net->t);
     if (ret < 0) {
         virtio_net_destroy(net);
         return ret;
@@ -612,18 +612,18 @@ int virtio_net_create_fd(struct vm *vm, const struct net_config *cfg, int fd,
     return 0;
 }
 
-int virtio_net_create(struct vm *vm, const struct net_config *cfg, gpa_t base,
-                      uint32_t irq, struct virtio_net **out)
+int virtio_net_create(const struct dev_env *env, const struct net_config *cfg,
+                      gpa_t base, uint32_t irq, struct virtio_net **out)
 {
     char what[64];
     int fd, ret;
 
     snprintf(what, sizeof(what), "network-interfaces '%s'",
              cfg->iface_id ? cfg->iface_id : "");
-    ret = tap_open(cfg->host_dev_name, what, vm_logger(vm), &fd);
+    ret = tap_open(cfg->host_dev_name, what, env->log, &fd);
     if (ret < 0)
         return ret;
-    return virtio_net_create_fd(vm, cfg, fd, true, base, irq, out);
+    return virtio_net_create_fd(env, cfg, fd, true, base, irq, out);
 }
 
 void virtio_net_get_stats(struct virtio_net *net, struct virtio_net_stats *st)
@@ -644,7 +644,7 @@ void virtio_net_destroy(struct virtio_net *net)
         return;
     net_tap_watch(net, false); /* the loop has stopped: safe here */
     if (net->tx_timer.fd >= 0) {
-        event_loop_del(vm_event_loop(net->vm), &net->tx_timer);
+        event_loop_del(net->env->loop, &net->tx_timer);
         close(net->tx_timer.fd);
     }
     virtio_mmio_destroy(net->t);
@@ -669,9 +669,9 @@ int virtio_net_save(struct virtio_net *net, struct snap_buf *b)
         net->nr_rx = net->rx_niov = 0;
         net->rx_cap = 0;
     } else if (net->nr_rx) {
-        vm_log(net->vm, VMRUN_LOG_WARN,
-               "%s: %u receive buffers are not in the snapshot", net->what,
-               net->nr_rx);
+        dev_log(net->env, VMRUN_LOG_WARN,
+                "%s: %u receive buffers are not in the snapshot", net->what,
+                net->nr_rx);
     }
     pthread_mutex_unlock(&net->lock);
     return virtio_mmio_save(net->t, b);

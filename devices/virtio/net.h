@@ -32,7 +32,7 @@
 #include "config.h"
 #include "memory.h"
 
-struct vm;
+struct dev_env;
 struct snap_buf;
 struct snap_rd;
 struct virtio_net;
@@ -88,17 +88,17 @@ struct virtio_net_stats {
  * -EBUSY, -EPERM) and registers a virtio-mmio device at [base, base +
  * 4 KiB) with GSI (irq).  (cfg) is copied where needed.  Call after the
  * irqchip and the event loop exist, before the vCPUs start. */
-int virtio_net_create(struct vm *vm, const struct net_config *cfg, gpa_t base,
-                      uint32_t irq, struct virtio_net **out)
+int virtio_net_create(const struct dev_env *env, const struct net_config *cfg,
+                      gpa_t base, uint32_t irq, struct virtio_net **out)
     __attribute__((warn_unused_result));
 
 /* The same on an fd the caller opened that behaves like the tap: one
  * frame, vnet header first, per read and write (tests use a
  * SOCK_SEQPACKET socketpair).  With (is_tap) false no tap ioctl is made.
  * The device owns (fd) from now on, also on failure. */
-int virtio_net_create_fd(struct vm *vm, const struct net_config *cfg, int fd,
-                         bool is_tap, gpa_t base, uint32_t irq,
-                         struct virtio_net **out)
+int virtio_net_create_fd(const struct dev_env *env,
+                         const struct net_config *cfg, int fd, bool is_tap,
+                         gpa_t base, uint32_t irq, struct virtio_net **out)
     __attribute__((warn_unused_result));
 
 /* A snapshot of the counters.  Any thread. */

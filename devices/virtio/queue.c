@@ -5,7 +5,7 @@
 
 #include "virtio/queue.h"
 #include "snapshot_file.h"
-#include "vmdev.h"
+#include "dev_env.h"
 
 /* Byte offsets inside the three areas (§2.7.5, §2.7.6, §2.7.8). */
 #define DESC_SIZE 16
@@ -52,7 +52,7 @@ static bool gpa_overlap(gpa_t a, uint64_t alen, gpa_t b, uint64_t blen)
     return a < b + blen && b < a + alen;
 }
 
-int virtq_enable(struct virtq *vq, struct vm *vm)
+int virtq_enable(struct virtq *vq, const struct dev_env *env)
 {
     uint64_t n = vq->size;
     void *desc, *avail, *used;
@@ -64,9 +64,9 @@ int virtq_enable(struct virtq *vq, struct vm *vm)
     /* The device only reads the first two (gmem_lookup: not marked
      * dirty); the used ring is marked here and again by each snapshot
      * (virtio_mmio_save()). */
-    desc = gmem_lookup(vm_guest_mem(vm), vq->desc_gpa, DESC_SIZE * n);
-    avail = gmem_lookup(vm_guest_mem(vm), vq->avail_gpa, 6 + 2 * n);
-    used = vm_gpa_ptr(vm, vq->used_gpa, 6 + USED_ELEM_SIZE * n);
+    desc = gmem_lookup(env->mem, vq->desc_gpa, DESC_SIZE * n);
+    avail = gmem_lookup(env->mem, vq->avail_gpa, 6 + 2 * n);
+    used = dev_gpa_ptr(env, vq->used_gpa, 6 + USED_ELEM_SIZE * n);
     if (!desc || !avail || !used)
         return -EINVAL;
     /* The device area must not alias what the driver writes: our own
@@ -82,7 +82,7 @@ int virtq_enable(struct virtq *vq, struct vm *vm)
     if (!host_aligned(desc, 8) || !host_aligned(avail, 2) ||
         !host_aligned(used, 4))
         return -EINVAL;
-    vq->vm = vm;
+    vq->env = env;
     vq->desc = desc;
     vq->avail = avail;
     vq->used = used;
@@ -143,7 +143,7 @@ static int elem_add(struct virtq *vq, const struct vdesc *d,
         return 0; /* nothing to access; not worth failing a driver for */
     /* Not marked dirty yet: virtq_pop() marks the writable segments once
      * the chain is accepted, and never marks the readable ones. */
-    p = gmem_lookup(vm_guest_mem(vq->vm), d->addr, d->len);
+    p = gmem_lookup(vq->env->mem, d->addr, d->len);
     if (!p || (!wr && elem->nr_wr) ||
         (wr && vq_writes_driver_area(vq, d->addr, d->len)))
         return -EPROTO;
@@ -170,7 +170,7 @@ indirect_table(struct virtq *vq, const struct vdesc *d, uint32_t *n)
         d->len / DESC_SIZE > VIRTQ_INDIRECT_MAX)
         return NULL;
     *n = d->len / DESC_SIZE;
-    return gmem_lookup(vm_guest_mem(vq->vm), d->addr, d->len); /* only read */
+    return gmem_lookup(vq->env->mem, d->addr, d->len); /* only read */
 }
 
 /* Follows the chain from (head), through at most one indirect table.  Each
@@ -239,7 +239,7 @@ int virtq_pop(struct virtq *vq, struct virtq_elem *elem, struct iovec *iov,
     /* The device may write what it was handed (also an -E2BIG chain's
      * segments): dirty for a Diff snapshot before it does. */
     for (unsigned int i = elem->nr_rd; i < elem->nr_rd + elem->nr_wr; i++)
-        gmem_mark_dirty(vm_guest_mem(vq->vm), iov[i].iov_base, iov[i].iov_len);
+        gmem_mark_dirty(vq->env->mem, iov[i].iov_base, iov[i].iov_len);
     return ret < 0 ? ret : 1;
 }
 
@@ -355,7 +355,7 @@ void virtq_save(const struct virtq *vq, struct snap_buf *b)
     sb_put_u16(b, vq->signalled_used);
 }
 
-int virtq_load(struct virtq *vq, struct vm *vm, struct snap_rd *r)
+int virtq_load(struct virtq *vq, const struct dev_env *env, struct snap_rd *r)
 {
     struct virtq q = {0};
     uint8_t flags[5];
@@ -372,7 +372,7 @@ int virtq_load(struct virtq *vq, struct vm *vm, struct snap_rd *r)
         flags[3] > 1 || flags[4] > 1)
         return -EINVAL;
     if (flags[2]) {
-        ret = virtq_enable(&q, vm);
+        ret = virtq_enable(&q, env);
         if (ret < 0)
             return ret;
     }

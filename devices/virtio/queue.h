@@ -20,7 +20,7 @@
 
 #include "memory.h"
 
-struct vm;
+struct dev_env;
 struct snap_buf;
 struct snap_rd;
 
@@ -48,7 +48,7 @@ struct virtq {
     bool indirect;   /* VIRTIO_F_RING_INDIRECT_DESC negotiated */
 
     /* Private. */
-    struct vm *vm;
+    const struct dev_env *env;
     volatile uint8_t *desc; /* host views of the three areas */
     volatile uint16_t *avail;
     volatile uint8_t *used;
@@ -69,12 +69,12 @@ struct virtq_elem {
     uint32_t wr_len; /* total bytes in the writable segments */
 };
 
-/* Resolves the rings of (vq) (size and addresses already set) in (vm)'s
+/* Resolves the rings of (vq) (size and addresses already set) in (env)'s
  * RAM.  -EINVAL if the size is not a power of two, an area is misaligned or
  * not wholly inside one RAM region, or the device area overlaps the other
  * two.  Guest RAM must not move while the
  * queue is enabled (vmrun never remaps RAM of a running VM). */
-int virtq_enable(struct virtq *vq, struct vm *vm)
+int virtq_enable(struct virtq *vq, const struct dev_env *env)
     __attribute__((warn_unused_result));
 
 /* Forgets everything but nothing in guest memory: back to the state after
@@ -133,10 +133,10 @@ bool virtq_enable_notify(struct virtq *vq);
 
 /* Snapshots: the ring addresses, negotiated ring features and the
  * device's indices.  virtq_load() re-checks the rings with virtq_enable()
- * when the queue was enabled (-EINVAL if they no longer lie in (vm)'s RAM)
+ * when the queue was enabled (-EINVAL if they no longer lie in (env)'s RAM)
  * and then takes the saved indices. */
 void virtq_save(const struct virtq *vq, struct snap_buf *b);
-int virtq_load(struct virtq *vq, struct vm *vm, struct snap_rd *r)
+int virtq_load(struct virtq *vq, const struct dev_env *env, struct snap_rd *r)
     __attribute__((warn_unused_result));
 
 /* The EVENT_IDX test of §2.7.10: true if moving an index from (old) to

@@ -9,12 +9,12 @@
 #include "virtio/mmio.h"
 #include "virtio/rng.h"
 #include "snapshot_file.h"
-#include "vmdev.h"
+#include "dev_env.h"
 
 #define RNG_MAX_IOV 16
 
 struct virtio_rng {
-    struct vm *vm;
+    const struct dev_env *env;
     struct virtio_mmio *t;
 
     pthread_mutex_t lock; /* below; taken after the transport's */
@@ -36,8 +36,8 @@ static size_t rng_fill(struct virtio_rng *rng, void *buf, size_t len)
     while (n < 0 && errno == EINTR);
     if (n < 0) {
         if (log_ratelimit_ok(&rng->rl, 4))
-            vm_log(rng->vm, VMRUN_LOG_WARN, "virtio-rng: getrandom: %s",
-                   strerror(errno));
+            dev_log(rng->env, VMRUN_LOG_WARN, "virtio-rng: getrandom: %s",
+                    strerror(errno));
         return 0;
     }
     return (size_t)n;
@@ -160,7 +160,7 @@ static const struct virtio_device_ops rng_ops = {
     .reset = rng_reset,
 };
 
-int virtio_rng_create(struct vm *vm, gpa_t base, uint32_t irq,
+int virtio_rng_create(const struct dev_env *env, gpa_t base, uint32_t irq,
                       struct virtio_rng **out)
 {
     struct virtio_rng *rng = calloc(1, sizeof(*rng));
@@ -168,9 +168,9 @@ int virtio_rng_create(struct vm *vm, gpa_t base, uint32_t irq,
 
     if (!rng)
         return -ENOMEM;
-    rng->vm = vm;
+    rng->env = env;
     pthread_mutex_init(&rng->lock, NULL);
-    ret = virtio_mmio_create(vm, base, irq, &rng_ops, rng, &rng->t);
+    ret = virtio_mmio_create(env, base, irq, &rng_ops, rng, &rng->t);
     if (ret < 0) {
         pthread_mutex_destroy(&rng->lock);
         free(rng);

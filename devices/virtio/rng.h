@@ -15,7 +15,7 @@
 
 #include "memory.h"
 
-struct vm;
+struct dev_env;
 struct snap_buf;
 struct snap_rd;
 struct virtio_rng;
@@ -29,7 +29,7 @@ struct virtio_rng;
 /* Registers a virtio-mmio device at [base, base + 4 KiB) with GSI (irq).
  * Call after the irqchip and the event loop exist, before the vCPUs
  * start. */
-int virtio_rng_create(struct vm *vm, gpa_t base, uint32_t irq,
+int virtio_rng_create(const struct dev_env *env, gpa_t base, uint32_t irq,
                       struct virtio_rng **out)
     __attribute__((warn_unused_result));
 

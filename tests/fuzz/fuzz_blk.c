@@ -43,7 +43,7 @@ enum {
 
 struct mem_disk {
     struct block_backend be;
-    struct vm *vm;
+    struct fake_env *vm;
     uint8_t *data;
     bool defer, fail;
     struct block_io *queued[SLOTS];
@@ -153,7 +153,8 @@ static const struct block_backend_ops disk_ops = {
     .destroy = disk_destroy,
 };
 
-static struct mem_disk *disk_create(struct vm *vm, uint8_t opts, uint64_t size)
+static struct mem_disk *disk_create(struct fake_env *vm, uint8_t opts,
+                                    uint64_t size)
 {
     struct mem_disk *d = calloc(1, sizeof(*d));
 
@@ -179,7 +180,7 @@ static struct mem_disk *disk_create(struct vm *vm, uint8_t opts, uint64_t size)
 }
 
 struct blk_run {
-    struct vm *vm;
+    struct fake_env *vm;
     struct fuzz_queue q;
     uint64_t features;
     int raw;
@@ -217,7 +218,7 @@ static void blk_op(struct blk_run *r, uint8_t op)
             blk_start(r);
         break;
     case 4:
-        bus_access(vm_mmio_bus(r->vm), BASE + VIRTIO_MMIO_CONFIG + arg * 2, cfg,
+        bus_access(&r->vm->mmio, BASE + VIRTIO_MMIO_CONFIG + arg * 2, cfg,
                    1U << (arg & 3), false);
         break;
     case 5:
@@ -233,7 +234,7 @@ static void blk_op(struct blk_run *r, uint8_t op)
     }
 }
 
-static void blk_fuzz(struct vm *vm, struct fz *f)
+static void blk_fuzz(struct fake_env *vm, struct fz *f)
 {
     uint8_t opts = fz_u8(f), ops[NOPS];
     uint64_t sectors = 1 + fz_u8(f) % 64;
@@ -257,7 +258,7 @@ static void blk_fuzz(struct vm *vm, struct fz *f)
     d = disk_create(vm, opts, sectors * 512);
     if (!d)
         return;
-    if (virtio_blk_create_backend(vm, &cfg, &d->be, BASE, IRQ, &blk) < 0)
+    if (virtio_blk_create_backend(&vm->env, &cfg, &d->be, BASE, IRQ, &blk) < 0)
         return; /* the device destroyed (d) */
     blk_start(&r);
     for (int i = 0; i < NOPS; i++)
@@ -269,11 +270,11 @@ static void blk_fuzz(struct vm *vm, struct fz *f)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fz f = {data, size};
-    struct vm *vm = fake_vm_create(RAM_BASE, RAM_SIZE);
+    struct fake_env *vm = fake_env_create(RAM_BASE, RAM_SIZE);
 
     if (!vm)
         return 0;
     blk_fuzz(vm, &f);
-    fake_vm_destroy(vm);
+    fake_env_destroy(vm);
     return 0;
 }

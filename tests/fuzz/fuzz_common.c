@@ -53,26 +53,27 @@ void fuzz_fail(const char *file, int line, const char *what)
     abort(); /* a test harness, not library code */
 }
 
-uint32_t fuzz_mmio_read(struct vm *vm, gpa_t base, uint32_t off)
+uint32_t fuzz_mmio_read(struct fake_env *vm, gpa_t base, uint32_t off)
 {
     uint32_t v = 0;
 
-    bus_access(vm_mmio_bus(vm), base + off, (uint8_t *)&v, 4, false);
+    bus_access(&vm->mmio, base + off, (uint8_t *)&v, 4, false);
     return v;
 }
 
-void fuzz_mmio_write(struct vm *vm, gpa_t base, uint32_t off, uint32_t v)
+void fuzz_mmio_write(struct fake_env *vm, gpa_t base, uint32_t off, uint32_t v)
 {
-    bus_access(vm_mmio_bus(vm), base + off, (uint8_t *)&v, 4, true);
+    bus_access(&vm->mmio, base + off, (uint8_t *)&v, 4, true);
 }
 
-static void mmio_write64(struct vm *vm, gpa_t base, uint32_t off, uint64_t v)
+static void mmio_write64(struct fake_env *vm, gpa_t base, uint32_t off,
+                         uint64_t v)
 {
     fuzz_mmio_write(vm, base, off, (uint32_t)v);
     fuzz_mmio_write(vm, base, off + 4, (uint32_t)(v >> 32));
 }
 
-static uint64_t mmio_offered(struct vm *vm, gpa_t base)
+static uint64_t mmio_offered(struct fake_env *vm, gpa_t base)
 {
     uint64_t f;
 
@@ -83,8 +84,8 @@ static uint64_t mmio_offered(struct vm *vm, gpa_t base)
                    << 32;
 }
 
-uint32_t fuzz_mmio_start(struct vm *vm, gpa_t base, uint64_t features, int raw,
-                         const struct fuzz_queue *q, unsigned int nq)
+uint32_t fuzz_mmio_start(struct fake_env *vm, gpa_t base, uint64_t features,
+                         int raw, const struct fuzz_queue *q, unsigned int nq)
 {
     if (!raw)
         features = (features & mmio_offered(vm, base)) |
@@ -139,9 +140,9 @@ void fuzz_queue_from_input(struct fz *f, struct fuzz_queue *q, gpa_t ram_base,
     q->used = ram_base + queue_area(f, ram_size, 4);
 }
 
-void fuzz_bump_avail(struct vm *vm, gpa_t avail, uint8_t n)
+void fuzz_bump_avail(struct fake_env *vm, gpa_t avail, uint8_t n)
 {
-    uint8_t *ring = vm_gpa_ptr(vm, avail, 4); /* flags, idx */
+    uint8_t *ring = gmem_ptr(&vm->mem, avail, 4); /* flags, idx */
     uint16_t idx;
 
     if (!ring)

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "fake_vm.h"
+#include "fake_env.h"
 
 /* The input, consumed front to back; reads past the end give zeros. */
 struct fz {
@@ -43,13 +43,13 @@ struct fuzz_queue {
 };
 
 /* Register access to the virtio-mmio window at (base). */
-uint32_t fuzz_mmio_read(struct vm *vm, gpa_t base, uint32_t off);
-void fuzz_mmio_write(struct vm *vm, gpa_t base, uint32_t off, uint32_t v);
+uint32_t fuzz_mmio_read(struct fake_env *vm, gpa_t base, uint32_t off);
+void fuzz_mmio_write(struct fake_env *vm, gpa_t base, uint32_t off, uint32_t v);
 /* The §3.1.1 driver sequence: negotiates (features) (masked to what the
  * device offers, VERSION_1 added, unless (raw)), sets queues [0, nq) up
  * and writes DRIVER_OK.  Returns the status read back. */
-uint32_t fuzz_mmio_start(struct vm *vm, gpa_t base, uint64_t features, int raw,
-                         const struct fuzz_queue *q, unsigned int nq);
+uint32_t fuzz_mmio_start(struct fake_env *vm, gpa_t base, uint64_t features,
+                         int raw, const struct fuzz_queue *q, unsigned int nq);
 /* Fills the queue areas from the input: a size (any 16-bit value, or a
  * power of two up to (max) most of the time) and three offsets into RAM
  * of (ram_size) bytes at (ram_base). */
@@ -58,6 +58,6 @@ void fuzz_queue_from_input(struct fz *f, struct fuzz_queue *q, gpa_t ram_base,
 /* Makes (n) more entries available: adds (n) to the idx of the avail ring
  * at (avail), as a driver would without writing the entries (they hold
  * whatever the input left there).  A ring outside RAM is left alone. */
-void fuzz_bump_avail(struct vm *vm, gpa_t avail, uint8_t n);
+void fuzz_bump_avail(struct fake_env *vm, gpa_t avail, uint8_t n);
 
 #endif

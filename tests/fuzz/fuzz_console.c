@@ -35,7 +35,7 @@
 enum { OPT_IN = 1, OPT_OUT = 2, OPT_EPIPE = 4, OPT_SMALL = 8, OPT_RAW = 16 };
 
 struct con_run {
-    struct vm *vm;
+    struct fake_env *vm;
     struct virtio_console *con;
     int in_peer, out_peer; /* the host's ends, -1 if absent */
     bool out_live;         /* output present and its reader open */
@@ -82,7 +82,7 @@ static void con_emerg(struct con_run *r, uint8_t c)
     ssize_t n;
 
     con_drain(r);
-    bus_access(vm_mmio_bus(r->vm),
+    bus_access(&r->vm->mmio,
                BASE + VIRTIO_MMIO_CONFIG + VIRTIO_CONSOLE_CFG_EMERG_WR,
                (uint8_t *)&v, 4, true);
     if (!r->out_live)
@@ -98,8 +98,7 @@ static void con_config(struct con_run *r, uint8_t arg)
     uint8_t v[8];
 
     memset(v, 0xa5, sizeof(v));
-    bus_access(vm_mmio_bus(r->vm), BASE + VIRTIO_MMIO_CONFIG + off, v, w,
-               false);
+    bus_access(&r->vm->mmio, BASE + VIRTIO_MMIO_CONFIG + off, v, w, false);
     for (uint32_t i = 0; i < w; i++) {
         uint32_t at = off + i;
         bool one = at == VIRTIO_CONSOLE_CFG_MAX_NR_PORTS &&
@@ -201,7 +200,7 @@ static void con_fuzz(struct con_run *r, struct fz *f)
     memcpy(r->vm->ram, img, n);
     if (con_open(r, opts, &cd) < 0)
         return;
-    if (virtio_console_create_chardev(r->vm, &cd, BASE, IRQ, &r->con) < 0)
+    if (virtio_console_create_chardev(&r->vm->env, &cd, BASE, IRQ, &r->con) < 0)
         goto out;
     con_start(r);
     for (int i = 0; i < NOPS; i++)
@@ -223,10 +222,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     memset(&r, 0, offsetof(struct con_run, buf));
     r.in_peer = r.out_peer = -1;
-    r.vm = fake_vm_create(RAM_BASE, RAM_SIZE);
+    r.vm = fake_env_create(RAM_BASE, RAM_SIZE);
     if (!r.vm)
         return 0;
     con_fuzz(&r, &f);
-    fake_vm_destroy(r.vm);
+    fake_env_destroy(r.vm);
     return 0;
 }

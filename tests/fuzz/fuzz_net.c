@@ -30,7 +30,7 @@
 #define FRAME_BIG (VIRTIO_NET_HDR_LEN + VIRTIO_NET_FRAME_MAX + 64)
 
 struct net_run {
-    struct vm *vm;
+    struct fake_env *vm;
     struct virtio_net *net;
     int peer;
     struct fuzz_queue q[2];
@@ -151,8 +151,8 @@ static void net_fuzz(struct net_run *r, struct fz *f)
         return;
     fcntl(sv[0], F_SETFL, O_NONBLOCK);
     r->peer = sv[1];
-    if (virtio_net_create_fd(r->vm, &cfg, sv[0], false, BASE, IRQ, &r->net) <
-        0) {
+    if (virtio_net_create_fd(&r->vm->env, &cfg, sv[0], false, BASE, IRQ,
+                             &r->net) < 0) {
         close(r->peer);
         return;
     }
@@ -172,13 +172,13 @@ static void net_fuzz(struct net_run *r, struct fz *f)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fz f = {data, size};
-    struct net_run r = {.vm = fake_vm_create(RAM_BASE, RAM_SIZE),
+    struct net_run r = {.vm = fake_env_create(RAM_BASE, RAM_SIZE),
                         .buf = malloc(FRAME_BIG)};
 
     if (r.vm && r.buf)
         net_fuzz(&r, &f);
     if (r.vm)
-        fake_vm_destroy(r.vm);
+        fake_env_destroy(r.vm);
     free(r.buf);
     return 0;
 }

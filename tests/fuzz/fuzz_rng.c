@@ -24,7 +24,7 @@
 #define NOPS 16
 
 struct rng_run {
-    struct vm *vm;
+    struct fake_env *vm;
     struct virtio_rng *rng;
     struct fuzz_queue q;
     uint64_t features;
@@ -44,11 +44,11 @@ static void rng_config(struct rng_run *r, uint8_t arg)
     uint32_t w = width[arg & 3];
 
     memset(v, 0xa5, sizeof(v));
-    bus_access(vm_mmio_bus(r->vm), BASE + VIRTIO_MMIO_CONFIG + (arg >> 2), v, w,
+    bus_access(&r->vm->mmio, BASE + VIRTIO_MMIO_CONFIG + (arg >> 2), v, w,
                false);
     for (uint32_t i = 0; i < w; i++)
         FUZZ_CHECK(v[i] == 0);
-    bus_access(vm_mmio_bus(r->vm), BASE + VIRTIO_MMIO_CONFIG + (arg >> 2), v, w,
+    bus_access(&r->vm->mmio, BASE + VIRTIO_MMIO_CONFIG + (arg >> 2), v, w,
                true);
 }
 
@@ -100,7 +100,7 @@ static void rng_op(struct rng_run *r, uint8_t op)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fz f = {data, size};
-    struct rng_run r = {.vm = fake_vm_create(RAM_BASE, RAM_SIZE)};
+    struct rng_run r = {.vm = fake_env_create(RAM_BASE, RAM_SIZE)};
     uint8_t ops[NOPS];
     const uint8_t *img;
     size_t n;
@@ -114,12 +114,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ops[i] = fz_u8(&f);
     n = fz_take(&f, RAM_SIZE, &img);
     memcpy(r.vm->ram, img, n);
-    if (virtio_rng_create(r.vm, BASE, IRQ, &r.rng) == 0) {
+    if (virtio_rng_create(&r.vm->env, BASE, IRQ, &r.rng) == 0) {
         rng_start(&r);
         for (int i = 0; i < NOPS; i++)
             rng_op(&r, ops[i]);
         virtio_rng_destroy(r.rng);
     }
-    fake_vm_destroy(r.vm);
+    fake_env_destroy(r.vm);
     return 0;
 }

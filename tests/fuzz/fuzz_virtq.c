@@ -23,7 +23,7 @@
 #define PENDING_MAX 64
 
 struct vq_state {
-    struct vm *vm;
+    struct fake_env *vm;
     struct virtq vq;
     struct virtq saved; /* size and addresses, for a re-enable */
     unsigned int max_iov;
@@ -170,7 +170,7 @@ static void vq_op(struct vq_state *s, uint8_t op)
     case 6: /* driver reset: in-flight heads are forgotten */
         virtq_reset(&s->vq);
         s->vq = s->saved;
-        FUZZ_CHECK(virtq_enable(&s->vq, s->vm) == 0);
+        FUZZ_CHECK(virtq_enable(&s->vq, &s->vm->env) == 0);
         s->broken = false;
         s->npending = 0;
         break;
@@ -199,7 +199,7 @@ static void vq_run(struct vq_state *s, struct fz *f)
                            .event_idx = flags & 1,
                            .indirect = flags & 2};
     s->saved = s->vq;
-    if (virtq_enable(&s->vq, s->vm) < 0)
+    if (virtq_enable(&s->vq, &s->vm->env) < 0)
         return;
     for (int i = 0; i < NOPS; i++)
         vq_op(s, ops[i]);
@@ -212,11 +212,11 @@ static void vq_run(struct vq_state *s, struct fz *f)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fz f = {data, size};
-    struct vq_state s = {.vm = fake_vm_create(RAM_BASE, RAM_SIZE)};
+    struct vq_state s = {.vm = fake_env_create(RAM_BASE, RAM_SIZE)};
 
     if (!s.vm)
         return 0;
     vq_run(&s, &f);
-    fake_vm_destroy(s.vm);
+    fake_env_destroy(s.vm);
     return 0;
 }

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fake_vm.h"
+#include "fake_env.h"
 #include "test_virtio_drv.h"
 #include "virtio/blk.h"
 #include "virtio/mmio.h"
@@ -25,7 +25,7 @@
 
 static enum io_engine engine;
 static char path[4096];
-static struct vm *vm;
+static struct fake_env *vm;
 static struct tdrv drv;
 static struct virtio_blk *blk;
 static struct drive_config cfg;
@@ -58,7 +58,7 @@ static void start_coalescing(bool read_only, uint16_t coalesce_us)
                                 .cache_type = CACHE_WRITEBACK,
                                 .io_engine = engine,
                                 .completion_coalesce_us = coalesce_us};
-    ck_assert_int_eq(virtio_blk_create(vm, &cfg, BASE, IRQ, &blk), 0);
+    ck_assert_int_eq(virtio_blk_create(&vm->env, &cfg, BASE, IRQ, &blk), 0);
     tdrv_mmio_write(&drv, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
     f = tdrv_mmio_read(&drv, VIRTIO_MMIO_DEVICE_FEATURES);
     tdrv_mmio_write(&drv, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
@@ -75,7 +75,7 @@ static void start(bool read_only)
 
 static void setup(void)
 {
-    vm = fake_vm_create(RAM_BASE, RAM_SIZE);
+    vm = fake_env_create(RAM_BASE, RAM_SIZE);
     ck_assert_ptr_nonnull(vm);
     image_create(DISK_SIZE);
     blk = NULL;
@@ -88,7 +88,7 @@ static void teardown(void)
 {
     event_loop_stop(vm->loop);
     virtio_blk_destroy(blk);
-    fake_vm_destroy(vm);
+    fake_env_destroy(vm);
     unlink(path);
 }
 
@@ -633,12 +633,12 @@ START_TEST(test_lock_conflict)
 
     start(false);
     logged = vm->log_lines;
-    ck_assert_int_eq(virtio_blk_create(vm, &cfg, BASE + 0x1000, IRQ + 1, &b2),
-                     -EBUSY);
+    ck_assert_int_eq(
+        virtio_blk_create(&vm->env, &cfg, BASE + 0x1000, IRQ + 1, &b2), -EBUSY);
     ck_assert_uint_gt(vm->log_lines, logged);
     cfg.is_read_only = true;
-    ck_assert_int_eq(virtio_blk_create(vm, &cfg, BASE + 0x1000, IRQ + 1, &b2),
-                     -EBUSY);
+    ck_assert_int_eq(
+        virtio_blk_create(&vm->env, &cfg, BASE + 0x1000, IRQ + 1, &b2), -EBUSY);
 }
 END_TEST
 
@@ -648,7 +648,7 @@ START_TEST(test_missing_file)
     struct drive_config c = {
         .drive_id = "x", .path_on_host = "/nonexist/x", .io_engine = engine};
 
-    ck_assert_int_eq(virtio_blk_create(vm, &c, BASE, IRQ, &b2), -ENOENT);
+    ck_assert_int_eq(virtio_blk_create(&vm->env, &c, BASE, IRQ, &b2), -ENOENT);
 }
 END_TEST
 

@@ -25,7 +25,7 @@
 
 #include "backend/block.h"
 #include "backend/chardev.h"
-#include "fake_vm.h"
+#include "fake_env.h"
 #include "test_virtio_drv.h"
 #include "virtio/blk.h"
 #include "virtio/console.h"
@@ -42,12 +42,12 @@
 #define QSIZE 64
 #define REFILLS 20000 /* requests the refilling guest posts in all */
 
-static struct vm *vm;
+static struct fake_env *vm;
 static struct tdrv busy, busy_rx, victim; /* busy_rx: receive queues */
 
 static void setup(void)
 {
-    vm = fake_vm_create(RAM_BASE, RAM_SIZE);
+    vm = fake_env_create(RAM_BASE, RAM_SIZE);
     ck_assert_ptr_nonnull(vm);
     tdrv_init(&busy_rx, vm, RAM_BASE, 2 << 20, VIRTIO_NET_QUEUE_SIZE);
     tdrv_init(&busy, vm, RAM_BASE + (2 << 20), 2 << 20, QSIZE);
@@ -57,7 +57,7 @@ static void setup(void)
 static void teardown(void)
 {
     event_loop_stop(vm->loop);
-    fake_vm_destroy(vm);
+    fake_env_destroy(vm);
 }
 
 /* Interrupts signalled on (gsi) since the last call (the irqfd's count). */
@@ -127,7 +127,8 @@ static void victim_start(struct virtio_rng **rng, bool publish)
 {
     struct tbuf b = {tdrv_alloc(&victim, 16), 16, true};
 
-    ck_assert_int_eq(virtio_rng_create(vm, VICTIM_BASE, VICTIM_IRQ, rng), 0);
+    ck_assert_int_eq(virtio_rng_create(&vm->env, VICTIM_BASE, VICTIM_IRQ, rng),
+                     0);
     ck_assert_uint_eq(
         tdrv_mmio_start(&victim, VICTIM_BASE, VIRTIO_BIT(VIRTIO_F_VERSION_1)),
         15);
@@ -148,9 +149,9 @@ START_TEST(blk_refilling_guest_yields)
     ck_assert_ptr_nonnull(d);
     d->be = (struct block_backend){
         .ops = &refill_ops, .size = 1 << 20, .event_fd = -1};
-    ck_assert_int_eq(
-        virtio_blk_create_backend(vm, &cfg, &d->be, BUSY_BASE, BUSY_IRQ, &blk),
-        0);
+    ck_assert_int_eq(virtio_blk_create_backend(&vm->env, &cfg, &d->be,
+                                               BUSY_BASE, BUSY_IRQ, &blk),
+                     0);
     victim_start(&rng, true);
     b[0] = (struct tbuf){tdrv_alloc(&busy, 16), 16, false};
     memcpy(tdrv_ptr(&busy, b[0].gpa), &type, 4);
@@ -235,9 +236,9 @@ START_TEST(blk_byte_budget_yields)
     ck_assert_ptr_nonnull(d);
     d->be = (struct block_backend){
         .ops = &big_ops, .size = 1ULL << 30, .event_fd = -1};
-    ck_assert_int_eq(
-        virtio_blk_create_backend(vm, &cfg, &d->be, BUSY_BASE, BUSY_IRQ, &blk),
-        0);
+    ck_assert_int_eq(virtio_blk_create_backend(&vm->env, &cfg, &d->be,
+                                               BUSY_BASE, BUSY_IRQ, &blk),
+                     0);
     b[0] = (struct tbuf){tdrv_alloc(&busy, 16), 16, false};
     memcpy(tdrv_ptr(&busy, b[0].gpa), &type, 4);
     for (int i = 1; i <= BIG_SEGS; i++)
@@ -268,7 +269,7 @@ START_TEST(rng_full_ring_yields)
     struct virtio_rng *rng;
     uint64_t n;
 
-    ck_assert_int_eq(virtio_rng_create(vm, BUSY_BASE, BUSY_IRQ, &rng), 0);
+    ck_assert_int_eq(virtio_rng_create(&vm->env, BUSY_BASE, BUSY_IRQ, &rng), 0);
     for (uint16_t i = 0; i < QSIZE; i++) {
         struct tbuf b = {tdrv_alloc(&busy, 4096), 4096, true};
 
@@ -311,7 +312,8 @@ START_TEST(console_tx_byte_budget_yields)
     chardev_init_fds(&cd, -1, out);
     cd.own_out = true;
     ck_assert_int_eq(
-        virtio_console_create_chardev(vm, &cd, BUSY_BASE, BUSY_IRQ, &con), 0);
+        virtio_console_create_chardev(&vm->env, &cd, BUSY_BASE, BUSY_IRQ, &con),
+        0);
     victim_start(&rng, false);
     for (int i = 0; i < 64; i++)
         b[i] = (struct tbuf){data, 1 << 20, false};
@@ -354,7 +356,8 @@ START_TEST(console_rx_without_room_yields)
     chardev_init_fds(&cd, sv[0], -1);
     cd.own_in = true;
     ck_assert_int_eq(
-        virtio_console_create_chardev(vm, &cd, BUSY_BASE, BUSY_IRQ, &con), 0);
+        virtio_console_create_chardev(&vm->env, &cd, BUSY_BASE, BUSY_IRQ, &con),
+        0);
     for (uint16_t i = 0; i < VIRTIO_CONSOLE_QUEUE_SIZE; i++) {
         struct tbuf b = {tdrv_alloc(&busy_rx, 8), 8, false};
 
@@ -390,9 +393,9 @@ START_TEST(net_rx_unusable_chains_yield)
 
     ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
     fcntl(sv[0], F_SETFL, O_NONBLOCK);
-    ck_assert_int_eq(
-        virtio_net_create_fd(vm, &cfg, sv[0], false, BUSY_BASE, BUSY_IRQ, &net),
-        0);
+    ck_assert_int_eq(virtio_net_create_fd(&vm->env, &cfg, sv[0], false,
+                                          BUSY_BASE, BUSY_IRQ, &net),
+                     0);
     for (uint16_t i = 0; i < VIRTIO_NET_QUEUE_SIZE; i++) {
         struct tbuf b = {tdrv_alloc(&busy_rx, 16), 16, false};
 

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "backend/chardev.h"
-#include "fake_vm.h"
+#include "fake_env.h"
 #include "test_virtio_drv.h"
 #include "virtio/console.h"
 #include "virtio/mmio.h"
@@ -26,7 +26,7 @@
 #define IRQ 6
 #define QSIZE 64
 
-static struct vm *vm;
+static struct fake_env *vm;
 static struct tdrv rxd, txd; /* receiveq0, transmitq0 */
 static struct virtio_console *con;
 static int in_peer = -1, out_peer = -1; /* the test's ends */
@@ -34,7 +34,7 @@ static uint16_t rx_next, tx_next;
 
 static void setup(void)
 {
-    vm = fake_vm_create(RAM_BASE, RAM_SIZE);
+    vm = fake_env_create(RAM_BASE, RAM_SIZE);
     ck_assert_ptr_nonnull(vm);
     tdrv_init(&rxd, vm, RAM_BASE, 2 << 20, QSIZE);
     tdrv_init(&txd, vm, RAM_BASE + (2 << 20), 6 << 20, QSIZE);
@@ -46,7 +46,7 @@ static void teardown(void)
 {
     event_loop_stop(vm->loop);
     virtio_console_destroy(con);
-    fake_vm_destroy(vm);
+    fake_env_destroy(vm);
     if (in_peer >= 0)
         close(in_peer);
     if (out_peer >= 0)
@@ -84,8 +84,8 @@ static void start_sockets(void)
     cd.own_in = cd.own_out = true;
     in_peer = in[1];
     out_peer = out[1];
-    ck_assert_int_eq(virtio_console_create_chardev(vm, &cd, BASE, IRQ, &con),
-                     0);
+    ck_assert_int_eq(
+        virtio_console_create_chardev(&vm->env, &cd, BASE, IRQ, &con), 0);
     go(0);
 }
 
@@ -175,7 +175,7 @@ START_TEST(test_emergency_write)
     char got;
 
     start_sockets();
-    bus_access(vm_mmio_bus(vm),
+    bus_access(&vm->mmio,
                BASE + VIRTIO_MMIO_CONFIG + VIRTIO_CONSOLE_CFG_EMERG_WR, &c, 1,
                true);
     read_all(out_peer, &got, 1);
@@ -258,7 +258,7 @@ START_TEST(test_pty)
     gpa_t g;
     int fd;
 
-    ck_assert_int_eq(virtio_console_create(vm, &cfg, BASE, IRQ, &con), 0);
+    ck_assert_int_eq(virtio_console_create(&vm->env, &cfg, BASE, IRQ, &con), 0);
     ck_assert_uint_eq(vm->log_lines, logged + 1); /* "pty is /dev/pts/N" */
     path = virtio_console_pty_path(con);
     ck_assert_ptr_nonnull(path);
@@ -294,7 +294,7 @@ START_TEST(test_file_appends)
     fd = open(path, O_CREAT | O_WRONLY, 0600);
     ck_assert_int_eq(write(fd, "old\n", 4), 4);
     close(fd);
-    ck_assert_int_eq(virtio_console_create(vm, &cfg, BASE, IRQ, &con), 0);
+    ck_assert_int_eq(virtio_console_create(&vm->env, &cfg, BASE, IRQ, &con), 0);
     go(0);
     tx_send(&b, 1);
     fd = open(path, O_RDONLY);
@@ -306,8 +306,8 @@ START_TEST(test_file_appends)
     event_loop_stop(vm->loop);
     virtio_console_destroy(con);
     con = NULL;
-    ck_assert_int_eq(virtio_console_create(vm, &cfg, BASE + 0x1000, IRQ, &con),
-                     0);
+    ck_assert_int_eq(
+        virtio_console_create(&vm->env, &cfg, BASE + 0x1000, IRQ, &con), 0);
     ck_assert_int_eq(stat(path, &st), 0);
     ck_assert_uint_eq(st.st_mode & 0777, 0600);
     unlink(path);
@@ -320,7 +320,8 @@ START_TEST(test_file_error)
                                  .path = "/nonexistent-dir/x.log"};
     unsigned int logged = vm->log_lines;
 
-    ck_assert_int_eq(virtio_console_create(vm, &cfg, BASE, IRQ, &con), -ENOENT);
+    ck_assert_int_eq(virtio_console_create(&vm->env, &cfg, BASE, IRQ, &con),
+                     -ENOENT);
     ck_assert_ptr_null(con);
     ck_assert_uint_eq(vm->log_lines, logged + 1);
 }
@@ -331,7 +332,7 @@ START_TEST(test_none)
     struct console_config cfg = {.kind = CONSOLE_NONE};
     struct tbuf b = {text(&txd, "void"), 4, false};
 
-    ck_assert_int_eq(virtio_console_create(vm, &cfg, BASE, IRQ, &con), 0);
+    ck_assert_int_eq(virtio_console_create(&vm->env, &cfg, BASE, IRQ, &con), 0);
     go(0);
     tx_send(&b, 1);
     tx_send(&b, 1);

@@ -1,5 +1,5 @@
 /* test_i8042.c - the PS/2 controller driven through the PIO bus on the
- * fake VM: Linux's probe commands, the reset line, keyboard replies and
+ * fake environment: Linux's probe commands, the reset line, keyboard replies and
  * Ctrl-Alt-Del with IRQ 1. */
 #include <check.h>
 
@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "fake_vm.h"
+#include "fake_env.h"
 #include "i8042.h"
 
 #define DATA 0x60
@@ -16,45 +16,45 @@
 #define AUXDATA 0x20
 
 struct fixture {
-    struct vm *vm;
+    struct fake_env *vm;
     struct i8042 *k;
 };
 
-static void outb(struct vm *vm, uint16_t port, uint8_t val)
+static void outb(struct fake_env *vm, uint16_t port, uint8_t val)
 {
-    ck_assert(bus_access(vm_pio_bus(vm), port, &val, 1, true));
+    ck_assert(bus_access(&vm->pio, port, &val, 1, true));
 }
 
-static uint8_t inb(struct vm *vm, uint16_t port)
+static uint8_t inb(struct fake_env *vm, uint16_t port)
 {
     uint8_t val = 0;
 
-    ck_assert(bus_access(vm_pio_bus(vm), port, &val, 1, false));
+    ck_assert(bus_access(&vm->pio, port, &val, 1, false));
     return val;
 }
 
 static void fx_open(struct fixture *f)
 {
-    f->vm = fake_vm_create(0, 4096);
+    f->vm = fake_env_create(0, 4096);
     ck_assert_ptr_nonnull(f->vm);
-    ck_assert_int_eq(i8042_create(f->vm, &f->k), 0);
+    ck_assert_int_eq(i8042_create(&f->vm->env, &f->k), 0);
 }
 
 static void fx_close(struct fixture *f)
 {
     i8042_destroy(f->k);
-    fake_vm_destroy(f->vm);
+    fake_env_destroy(f->vm);
 }
 
 /* What Linux's i8042_command() does for a command with one result. */
-static uint8_t command(struct vm *vm, uint8_t cmd)
+static uint8_t command(struct fake_env *vm, uint8_t cmd)
 {
     outb(vm, CMD, cmd);
     ck_assert_uint_eq(inb(vm, CMD) & OBF, OBF);
     return inb(vm, DATA);
 }
 
-static void expect_bytes(struct vm *vm, const uint8_t *want, int n)
+static void expect_bytes(struct fake_env *vm, const uint8_t *want, int n)
 {
     for (int i = 0; i < n; i++) {
         ck_assert_msg(inb(vm, CMD) & OBF, "byte %d missing", i);
@@ -270,9 +270,9 @@ START_TEST(unknown_commands_harmless)
     ck_assert_uint_eq(command(f.vm, 0xaa), 0x55);
     ck_assert_uint_eq(command(f.vm, 0x20), 0x65);
     /* Wider accesses never reach the one-byte ports. */
-    ck_assert(!bus_access(vm_pio_bus(f.vm), DATA, wide, 2, false));
+    ck_assert(!bus_access(&f.vm->pio, DATA, wide, 2, false));
     ck_assert_uint_eq(wide[0], 0xff);
-    ck_assert(!bus_access(vm_pio_bus(f.vm), CMD, wide, 4, true));
+    ck_assert(!bus_access(&f.vm->pio, CMD, wide, 4, true));
     ck_assert(!f.vm->exit_requested);
     fx_close(&f);
 }

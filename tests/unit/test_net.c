@@ -24,7 +24,7 @@
 #include <linux/if_packet.h>
 #include <linux/if_tun.h>
 
-#include "fake_vm.h"
+#include "fake_env.h"
 #include "test_virtio_drv.h"
 #include "virtio/mmio.h"
 #include "virtio/net.h"
@@ -42,7 +42,7 @@
 #define GSO4                                                                   \
     (VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4))
 
-static struct vm *vm;
+static struct fake_env *vm;
 static struct tdrv rxd, txd;
 static struct virtio_net *net;
 static struct net_config cfg;
@@ -51,7 +51,7 @@ static uint16_t rx_next, tx_next;
 
 static void setup(void)
 {
-    vm = fake_vm_create(RAM_BASE, RAM_SIZE);
+    vm = fake_env_create(RAM_BASE, RAM_SIZE);
     ck_assert_ptr_nonnull(vm);
     tdrv_init(&rxd, vm, RAM_BASE, 8 << 20, QSIZE);
     tdrv_init(&txd, vm, RAM_BASE + (8 << 20), 8 << 20, QSIZE);
@@ -67,7 +67,7 @@ static void teardown(void)
 {
     event_loop_stop(vm->loop);
     virtio_net_destroy(net);
-    fake_vm_destroy(vm);
+    fake_env_destroy(vm);
     if (peer >= 0)
         close(peer);
     if (dev_dup >= 0)
@@ -93,7 +93,7 @@ static void create_fake(void)
     dev_dup = dup(sv[0]);
     rxd.mmio = txd.mmio = BASE;
     ck_assert_int_eq(
-        virtio_net_create_fd(vm, &cfg, sv[0], false, BASE, IRQ, &net), 0);
+        virtio_net_create_fd(&vm->env, &cfg, sv[0], false, BASE, IRQ, &net), 0);
 }
 
 static void go(uint64_t features)
@@ -920,17 +920,17 @@ START_TEST(test_real_tap)
     tap_make("vmrt0", IFF_TAP);
     tap_make("vmtun0", IFF_TUN);
     cfg.host_dev_name = "vmrt0";
-    ck_assert_int_eq(virtio_net_create(vm, &cfg, BASE, IRQ, &net), 0);
+    ck_assert_int_eq(virtio_net_create(&vm->env, &cfg, BASE, IRQ, &net), 0);
     /* Busy, missing, and not a tap: clear errors. */
     cfg.host_dev_name = "vmrt0";
-    ck_assert_int_eq(virtio_net_create(vm, &cfg, BASE + 0x1000, IRQ, &other),
-                     -EBUSY);
+    ck_assert_int_eq(
+        virtio_net_create(&vm->env, &cfg, BASE + 0x1000, IRQ, &other), -EBUSY);
     cfg.host_dev_name = "nosuch0";
-    ck_assert_int_eq(virtio_net_create(vm, &cfg, BASE + 0x1000, IRQ, &other),
-                     -ENODEV);
+    ck_assert_int_eq(
+        virtio_net_create(&vm->env, &cfg, BASE + 0x1000, IRQ, &other), -ENODEV);
     cfg.host_dev_name = "vmtun0";
-    ck_assert_int_eq(virtio_net_create(vm, &cfg, BASE + 0x1000, IRQ, &other),
-                     -EINVAL);
+    ck_assert_int_eq(
+        virtio_net_create(&vm->env, &cfg, BASE + 0x1000, IRQ, &other), -EINVAL);
     ck_assert_uint_ge(vm->log_lines, 3);
     ps = packet_socket("vmrt0");
     go(BASIC | MRG | GSO4 | VIRTIO_BIT(VIRTIO_NET_F_CSUM)); /* TUNSETOFFLOAD */

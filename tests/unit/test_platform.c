@@ -3,7 +3,7 @@
 #include <check.h>
 
 #include "check_main.h"
-#include "fake_vm.h"
+#include "fake_env.h"
 #include "platform.h"
 
 #define RAM_BASE 0x100000ULL
@@ -12,7 +12,7 @@
 #define ACPI_REGS 0xd0002000ULL
 #define STORM 100000
 
-static struct vm *vm;
+static struct fake_env *vm;
 static struct platform *plat;
 
 static void setup(void)
@@ -23,15 +23,15 @@ static void setup(void)
                                   .s5_slp_typ = 5,
                                   .reset_value = 6};
 
-    vm = fake_vm_create(RAM_BASE, 1 << 20);
+    vm = fake_env_create(RAM_BASE, 1 << 20);
     ck_assert_ptr_nonnull(vm);
-    ck_assert_int_eq(platform_create(vm, &cfg, &plat), 0);
+    ck_assert_int_eq(platform_create(&vm->env, &cfg, &plat), 0);
 }
 
 static void teardown(void)
 {
     platform_destroy(plat);
-    fake_vm_destroy(vm);
+    fake_env_destroy(vm);
 }
 
 static void mmio_write8(uint64_t addr, uint8_t v)

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fake_vm.h"
+#include "fake_env.h"
 #include "test_virtio_drv.h"
 #include "virtio/mmio.h"
 #include "virtio/rng.h"
@@ -17,17 +17,17 @@
 #define BASE 0xd0100000ULL
 #define IRQ 5
 
-static struct vm *vm;
+static struct fake_env *vm;
 static struct tdrv drv;
 static struct virtio_rng *rng;
 static uint16_t next_desc;
 
 static void setup(void)
 {
-    vm = fake_vm_create(RAM_BASE, RAM_SIZE);
+    vm = fake_env_create(RAM_BASE, RAM_SIZE);
     ck_assert_ptr_nonnull(vm);
     tdrv_init(&drv, vm, RAM_BASE, RAM_SIZE, 64);
-    ck_assert_int_eq(virtio_rng_create(vm, BASE, IRQ, &rng), 0);
+    ck_assert_int_eq(virtio_rng_create(&vm->env, BASE, IRQ, &rng), 0);
     ck_assert_uint_eq(tdrv_mmio_start(&drv, BASE,
                                       VIRTIO_BIT(VIRTIO_F_VERSION_1) |
                                           VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX)),
@@ -40,7 +40,7 @@ static void teardown(void)
 {
     event_loop_stop(vm->loop);
     virtio_rng_destroy(rng);
-    fake_vm_destroy(vm);
+    fake_env_destroy(vm);
 }
 
 /* Sends chain (bufs), waits for it, returns the used length. */

@@ -1,5 +1,5 @@
 /* test_serial.c - the 16550A model driven through the PIO bus as a vCPU
- * would, on the fake VM: output buffering, registers, interrupts, RX FIFO,
+ * would, in the fake environment: output buffering, registers, interrupts, RX FIFO,
  * loopback, Linux's probe sequence and the event-loop input path. */
 #include <check.h>
 
@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fake_vm.h"
+#include "fake_env.h"
 #include "serial8250.h"
 
 #define COM1 0x3f8
@@ -22,21 +22,21 @@ enum { RBR, IER, IIR, LCR, MCR, LSR, MSR, SCR };
 #define FCR IIR
 
 struct fixture {
-    struct vm *vm;
+    struct fake_env *vm;
     struct serial *s;
     int out[2]; /* guest output: the test reads out[0] */
 };
 
-static void outb(struct vm *vm, unsigned int reg, uint8_t val)
+static void outb(struct fake_env *vm, unsigned int reg, uint8_t val)
 {
-    ck_assert(bus_access(vm_pio_bus(vm), COM1 + reg, &val, 1, true));
+    ck_assert(bus_access(&vm->pio, COM1 + reg, &val, 1, true));
 }
 
-static uint8_t inb(struct vm *vm, unsigned int reg)
+static uint8_t inb(struct fake_env *vm, unsigned int reg)
 {
     uint8_t val = 0;
 
-    ck_assert(bus_access(vm_pio_bus(vm), COM1 + reg, &val, 1, false));
+    ck_assert(bus_access(&vm->pio, COM1 + reg, &val, 1, false));
     return val;
 }
 
@@ -44,19 +44,19 @@ static void fx_open(struct fixture *f, int in_fd)
 {
     struct serial_config cfg = {.port = COM1, .irq = IRQ};
 
-    f->vm = fake_vm_create(0, 4096);
+    f->vm = fake_env_create(0, 4096);
     ck_assert_ptr_nonnull(f->vm);
     ck_assert_int_eq(pipe2(f->out, O_NONBLOCK | O_CLOEXEC), 0);
     cfg.out_fd = f->out[1];
     cfg.in_fd = in_fd;
-    ck_assert_int_eq(serial_create(f->vm, &cfg, &f->s), 0);
+    ck_assert_int_eq(serial_create(&f->vm->env, &cfg, &f->s), 0);
 }
 
 static void fx_close(struct fixture *f)
 {
     if (f->s)
         serial_destroy(f->s);
-    fake_vm_destroy(f->vm);
+    fake_env_destroy(f->vm);
     close(f->out[0]);
     if (f->out[1] >= 0)
         close(f->out[1]);
@@ -75,7 +75,7 @@ static size_t drain(struct fixture *f, char *buf, size_t cap)
     return (size_t)n;
 }
 
-static void put_str(struct vm *vm, const char *s)
+static void put_str(struct fake_env *vm, const char *s)
 {
     while (*s)
         outb(vm, RBR, (uint8_t)*s++);
@@ -332,7 +332,7 @@ START_TEST(hostile_widths)
     const uint8_t in[] = "ab";
 
     fx_open(&f, -1);
-    bus = vm_pio_bus(f.vm);
+    bus = &f.vm->pio;
     outb(f.vm, FCR, 0x01);
     outb(f.vm, SCR, 0x77);
     ck_assert_int_eq(serial_inject(f.s, in, 2), 2);
@@ -399,7 +399,7 @@ START_TEST(full_output_pipe_does_not_hang)
 }
 END_TEST
 
-static bool wait_for_data(struct vm *vm)
+static bool wait_for_data(struct fake_env *vm)
 {
     for (int i = 0; i < 5000; i++) {
         if (inb(vm, LSR) & 0x01)
@@ -475,7 +475,7 @@ END_TEST
 
 static void *stress_writer(void *arg)
 {
-    struct vm *vm = arg;
+    struct fake_env *vm = arg;
 
     for (int i = 0; i < STRESS_BYTES; i++) {
         outb(vm, RBR, i % 64 == 63 ? '\n' : 'w');
@@ -519,17 +519,17 @@ END_TEST
 
 START_TEST(bad_port_rejected)
 {
-    struct vm *vm = fake_vm_create(0, 4096);
+    struct fake_env *vm = fake_env_create(0, 4096);
     struct serial_config cfg = {
         .port = 0xfffc, .irq = IRQ, .out_fd = -1, .in_fd = -1};
     struct serial *s = NULL;
 
-    ck_assert_int_eq(serial_create(vm, &cfg, &s), -EINVAL);
+    ck_assert_int_eq(serial_create(&vm->env, &cfg, &s), -EINVAL);
     cfg.port = COM1;
-    ck_assert_int_eq(serial_create(vm, &cfg, &s), 0);
-    ck_assert_int_eq(serial_create(vm, &cfg, &s), -EEXIST);
+    ck_assert_int_eq(serial_create(&vm->env, &cfg, &s), 0);
+    ck_assert_int_eq(serial_create(&vm->env, &cfg, &s), -EEXIST);
     serial_destroy(s);
-    fake_vm_destroy(vm);
+    fake_env_destroy(vm);
 }
 END_TEST
 

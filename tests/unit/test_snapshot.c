@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
-#include "fake_vm.h"
+#include "fake_env.h"
 #include "i8042.h"
 #include "serial8250.h"
 #include "snapshot_file.h"
@@ -360,7 +360,7 @@ END_TEST
  * are refused, nothing is read past the record. */
 START_TEST(test_serial_i8042_hostile_state)
 {
-    struct vm *vm = fake_vm_create(0, 4096);
+    struct fake_env *vm = fake_env_create(0, 4096);
     struct serial_config cfg = {
         .port = 0x3f8, .irq = 4, .out_fd = -1, .in_fd = -1};
     struct serial *s;
@@ -371,8 +371,8 @@ START_TEST(test_serial_i8042_hostile_state)
     uint8_t bad_trigger[13] = {0, 0, 0, 0, 0, 0, 1, 0, 1, 3, 0, 0, 0};
     uint8_t bad_queue[6] = {0, 0, 0, 0, 0, 17};
 
-    ck_assert_int_eq(serial_create(vm, &cfg, &s), 0);
-    ck_assert_int_eq(i8042_create(vm, &k), 0);
+    ck_assert_int_eq(serial_create(&vm->env, &cfg, &s), 0);
+    ck_assert_int_eq(i8042_create(&vm->env, &k), 0);
     ck_assert_int_eq(serial_save(s, &b), 0);
     sr_init(&r, b.data, b.len);
     ck_assert_int_eq(serial_load(s, &r), 0);
@@ -394,7 +394,7 @@ START_TEST(test_serial_i8042_hostile_state)
     sb_free(&b);
     i8042_destroy(k);
     serial_destroy(s);
-    fake_vm_destroy(vm);
+    fake_env_destroy(vm);
 }
 END_TEST
 
@@ -402,7 +402,7 @@ END_TEST
  * or of a bad size are refused; a good one comes back with its indices. */
 START_TEST(test_virtq_load_checks_rings)
 {
-    struct vm *vm = fake_vm_create(0, 0x10000);
+    struct fake_env *vm = fake_env_create(0, 0x10000);
     struct virtq q = {.size = 16,
                       .desc_gpa = 0x1000,
                       .avail_gpa = 0x2000,
@@ -411,12 +411,12 @@ START_TEST(test_virtq_load_checks_rings)
     struct snap_buf b = {0};
     struct snap_rd r;
 
-    ck_assert_int_eq(virtq_enable(&q, vm), 0);
+    ck_assert_int_eq(virtq_enable(&q, &vm->env), 0);
     q.last_avail = 7;
     q.used_idx = 5;
     virtq_save(&q, &b);
     sr_init(&r, b.data, b.len);
-    ck_assert_int_eq(virtq_load(&back, vm, &r), 0);
+    ck_assert_int_eq(virtq_load(&back, &vm->env, &r), 0);
     ck_assert_int_eq(sr_done(&r), 0);
     ck_assert(back.enabled);
     ck_assert_uint_eq(back.last_avail, 7);
@@ -426,15 +426,15 @@ START_TEST(test_virtq_load_checks_rings)
     q.used_gpa = 0xfff0; /* the used ring runs past RAM */
     virtq_save(&q, &b);
     sr_init(&r, b.data, b.len);
-    ck_assert_int_eq(virtq_load(&back, vm, &r), -EINVAL);
+    ck_assert_int_eq(virtq_load(&back, &vm->env, &r), -EINVAL);
     sb_free(&b);
     q.used_gpa = 0x3000;
     q.size = 12; /* not a power of two */
     virtq_save(&q, &b);
     sr_init(&r, b.data, b.len);
-    ck_assert_int_eq(virtq_load(&back, vm, &r), -EINVAL);
+    ck_assert_int_eq(virtq_load(&back, &vm->env, &r), -EINVAL);
     sb_free(&b);
-    fake_vm_destroy(vm);
+    fake_env_destroy(vm);
 }
 END_TEST
 

@@ -6,7 +6,7 @@
 #include "test_virtio_drv.h"
 #include "virtio/mmio.h"
 
-void tdrv_init(struct tdrv *d, struct vm *vm, gpa_t area, uint64_t span,
+void tdrv_init(struct tdrv *d, struct fake_env *vm, gpa_t area, uint64_t span,
                uint16_t size)
 {
     *d = (struct tdrv){.vm = vm, .size = size};
@@ -30,7 +30,7 @@ gpa_t tdrv_alloc(struct tdrv *d, uint32_t len)
 
 void *tdrv_ptr(struct tdrv *d, gpa_t gpa)
 {
-    void *p = vm_gpa_ptr(d->vm, gpa, 1);
+    void *p = gmem_ptr(&d->vm->mem, gpa, 1);
 
     ck_assert_ptr_nonnull(p);
     return p;
@@ -118,13 +118,13 @@ uint32_t tdrv_mmio_read(struct tdrv *d, uint32_t off)
 {
     uint32_t v = 0;
 
-    bus_access(vm_mmio_bus(d->vm), d->mmio + off, (uint8_t *)&v, 4, false);
+    bus_access(&d->vm->mmio, d->mmio + off, (uint8_t *)&v, 4, false);
     return v;
 }
 
 void tdrv_mmio_write(struct tdrv *d, uint32_t off, uint32_t v)
 {
-    bus_access(vm_mmio_bus(d->vm), d->mmio + off, (uint8_t *)&v, 4, true);
+    bus_access(&d->vm->mmio, d->mmio + off, (uint8_t *)&v, 4, true);
 }
 
 static void tdrv_write64(struct tdrv *d, uint32_t off, uint64_t v)

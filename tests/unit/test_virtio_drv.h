@@ -1,5 +1,5 @@
 /* test_virtio_drv.h - a minimal virtio driver for unit tests: builds split
- * rings in a fake VM's RAM and pokes virtio-mmio registers, as a guest
+ * rings in a fake environment's RAM and pokes virtio-mmio registers, as a guest
  * would (or as a hostile guest would, descriptor by descriptor). */
 #ifndef VMRUN_TEST_VIRTIO_DRV_H
 #define VMRUN_TEST_VIRTIO_DRV_H
@@ -7,10 +7,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "fake_vm.h"
+#include "fake_env.h"
 
 struct tdrv {
-    struct vm *vm;
+    struct fake_env *vm;
     uint16_t size;
     gpa_t desc, avail, used; /* ring areas */
     uint16_t avail_idx;      /* next avail->idx to publish */
@@ -27,7 +27,7 @@ struct tbuf {
 
 /* Rings for a queue of (size) at (area) in RAM; buffers come after them,
  * up to (area + span). */
-void tdrv_init(struct tdrv *d, struct vm *vm, gpa_t area, uint64_t span,
+void tdrv_init(struct tdrv *d, struct fake_env *vm, gpa_t area, uint64_t span,
                uint16_t size);
 /* (len) bytes of zeroed guest memory, 16-byte aligned. */
 gpa_t tdrv_alloc(struct tdrv *d, uint32_t len);

@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fake_vm.h"
+#include "fake_env.h"
 #include "test_virtio_drv.h"
 #include "virtio/mmio.h"
 
@@ -80,19 +80,20 @@ static const struct virtio_device_ops fake_ops = {
     .reset = fake_reset,
 };
 
-static struct vm *vm;
+static struct fake_env *vm;
 static struct tdrv drv;
 static struct fake_dev dev;
 static struct virtio_mmio *t;
 
 static void setup(void)
 {
-    vm = fake_vm_create(RAM_BASE, RAM_SIZE);
+    vm = fake_env_create(RAM_BASE, RAM_SIZE);
     ck_assert_ptr_nonnull(vm);
     memset(&dev, 0, sizeof(dev));
     for (int i = 0; i < 10; i++)
         dev.config[i] = 0xa0 + i;
-    ck_assert_int_eq(virtio_mmio_create(vm, BASE, IRQ, &fake_ops, &dev, &t), 0);
+    ck_assert_int_eq(
+        virtio_mmio_create(&vm->env, BASE, IRQ, &fake_ops, &dev, &t), 0);
     tdrv_init(&drv, vm, RAM_BASE, RAM_SIZE, 16);
     drv.mmio = BASE;
 }
@@ -101,7 +102,7 @@ static void teardown(void)
 {
     event_loop_stop(vm->loop);
     virtio_mmio_destroy(t);
-    fake_vm_destroy(vm);
+    fake_env_destroy(vm);
 }
 
 static uint32_t rd(uint32_t off)
@@ -409,11 +410,13 @@ START_TEST(test_bad_create)
     struct virtio_mmio *t2;
 
     bad.queue_max = 48;
-    ck_assert_int_eq(virtio_mmio_create(vm, BASE + 0x1000, 6, &bad, &dev, &t2),
-                     -EINVAL);
+    ck_assert_int_eq(
+        virtio_mmio_create(&vm->env, BASE + 0x1000, 6, &bad, &dev, &t2),
+        -EINVAL);
     /* Overlapping window: the bus refuses, nothing leaks. */
     ck_assert_int_eq(
-        virtio_mmio_create(vm, BASE + 0x800, 6, &fake_ops, &dev, &t2), -EEXIST);
+        virtio_mmio_create(&vm->env, BASE + 0x800, 6, &fake_ops, &dev, &t2),
+        -EEXIST);
 }
 END_TEST
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fake_vm.h"
+#include "fake_env.h"
 #include "test_virtio_drv.h"
 #include "virtio/queue.h"
 
@@ -15,7 +15,7 @@
 #define RAM_END (RAM_BASE + RAM_SIZE)
 #define QSIZE 8
 
-static struct vm *vm;
+static struct fake_env *vm;
 static struct tdrv drv;
 static struct virtq vq;
 static struct virtq_elem elem;
@@ -23,7 +23,7 @@ static struct iovec iov[16];
 
 static void setup(void)
 {
-    vm = fake_vm_create(RAM_BASE, RAM_SIZE);
+    vm = fake_env_create(RAM_BASE, RAM_SIZE);
     ck_assert_ptr_nonnull(vm);
     tdrv_init(&drv, vm, RAM_BASE, RAM_SIZE, QSIZE);
     vq = (struct virtq){.size = QSIZE,
@@ -31,12 +31,12 @@ static void setup(void)
                         .avail_gpa = drv.avail,
                         .used_gpa = drv.used,
                         .indirect = true};
-    ck_assert_int_eq(virtq_enable(&vq, vm), 0);
+    ck_assert_int_eq(virtq_enable(&vq, &vm->env), 0);
 }
 
 static void teardown(void)
 {
-    fake_vm_destroy(vm);
+    fake_env_destroy(vm);
 }
 
 static int pop(void)
@@ -112,16 +112,16 @@ START_TEST(test_enable_checks)
     struct virtq q = vq;
 
     q.size = 6; /* not a power of two */
-    ck_assert_int_eq(virtq_enable(&q, vm), -EINVAL);
+    ck_assert_int_eq(virtq_enable(&q, &vm->env), -EINVAL);
     q = vq;
     q.desc_gpa += 8; /* descriptor table must be 16-byte aligned */
-    ck_assert_int_eq(virtq_enable(&q, vm), -EINVAL);
+    ck_assert_int_eq(virtq_enable(&q, &vm->env), -EINVAL);
     q = vq;
     q.used_gpa = RAM_END - 16; /* used ring runs past RAM */
-    ck_assert_int_eq(virtq_enable(&q, vm), -EINVAL);
+    ck_assert_int_eq(virtq_enable(&q, &vm->env), -EINVAL);
     q = vq;
     q.avail_gpa = 0xfffffffffffffff0ULL;
-    ck_assert_int_eq(virtq_enable(&q, vm), -EINVAL);
+    ck_assert_int_eq(virtq_enable(&q, &vm->env), -EINVAL);
 }
 END_TEST
 
@@ -132,13 +132,13 @@ START_TEST(test_used_overlaps_rings)
     struct virtq q = vq;
 
     q.used_gpa = vq.avail_gpa; /* used->flags aliases avail->flags/idx */
-    ck_assert_int_eq(virtq_enable(&q, vm), -EINVAL);
+    ck_assert_int_eq(virtq_enable(&q, &vm->env), -EINVAL);
     q = vq;
     q.used_gpa = vq.avail_gpa + 2;
-    ck_assert_int_eq(virtq_enable(&q, vm), -EINVAL);
+    ck_assert_int_eq(virtq_enable(&q, &vm->env), -EINVAL);
     q = vq;
     q.used_gpa = vq.desc_gpa + 16; /* inside the descriptor table */
-    ck_assert_int_eq(virtq_enable(&q, vm), -EINVAL);
+    ck_assert_int_eq(virtq_enable(&q, &vm->env), -EINVAL);
 }
 END_TEST
 
@@ -358,7 +358,7 @@ static gpa_t page_alloc(unsigned int n)
     return (tdrv_alloc(&drv, (n + 1) * 4096) + 4095) & ~4095ULL;
 }
 
-/* True if page (gpa) is set in the fake VM's dirty bits (taken). */
+/* True if page (gpa) is set in the fake environment's dirty bits (taken). */
 static bool dirty(const uint64_t *bits, gpa_t gpa)
 {
     uint64_t pg = (gpa - RAM_BASE) / 4096;
@@ -513,7 +513,7 @@ START_TEST(test_reset_recovers)
                         .desc_gpa = drv.desc,
                         .avail_gpa = drv.avail,
                         .used_gpa = drv.used};
-    ck_assert_int_eq(virtq_enable(&vq, vm), 0);
+    ck_assert_int_eq(virtq_enable(&vq, &vm->env), 0);
     tdrv_desc(&drv, 0, b, 16, 0, 0);
     tdrv_publish(&drv, 0);
     ck_assert_int_eq(pop(), 1);

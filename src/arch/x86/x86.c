@@ -134,11 +134,11 @@ int arch_vm_create_devices(struct vm *vm)
         return ret;
     sc.out_fd = vm->arch.serial_cd.out_fd;
     sc.in_fd = vm->arch.serial_cd.in_fd;
-    ret = serial_create(vm, &sc, &vm->arch.serial);
+    ret = serial_create(&vm->env, &sc, &vm->arch.serial);
     if (ret == 0)
-        ret = i8042_create(vm, &vm->arch.kbd);
+        ret = i8042_create(&vm->env, &vm->arch.kbd);
     if (ret == 0)
-        ret = platform_create(vm, &pc, &vm->arch.platform);
+        ret = platform_create(&vm->env, &pc, &vm->arch.platform);
     if (ret == 0)
         ret = arch_add_mmio_device(vm, "QEMU0001", LAYOUT_PVPANIC, 2, -1);
     if (ret < 0)
