@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "i8042.h"
+#include "arch/arch.h"
 #include "snapshot.h"
 #include "vm.h"
 #include "vmrun.h"
@@ -169,9 +169,9 @@ int vmrun_is_paused(struct vmrun_vm *v)
 
 int vmrun_send_ctrl_alt_del(struct vmrun_vm *v)
 {
-    if (!v || !v->vm.arch.kbd)
+    if (!v)
         return -EINVAL;
-    return i8042_send_ctrl_alt_del(v->vm.arch.kbd);
+    return arch_send_ctrl_alt_del(&v->vm);
 }
 
 int vmrun_snapshot_create(struct vmrun_vm *v, enum vmrun_snapshot_type type,

@@ -45,6 +45,29 @@ struct dev_env {
     void *ctx; /* the first argument of every irq_ops function */
 };
 
+struct snap_buf;
+struct snap_rd;
+struct metrics_devices;
+
+/* One device model's entry points for the VM: each device has one static
+ * const table, and the VM keeps a list of (ops, device, id) in creation
+ * order, which is the order of the snapshot's device sections.  (dev) is
+ * the device the model's create function returned.  Every member is
+ * required but metrics, NULL for a device without counters. */
+struct device_ops {
+    const char *name; /* the model, for log lines: "virtio-blk" */
+    /* Appends the device's state to (b) / restores it from (r) (0 or
+     * -errno; see virtio_mmio_save()).  Called on a stopped VM. */
+    int (*save)(void *dev, struct snap_buf *b);
+    int (*load)(void *dev, struct snap_rd *r);
+    /* Adds the device's counters to (out) under (id) (src/metrics.h).
+     * Any thread, lock-free. */
+    void (*metrics)(void *dev, const char *id, struct metrics_devices *out);
+    /* Frees the device.  Called after the vCPUs and the event loop
+     * stopped, before guest RAM is unmapped, in reverse creation order. */
+    void (*destroy)(void *dev);
+};
+
 #define dev_log(env, level, ...) log_msg((env)->log, (level), __VA_ARGS__)
 
 /* Host address of guest range [gpa, gpa + len) if it lies wholly in one RAM

@@ -95,6 +95,29 @@ static uint64_t rss_bytes(int statm_fd)
     return (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
+struct metrics_drive *metrics_add_drive(struct metrics_devices *m,
+                                        const char *id)
+{
+    struct metrics_drive *d;
+
+    if (m->nr_drives >= m->max_drives)
+        return NULL;
+    d = &m->drives[m->nr_drives++];
+    *d = (struct metrics_drive){.id = id};
+    return d;
+}
+
+struct metrics_net *metrics_add_net(struct metrics_devices *m, const char *id)
+{
+    struct metrics_net *n;
+
+    if (m->nr_nets >= m->max_nets)
+        return NULL;
+    n = &m->nets[m->nr_nets++];
+    *n = (struct metrics_net){.id = id};
+    return n;
+}
+
 void metrics_snapshot_clock_rss(struct metrics_snapshot *s, int statm_fd)
 {
     struct timespec ts;

@@ -111,6 +111,20 @@ struct metrics_snapshot {
     const struct metrics_net *nets;
 };
 
+/* Where the devices of one VM add their counters for one line: room for
+ * (max_drives) drives and (max_nets) NICs (device_ops.metrics). */
+struct metrics_devices {
+    struct metrics_drive *drives;
+    struct metrics_net *nets;
+    unsigned int nr_drives, max_drives;
+    unsigned int nr_nets, max_nets;
+};
+
+/* The next free entry of (m), zeroed, with (id); NULL when it is full. */
+struct metrics_drive *metrics_add_drive(struct metrics_devices *m,
+                                        const char *id);
+struct metrics_net *metrics_add_net(struct metrics_devices *m, const char *id);
+
 /* Copies (m)'s counters into (out). */
 void metrics_vcpu_read(const struct vcpu_metrics *m, struct metrics_vcpu *out);
 void metrics_blk_read(const struct blk_metrics *m, struct metrics_drive *out);

@@ -19,10 +19,6 @@
 #include "snapshot_config.h"
 #include "snapshot_file.h"
 #include "util.h"
-#include "virtio/blk.h"
-#include "virtio/console.h"
-#include "virtio/net.h"
-#include "virtio/rng.h"
 #include "vm.h"
 
 static double snap_now_ms(void)
@@ -222,80 +218,16 @@ static int snap_write_memory(struct vm *vm, bool diff, int fd, const char *path,
 
 /* ---- devices, in slot order (vm_create_devices()) ---- */
 
-struct snap_dev {
-    void *dev;
-    int (*save)(void *dev, struct snap_buf *b);
-    int (*load)(void *dev, struct snap_rd *r);
-};
-
-static int save_blk(void *d, struct snap_buf *b)
-{
-    return virtio_blk_save(d, b);
-}
-
-static int load_blk(void *d, struct snap_rd *r)
-{
-    return virtio_blk_load(d, r);
-}
-
-static int save_net(void *d, struct snap_buf *b)
-{
-    return virtio_net_save(d, b);
-}
-
-static int load_net(void *d, struct snap_rd *r)
-{
-    return virtio_net_load(d, r);
-}
-
-static int save_con(void *d, struct snap_buf *b)
-{
-    return virtio_console_save(d, b);
-}
-
-static int load_con(void *d, struct snap_rd *r)
-{
-    return virtio_console_load(d, r);
-}
-
-static int save_rng(void *d, struct snap_buf *b)
-{
-    return virtio_rng_save(d, b);
-}
-
-static int load_rng(void *d, struct snap_rd *r)
-{
-    return virtio_rng_load(d, r);
-}
-
-/* The virtio devices in slot order: drives, NICs, console, rng. */
-static unsigned int snap_devices(struct vm *vm, struct snap_dev *d)
-{
-    unsigned int n = 0;
-
-    for (unsigned int i = 0; i < vm->nr_blk; i++)
-        d[n++] = (struct snap_dev){vm->blk[i], save_blk, load_blk};
-    for (unsigned int i = 0; i < vm->nr_net; i++)
-        d[n++] = (struct snap_dev){vm->net[i], save_net, load_net};
-    if (vm->console)
-        d[n++] = (struct snap_dev){vm->console, save_con, load_con};
-    if (vm->rng)
-        d[n++] = (struct snap_dev){vm->rng, save_rng, load_rng};
-    return n;
-}
-
-#define SNAP_MAX_DEVS (CONFIG_MAX_DRIVES + CONFIG_MAX_NICS + 2)
-
 static int snap_save_devices(struct vm *vm, struct snap_writer *w)
 {
-    struct snap_dev d[SNAP_MAX_DEVS];
-    unsigned int n = snap_devices(vm, d);
     int ret = 0;
 
-    for (unsigned int i = 0; i < n && ret == 0; i++) {
+    for (unsigned int i = 0; i < vm->nr_devices && ret == 0; i++) {
+        const struct vm_device *d = &vm->devices[i];
+
         ret = snap_writer_begin(w, SNAP_SEC_DEVICE, i);
         if (ret == 0) {
-            ret = d[i].save(d[i].dev, &w->data);
+            ret = d->ops->save(d->dev, &w->data);
             snap_writer_end(w);
         }
         if (ret < 0)
@@ -307,15 +239,14 @@ static int snap_save_devices(struct vm *vm, struct snap_writer *w)
 
 static int snap_load_devices(struct vm *vm, const struct snap_file *f)
 {
-    struct snap_dev d[SNAP_MAX_DEVS];
-    unsigned int n = snap_devices(vm, d);
     struct snap_rd r;
 
-    for (unsigned int i = 0; i < n; i++) {
+    for (unsigned int i = 0; i < vm->nr_devices; i++) {
+        const struct vm_device *d = &vm->devices[i];
         int ret = -EINVAL;
 
         if (snap_file_section(f, SNAP_SEC_DEVICE, i, &r))
-            ret = d[i].load(d[i].dev, &r);
+            ret = d->ops->load(d->dev, &r);
         if (ret == 0)
             ret = sr_done(&r);
         if (ret < 0) {

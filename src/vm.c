@@ -488,7 +488,8 @@ static int vm_build(struct vm *vm, const struct vmrun_config *cfg,
                "VM created: %u vCPUs, %llu MiB, %u drives, %u network "
                "interfaces%s",
                vm->nr_vcpus, (unsigned long long)vm->cfg->mem_size_mib,
-               vm->nr_blk, vm->nr_net, mem_fd >= 0 ? " (for a restore)" : "");
+               (unsigned int)vm->cfg->nr_drives, (unsigned int)vm->cfg->nr_nics,
+               mem_fd >= 0 ? " (for a restore)" : "");
     return ret;
 }
 

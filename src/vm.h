@@ -15,10 +15,17 @@
 #include "x86_state.h"
 
 struct kvm_run;
-struct virtio_blk;
-struct virtio_net;
-struct virtio_console;
-struct virtio_rng;
+
+/* At most one device per virtio slot the config may ask for. */
+#define VM_MAX_DEVICES (CONFIG_MAX_DRIVES + CONFIG_MAX_NICS + 2)
+
+/* One device of the VM's list: its model's ops, the device, and the
+ * config's id for it (drive_id, iface_id; NULL for the others). */
+struct vm_device {
+    const struct device_ops *ops;
+    void *dev;
+    const char *id;
+};
 
 struct vcpu {
     struct vm *vm;
@@ -67,13 +74,9 @@ struct vm {
 
     struct x86_vm arch;
 
-    /* Devices from the config, in config order. */
-    unsigned int nr_blk;
-    struct virtio_blk *blk[CONFIG_MAX_DRIVES];
-    unsigned int nr_net;
-    struct virtio_net *net[CONFIG_MAX_NICS];
-    struct virtio_console *console;
-    struct virtio_rng *rng;
+    /* Devices from the config, in creation (virtio slot) order. */
+    unsigned int nr_devices;
+    struct vm_device devices[VM_MAX_DEVICES];
     /* Appended to the kernel command line (root=, virtio_mmio.device=). */
     char cmdline_extra[1024];
 
@@ -208,7 +211,8 @@ int vm_add_memslot(struct vm *vm, uint32_t slot, gpa_t gpa, uint64_t size,
  * before arch_load_kernel(): they add DSDT entries and command-line words. */
 int vm_create_devices(struct vm *vm) __attribute__((warn_unused_result));
 
-/* After the vCPUs and the event loop stopped, before RAM is unmapped. */
+/* After the vCPUs and the event loop stopped, before RAM is unmapped:
+ * each device's destroy op, last created first. */
 void vm_destroy_devices(struct vm *vm);
 
 /* Pause/resume (see vmrun_pause()); -errno. */

@@ -64,16 +64,32 @@ static int vm_virtio_slot(struct vm *vm, uint64_t *base, uint32_t *irq)
     return ret;
 }
 
+/* Puts a created device on the VM's list (its place is its snapshot
+ * section); -ENOSPC past VM_MAX_DEVICES, with the device destroyed. */
+static int vm_add_device(struct vm *vm, const struct device_ops *ops, void *dev,
+                         const char *id)
+{
+    if (vm->nr_devices >= VM_MAX_DEVICES) {
+        ops->destroy(dev);
+        return -ENOSPC;
+    }
+    vm->devices[vm->nr_devices++] = (struct vm_device){ops, dev, id};
+    return 0;
+}
+
 static int vm_create_drives(struct vm *vm)
 {
     for (size_t i = 0; i < vm->cfg->nr_drives; i++) {
         const struct drive_config *d = &vm->cfg->drives[i];
+        struct virtio_blk *blk;
         uint64_t base;
         uint32_t irq;
         int ret = vm_virtio_slot(vm, &base, &irq);
 
         if (ret == 0)
-            ret = virtio_blk_create(&vm->env, d, base, irq, &vm->blk[i]);
+            ret = virtio_blk_create(&vm->env, d, base, irq, &blk);
+        if (ret == 0)
+            ret = vm_add_device(vm, &virtio_blk_device_ops, blk, d->drive_id);
         if (ret == 0 && d->is_root_device)
             ret = vm_cmdline_root(vm, d);
         if (ret < 0) {
@@ -81,7 +97,6 @@ static int vm_create_drives(struct vm *vm)
                    i, d->drive_id, strerror(-ret));
             return ret;
         }
-        vm->nr_blk++;
     }
     return 0;
 }
@@ -90,19 +105,21 @@ static int vm_create_nics(struct vm *vm)
 {
     for (size_t i = 0; i < vm->cfg->nr_nics; i++) {
         const struct net_config *n = &vm->cfg->nics[i];
+        struct virtio_net *net;
         uint64_t base;
         uint32_t irq;
         int ret = vm_virtio_slot(vm, &base, &irq);
 
         if (ret == 0)
-            ret = virtio_net_create(&vm->env, n, base, irq, &vm->net[i]);
+            ret = virtio_net_create(&vm->env, n, base, irq, &net);
+        if (ret == 0)
+            ret = vm_add_device(vm, &virtio_net_device_ops, net, n->iface_id);
         if (ret < 0) {
             vm_log(vm, VMRUN_LOG_ERROR,
                    "network-interfaces[%zu]: cannot create '%s': %s", i,
                    n->iface_id, strerror(-ret));
             return ret;
         }
-        vm->nr_net++;
     }
     return 0;
 }
@@ -115,10 +132,14 @@ static int vm_create_misc(struct vm *vm)
     int ret = 0;
 
     if (vm->cfg->has_virtio_console) {
+        struct virtio_console *con;
+
         ret = vm_virtio_slot(vm, &base, &irq);
         if (ret == 0)
             ret = virtio_console_create(&vm->env, &vm->cfg->vconsole, base, irq,
-                                        &vm->console);
+                                        &con);
+        if (ret == 0)
+            ret = vm_add_device(vm, &virtio_console_device_ops, con, NULL);
         if (ret < 0) {
             vm_log(vm, VMRUN_LOG_ERROR, "vmrun.virtio-console: %s",
                    strerror(-ret));
@@ -126,9 +147,13 @@ static int vm_create_misc(struct vm *vm)
         }
     }
     if (vm->cfg->has_entropy) {
+        struct virtio_rng *rng;
+
         ret = vm_virtio_slot(vm, &base, &irq);
         if (ret == 0)
-            ret = virtio_rng_create(&vm->env, base, irq, &vm->rng);
+            ret = virtio_rng_create(&vm->env, base, irq, &rng);
+        if (ret == 0)
+            ret = vm_add_device(vm, &virtio_rng_device_ops, rng, NULL);
         if (ret < 0)
             vm_log(vm, VMRUN_LOG_ERROR, "entropy: %s", strerror(-ret));
     }
@@ -150,13 +175,9 @@ int vm_create_devices(struct vm *vm)
 
 void vm_destroy_devices(struct vm *vm)
 {
-    virtio_rng_destroy(vm->rng);
-    virtio_console_destroy(vm->console);
-    vm->rng = NULL;
-    vm->console = NULL;
-    for (unsigned int i = vm->nr_net; i-- > 0;)
-        virtio_net_destroy(vm->net[i]);
-    for (unsigned int i = vm->nr_blk; i-- > 0;)
-        virtio_blk_destroy(vm->blk[i]);
-    vm->nr_blk = vm->nr_net = 0;
+    while (vm->nr_devices > 0) {
+        struct vm_device *d = &vm->devices[--vm->nr_devices];
+
+        d->ops->destroy(d->dev);
+    }
 }

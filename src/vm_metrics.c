@@ -4,54 +4,36 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "virtio/blk.h"
-#include "virtio/net.h"
 #include "vm.h"
-
-static void vm_metrics_net(struct vm *vm, struct metrics_net *out)
-{
-    for (unsigned int i = 0; i < vm->nr_net; i++) {
-        struct virtio_net_stats st;
-
-        virtio_net_get_stats(vm->net[i], &st);
-        out[i] = (struct metrics_net){
-            .id = vm->cfg->nics[i].iface_id,
-            .rx_bytes = st.rx_bytes,
-            .rx_packets = st.rx_packets,
-            .rx_dropped = st.rx_dropped,
-            .tx_bytes = st.tx_bytes,
-            .tx_packets = st.tx_packets,
-            .tx_dropped = st.tx_dropped,
-            .tx_errors = st.tx_errors,
-        };
-    }
-}
 
 cJSON *vm_metrics(struct vm *vm)
 {
     struct metrics_snapshot s = {
         .nr_vcpus = vm->nr_vcpus,
-        .nr_drives = vm->nr_blk,
-        .nr_nets = vm->nr_net,
         .uptime_ms = (metrics_now_ns() - vm->created_ns) / 1000000,
     };
     struct metrics_vcpu *vcpus = calloc(vm->nr_vcpus + 1, sizeof(*vcpus));
-    struct metrics_drive drives[CONFIG_MAX_DRIVES] = {{0}};
-    struct metrics_net nets[CONFIG_MAX_NICS] = {{0}};
+    struct metrics_drive drives[CONFIG_MAX_DRIVES];
+    struct metrics_net nets[CONFIG_MAX_NICS];
+    struct metrics_devices devs = {drives, nets,           0, CONFIG_MAX_DRIVES,
+                                   0,      CONFIG_MAX_NICS};
     cJSON *root = NULL;
 
     if (!vcpus)
         return NULL;
     for (unsigned int i = 0; i < vm->nr_vcpus; i++)
         metrics_vcpu_read(&vm->vcpus[i].metrics, &vcpus[i]);
-    for (unsigned int i = 0; i < vm->nr_blk; i++) {
-        virtio_blk_get_metrics(vm->blk[i], &drives[i]);
-        drives[i].id = vm->cfg->drives[i].drive_id;
+    for (unsigned int i = 0; i < vm->nr_devices; i++) {
+        const struct vm_device *d = &vm->devices[i];
+
+        if (d->ops->metrics)
+            d->ops->metrics(d->dev, d->id, &devs);
     }
-    vm_metrics_net(vm, nets);
     s.vcpus = vcpus;
     s.drives = drives;
+    s.nr_drives = devs.nr_drives;
     s.nets = nets;
+    s.nr_nets = devs.nr_nets;
     metrics_snapshot_clock_rss(&s, vm->statm_fd);
     root = metrics_to_json(&s);
     free(vcpus);

@@ -766,3 +766,37 @@ int virtio_blk_load(struct virtio_blk *blk, struct snap_rd *r)
 {
     return virtio_mmio_load(blk->t, r);
 }
+
+/* ---- the VM's view: device_ops ---- */
+
+static int blk_ops_save(void *dev, struct snap_buf *b)
+{
+    return virtio_blk_save(dev, b);
+}
+
+static int blk_ops_load(void *dev, struct snap_rd *r)
+{
+    return virtio_blk_load(dev, r);
+}
+
+static void blk_ops_metrics(void *dev, const char *id,
+                            struct metrics_devices *out)
+{
+    struct metrics_drive *d = metrics_add_drive(out, id);
+
+    if (d)
+        virtio_blk_get_metrics(dev, d);
+}
+
+static void blk_ops_destroy(void *dev)
+{
+    virtio_blk_destroy(dev);
+}
+
+const struct device_ops virtio_blk_device_ops = {
+    .name = "virtio-blk",
+    .save = blk_ops_save,
+    .load = blk_ops_load,
+    .metrics = blk_ops_metrics,
+    .destroy = blk_ops_destroy,
+};

@@ -119,4 +119,8 @@ struct metrics_drive;
 void virtio_blk_get_metrics(const struct virtio_blk *blk,
                             struct metrics_drive *out);
 
+/* The VM's entry points into this device (dev_env.h). */
+struct device_ops;
+extern const struct device_ops virtio_blk_device_ops;
+
 #endif

@@ -527,3 +527,27 @@ int virtio_console_load(struct virtio_console *con, struct snap_rd *r)
 {
     return virtio_mmio_load(con->t, r);
 }
+
+/* ---- the VM's view: device_ops ---- */
+
+static int console_ops_save(void *dev, struct snap_buf *b)
+{
+    return virtio_console_save(dev, b);
+}
+
+static int console_ops_load(void *dev, struct snap_rd *r)
+{
+    return virtio_console_load(dev, r);
+}
+
+static void console_ops_destroy(void *dev)
+{
+    virtio_console_destroy(dev);
+}
+
+const struct device_ops virtio_console_device_ops = {
+    .name = "virtio-console",
+    .save = console_ops_save,
+    .load = console_ops_load,
+    .destroy = console_ops_destroy,
+};

@@ -79,4 +79,8 @@ int virtio_console_load(struct virtio_console *con, struct snap_rd *r)
 
 void virtio_console_destroy(struct virtio_console *con);
 
+/* The VM's entry points into this device (dev_env.h). */
+struct device_ops;
+extern const struct device_ops virtio_console_device_ops;
+
 #endif

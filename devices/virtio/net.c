@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "backend/tap.h"
+#include "metrics.h"
 #include "virtio/mmio.h"
 #include "virtio/net.h"
 #include "snapshot_file.h"
@@ -681,3 +682,46 @@ int virtio_net_load(struct virtio_net *net, struct snap_rd *r)
 {
     return virtio_mmio_load(net->t, r);
 }
+
+/* ---- the VM's view: device_ops ---- */
+
+static int net_ops_save(void *dev, struct snap_buf *b)
+{
+    return virtio_net_save(dev, b);
+}
+
+static int net_ops_load(void *dev, struct snap_rd *r)
+{
+    return virtio_net_load(dev, r);
+}
+
+static void net_ops_metrics(void *dev, const char *id,
+                            struct metrics_devices *out)
+{
+    struct metrics_net *n = metrics_add_net(out, id);
+    struct virtio_net_stats st;
+
+    if (!n)
+        return;
+    virtio_net_get_stats(dev, &st);
+    n->rx_bytes = st.rx_bytes;
+    n->rx_packets = st.rx_packets;
+    n->rx_dropped = st.rx_dropped;
+    n->tx_bytes = st.tx_bytes;
+    n->tx_packets = st.tx_packets;
+    n->tx_dropped = st.tx_dropped;
+    n->tx_errors = st.tx_errors;
+}
+
+static void net_ops_destroy(void *dev)
+{
+    virtio_net_destroy(dev);
+}
+
+const struct device_ops virtio_net_device_ops = {
+    .name = "virtio-net",
+    .save = net_ops_save,
+    .load = net_ops_load,
+    .metrics = net_ops_metrics,
+    .destroy = net_ops_destroy,
+};

@@ -210,3 +210,27 @@ int virtio_rng_load(struct virtio_rng *rng, struct snap_rd *r)
 {
     return virtio_mmio_load(rng->t, r);
 }
+
+/* ---- the VM's view: device_ops ---- */
+
+static int rng_ops_save(void *dev, struct snap_buf *b)
+{
+    return virtio_rng_save(dev, b);
+}
+
+static int rng_ops_load(void *dev, struct snap_rd *r)
+{
+    return virtio_rng_load(dev, r);
+}
+
+static void rng_ops_destroy(void *dev)
+{
+    virtio_rng_destroy(dev);
+}
+
+const struct device_ops virtio_rng_device_ops = {
+    .name = "virtio-rng",
+    .save = rng_ops_save,
+    .load = rng_ops_load,
+    .destroy = rng_ops_destroy,
+};

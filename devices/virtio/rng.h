@@ -47,4 +47,8 @@ void virtio_rng_destroy(struct virtio_rng *rng);
 /* Bytes of entropy handed to the guest so far (for tests and metrics). */
 uint64_t virtio_rng_bytes(struct virtio_rng *rng);
 
+/* The VM's entry points into this device (dev_env.h). */
+struct device_ops;
+extern const struct device_ops virtio_rng_device_ops;
+
 #endif

@@ -21,6 +21,10 @@ int arch_vm_init(struct vm *vm) __attribute__((warn_unused_result));
 int arch_vm_create_devices(struct vm *vm) __attribute__((warn_unused_result));
 void arch_vm_destroy_devices(struct vm *vm);
 
+/* Asks the guest to reboot the way its keyboard would (Ctrl+Alt+Del on
+ * x86's i8042); -EINVAL if this machine has no such device. */
+int arch_send_ctrl_alt_del(struct vm *vm) __attribute__((warn_unused_result));
+
 /* Describes a memory-mapped device to the guest's firmware tables (the
  * DSDT on x86): (hid) e.g. "LNRO0005" for virtio-mmio, its window and its
  * interrupt (-1: none).  (hid) must outlive the VM.  Call before

@@ -147,6 +147,13 @@ int arch_vm_create_devices(struct vm *vm)
     return ret;
 }
 
+int arch_send_ctrl_alt_del(struct vm *vm)
+{
+    if (!vm->arch.kbd)
+        return -EINVAL;
+    return i8042_send_ctrl_alt_del(vm->arch.kbd);
+}
+
 void arch_vm_destroy_devices(struct vm *vm)
 {
     if (vm->arch.platform)
