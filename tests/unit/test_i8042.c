@@ -1,6 +1,6 @@
-/* test_i8042.c - the PS/2 controller driven through the PIO bus on the
- * fake environment: Linux's probe commands, the reset line, keyboard replies and
- * Ctrl-Alt-Del with IRQ 1. */
+/* test_i8042.c - the PS/2 controller driven through the PIO bus of the
+ * fake environment: Linux's probe commands, the reset line, keyboard
+ * replies and Ctrl-Alt-Del with IRQ 1. */
 #include <check.h>
 
 #include "check_main.h"

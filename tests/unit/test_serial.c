@@ -1,6 +1,7 @@
 /* test_serial.c - the 16550A model driven through the PIO bus as a vCPU
- * would, in the fake environment: output buffering, registers, interrupts, RX FIFO,
- * loopback, Linux's probe sequence and the event-loop input path. */
+ * would, in the fake environment: output buffering, registers,
+ * interrupts, RX FIFO, loopback, Linux's probe sequence and the
+ * event-loop input path. */
 #include <check.h>
 
 #include "check_main.h"
