@@ -968,3 +968,11 @@ void api_server_close(struct api_server *s)
     free(s->path);
     free(s);
 }
+
+__attribute__((visibility("default")))
+const struct api_server_fns vmrun_api_server_fns = {
+    .open = api_server_open,
+    .start = api_server_start,
+    .wait_vm = api_server_wait_vm,
+    .close = api_server_close,
+};

@@ -44,4 +44,20 @@ int api_server_wait_vm(struct api_server *s, int wake_fd, struct vmrun_vm **vm)
  * destroyed here.  NULL is ignored. */
 void api_server_close(struct api_server *s);
 
+/* The server is a module of its own, vmrun-api.so (with libmicrohttpd and
+ * what it links), that the command loads only for --api-sock
+ * (src/rest_module.c): a VM without an API socket maps none of it.  The
+ * module exports one symbol, API_SERVER_FNS_SYMBOL, this table of the
+ * functions above. */
+struct api_server_fns {
+    int (*open)(const char *path, const struct vmrun_create_opts *opts,
+                struct api_server **out);
+    int (*start)(struct api_server *s, struct vmrun_vm *vm,
+                 const struct vmrun_config *cfg, const char *config_path);
+    int (*wait_vm)(struct api_server *s, int wake_fd, struct vmrun_vm **vm);
+    void (*close)(struct api_server *s);
+};
+
+#define API_SERVER_FNS_SYMBOL "vmrun_api_server_fns"
+
 #endif

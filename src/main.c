@@ -17,7 +17,7 @@
 
 #include <linux/capability.h>
 
-#include "api_server.h"
+#include "rest_module.h"
 #include "util.h"
 #include "vmrun.h"
 
@@ -530,7 +530,7 @@ static struct vmrun_create_opts cli_opts(struct cli *cli)
 /* Runs (vm) on this thread until it stops.  The API server (srv, if any)
  * stops first: no request may reach a destroyed VM. */
 static int boot_vm(const struct cli *cli, struct vmrun_vm *vm,
-                   struct api_server *srv)
+                   struct rest_server *srv)
 {
     struct vmrun_exit ex;
     struct term term = {0};
@@ -541,7 +541,7 @@ static int boot_vm(const struct cli *cli, struct vmrun_vm *vm,
     /* A VM from InstanceStart is started already (-EALREADY). */
     ret = vmrun_run(vm, &ex);
     term_restore(&term);
-    api_server_close(srv);
+    rest_close(srv);
     vmrun_destroy(vm);
     if (ret < 0) {
         fprintf(stderr, "vmrun: %s\n", strerror(-ret));
@@ -565,6 +565,8 @@ static int run_vm(struct cli *cli, struct vmrun_config *cfg)
  * and an existing file is never removed: another vmrun may be using it. */
 static int api_open_status(const char *path, int err)
 {
+    if (err == -ELIBACC) /* said by rest_open() */
+        return VMRUN_STATUS_ERROR;
     if (err == -EEXIST)
         fprintf(stderr,
                 "vmrun: api-sock: '%s' exists; remove it if no vmrun "
@@ -582,24 +584,24 @@ static int run_api(struct cli *cli, struct vmrun_config *cfg)
 {
     struct vmrun_create_opts opts = cli_opts(cli);
     struct vmrun_vm *vm = NULL;
-    struct api_server *srv;
-    int ret = api_server_open(cli->api_sock, &opts, &srv);
+    struct rest_server *srv;
+    int ret = rest_open(cli->api_sock, &opts, &srv);
 
     if (ret < 0)
         return api_open_status(cli->api_sock, ret);
     if ((cfg && (ret = create_vm(cli, &opts, cfg, &vm)) >= 0) ||
         (ret = drop_privileges(cli)) >= 0) {
-        api_server_close(srv);
+        rest_close(srv);
         vmrun_destroy(vm);
         return ret;
     }
-    ret = api_server_start(srv, vm, cfg, cli->config_path);
+    ret = rest_start(srv, vm, cfg, cli->config_path);
     if (ret == 0 && !vm)
-        ret = api_server_wait_vm(srv, cli->stop_fd, &vm);
+        ret = rest_wait_vm(srv, cli->stop_fd, &vm);
     if (ret < 0)
         fprintf(stderr, "vmrun: api-sock: %s\n", strerror(-ret));
     if (ret < 0 || !vm) {
-        api_server_close(srv);
+        rest_close(srv);
         vmrun_destroy(vm);
         return ret < 0 ? VMRUN_STATUS_ERROR : stopped_status(cli->stop_fd);
     }
@@ -620,19 +622,19 @@ static int restore_status(int err)
 static int run_restore(struct cli *cli)
 {
     struct vmrun_create_opts opts = cli_opts(cli);
-    struct api_server *srv = NULL;
+    struct rest_server *srv = NULL;
     struct vmrun_vm *vm;
     char err[512] = "";
     int ret;
 
     if (cli->api_sock) {
-        ret = api_server_open(cli->api_sock, &opts, &srv);
+        ret = rest_open(cli->api_sock, &opts, &srv);
         if (ret < 0)
             return api_open_status(cli->api_sock, ret);
     }
     ret = vmrun_restore(&cli->restore, &opts, &vm, err, sizeof(err));
     if (ret < 0) {
-        api_server_close(srv);
+        rest_close(srv);
         if (ret == -EINTR)
             return stopped_status(cli->stop_fd);
         if (cli->drop_failed) /* said by drop_privileges() */
@@ -641,13 +643,13 @@ static int run_restore(struct cli *cli)
         return restore_status(ret);
     }
     if ((ret = drop_privileges(cli)) >= 0) {
-        api_server_close(srv);
+        rest_close(srv);
         vmrun_destroy(vm);
         return ret;
     }
-    if (srv && (ret = api_server_start(srv, vm, NULL, NULL)) < 0) {
+    if (srv && (ret = rest_start(srv, vm, NULL, NULL)) < 0) {
         fprintf(stderr, "vmrun: api-sock: %s\n", strerror(-ret));
-        api_server_close(srv);
+        rest_close(srv);
         vmrun_destroy(vm);
         return VMRUN_STATUS_ERROR;
     }
