@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "i8042.h"
-#include "snapshot_file.h"
-#include "dev_env.h"
+#include "devices/i8042.h"
+#include "core/snapshot_file.h"
+#include "core/dev_env.h"
 
 #define I8042_PORT_DATA 0x60
 #define I8042_PORT_CMD 0x64

@@ -2,8 +2,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "platform.h"
-#include "dev_env.h"
+#include "devices/platform.h"
+#include "core/dev_env.h"
 
 #define PLATFORM_PAGE 0x1000
 

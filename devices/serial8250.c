@@ -25,9 +25,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "serial8250.h"
-#include "snapshot_file.h"
-#include "dev_env.h"
+#include "devices/serial8250.h"
+#include "core/snapshot_file.h"
+#include "core/dev_env.h"
 
 #define SERIAL_NR_REGS 8
 #define SERIAL_FIFO_SIZE 16

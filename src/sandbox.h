@@ -10,7 +10,7 @@
 #ifndef VMRUN_SANDBOX_H
 #define VMRUN_SANDBOX_H
 
-#include "log.h"
+#include "core/log.h"
 #include "vmrun.h"
 
 enum sandbox_role {

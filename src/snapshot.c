@@ -16,9 +16,9 @@
 #include "arch/arch.h"
 #include "sandbox.h"
 #include "snapshot.h"
-#include "snapshot_config.h"
-#include "snapshot_file.h"
-#include "util.h"
+#include "core/snapshot_config.h"
+#include "core/snapshot_file.h"
+#include "core/util.h"
 #include "vm.h"
 
 static double snap_now_ms(void)

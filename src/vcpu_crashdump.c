@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include "arch/arch.h"
-#include "crashdump.h"
-#include "util.h"
+#include "core/crashdump.h"
+#include "core/util.h"
 #include "vcpu_crashdump.h"
 #include "vm.h"
 

@@ -14,7 +14,7 @@
 
 #include "arch/arch.h"
 #include "sandbox.h"
-#include "util.h"
+#include "core/util.h"
 #include "vcpu.h"
 #include "vcpu_crashdump.h"
 #include "vm.h"

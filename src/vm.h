@@ -8,11 +8,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "config.h"
-#include "crashdump.h"
-#include "metrics.h"
-#include "dev_env.h"
-#include "x86_state.h"
+#include "core/config.h"
+#include "core/crashdump.h"
+#include "core/metrics.h"
+#include "core/dev_env.h"
+#include "arch/arch_state.h"
 
 struct kvm_run;
 
@@ -72,7 +72,7 @@ struct vm {
     int kick_signal;            /* sent with immediate_exit to leave KVM_RUN */
     enum vmrun_seccomp seccomp; /* filters on the VM's threads */
 
-    struct x86_vm arch;
+    struct arch_vm arch;
 
     /* Devices from the config, in creation (virtio slot) order. */
     unsigned int nr_devices;

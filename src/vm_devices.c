@@ -7,10 +7,10 @@
 #include <string.h>
 
 #include "arch/arch.h"
-#include "virtio/blk.h"
-#include "virtio/console.h"
-#include "virtio/net.h"
-#include "virtio/rng.h"
+#include "devices/virtio/blk.h"
+#include "devices/virtio/console.h"
+#include "devices/virtio/net.h"
+#include "devices/virtio/rng.h"
 #include "vm.h"
 
 /* Appends to the kernel command line; -E2BIG when it would not fit. */

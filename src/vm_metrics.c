@@ -1,5 +1,5 @@
 /* vm_metrics.c - one VM's metrics line: its counters gathered into a
- * struct metrics_snapshot, written as JSON (src/metrics.c). */
+ * struct metrics_snapshot, written as JSON (src/core/metrics.c). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "backend/block.h"
+#include "devices/backend/block.h"
 
 #define SECTOR 512
 #define ZERO_CHUNK 4096

@@ -12,8 +12,8 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "config.h"
-#include "log.h"
+#include "core/config.h"
+#include "core/log.h"
 
 enum block_op {
     BLOCK_READ,

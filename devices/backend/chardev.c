@@ -8,8 +8,8 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "backend/chardev.h"
-#include "util.h"
+#include "devices/backend/chardev.h"
+#include "core/util.h"
 
 void chardev_init_fds(struct chardev *cd, int in_fd, int out_fd)
 {

@@ -17,8 +17,8 @@
 
 #include <stdbool.h>
 
-#include "config.h"
-#include "log.h"
+#include "core/config.h"
+#include "core/log.h"
 
 struct chardev {
     int in_fd;            /* -1: no input */

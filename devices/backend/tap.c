@@ -7,7 +7,7 @@
 #include <unistd.h>
 #include <linux/if_tun.h>
 
-#include "backend/tap.h"
+#include "devices/backend/tap.h"
 
 static void tap_explain(const char *name, const char *what,
                         const struct logger *log, int err)

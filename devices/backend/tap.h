@@ -10,7 +10,7 @@
 
 #include <stdbool.h>
 
-#include "log.h"
+#include "core/log.h"
 
 #define TAP_VNET_HDR_LEN 12
 

@@ -10,12 +10,12 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "backend/block.h"
-#include "metrics.h"
-#include "virtio/blk.h"
-#include "virtio/mmio.h"
-#include "snapshot_file.h"
-#include "dev_env.h"
+#include "devices/backend/block.h"
+#include "core/metrics.h"
+#include "devices/virtio/blk.h"
+#include "devices/virtio/mmio.h"
+#include "core/snapshot_file.h"
+#include "core/dev_env.h"
 
 #define SECTOR 512
 #define HDR_SIZE 16 /* struct virtio_blk_outhdr: type, ioprio, sector */

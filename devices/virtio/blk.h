@@ -25,8 +25,8 @@
 
 #include <stdint.h>
 
-#include "config.h"
-#include "memory.h"
+#include "core/config.h"
+#include "core/memory.h"
 
 struct dev_env;
 struct snap_buf;
@@ -113,7 +113,7 @@ int virtio_blk_load(struct virtio_blk *blk, struct snap_rd *r)
  * the vCPUs and the event loop have stopped.  NULL is a no-op. */
 void virtio_blk_destroy(struct virtio_blk *blk);
 
-/* The counters of src/metrics.h (ops, bytes, latency of completed
+/* The counters of src/core/metrics.h (ops, bytes, latency of completed
  * requests); lock-free, any thread.  (out->id) is left alone. */
 struct metrics_drive;
 void virtio_blk_get_metrics(const struct virtio_blk *blk,

@@ -12,11 +12,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backend/chardev.h"
-#include "virtio/console.h"
-#include "virtio/mmio.h"
-#include "snapshot_file.h"
-#include "dev_env.h"
+#include "devices/backend/chardev.h"
+#include "devices/virtio/console.h"
+#include "devices/virtio/mmio.h"
+#include "core/snapshot_file.h"
+#include "core/dev_env.h"
 
 #define RXQ 0
 #define TXQ 1

@@ -10,9 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "virtio/mmio.h"
-#include "snapshot_file.h"
-#include "dev_env.h"
+#include "devices/virtio/mmio.h"
+#include "core/snapshot_file.h"
+#include "core/dev_env.h"
 
 struct mmio_queue {
     struct virtq vq; /* written here only while DRIVER_OK is clear */

@@ -11,9 +11,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "memory.h"
-#include "virtio/queue.h"
-#include "virtio/virtio.h"
+#include "core/memory.h"
+#include "devices/virtio/queue.h"
+#include "devices/virtio/virtio.h"
 
 struct dev_env;
 struct virtio_mmio;

@@ -11,12 +11,12 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "backend/tap.h"
-#include "metrics.h"
-#include "virtio/mmio.h"
-#include "virtio/net.h"
-#include "snapshot_file.h"
-#include "dev_env.h"
+#include "devices/backend/tap.h"
+#include "core/metrics.h"
+#include "devices/virtio/mmio.h"
+#include "devices/virtio/net.h"
+#include "core/snapshot_file.h"
+#include "core/dev_env.h"
 
 #define RXQ 0
 #define TXQ 1

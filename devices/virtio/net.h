@@ -29,8 +29,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "config.h"
-#include "memory.h"
+#include "core/config.h"
+#include "core/memory.h"
 
 struct dev_env;
 struct snap_buf;

@@ -3,9 +3,9 @@
 #include <errno.h>
 #include <string.h>
 
-#include "virtio/queue.h"
-#include "snapshot_file.h"
-#include "dev_env.h"
+#include "devices/virtio/queue.h"
+#include "core/snapshot_file.h"
+#include "core/dev_env.h"
 
 /* Byte offsets inside the three areas (§2.7.5, §2.7.6, §2.7.8). */
 #define DESC_SIZE 16

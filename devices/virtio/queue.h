@@ -18,7 +18,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "memory.h"
+#include "core/memory.h"
 
 struct dev_env;
 struct snap_buf;

@@ -6,10 +6,10 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "virtio/mmio.h"
-#include "virtio/rng.h"
-#include "snapshot_file.h"
-#include "dev_env.h"
+#include "devices/virtio/mmio.h"
+#include "devices/virtio/rng.h"
+#include "core/snapshot_file.h"
+#include "core/dev_env.h"
 
 #define RNG_MAX_IOV 16
 

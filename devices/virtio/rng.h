@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#include "memory.h"
+#include "core/memory.h"
 
 struct dev_env;
 struct snap_buf;

@@ -140,13 +140,13 @@ host_kvm_usable() {
 	return 0
 }
 
-# default_cmdline: config_default_cmdline from src/config.c (the C string
+# default_cmdline: config_default_cmdline from src/core/config.c (the C string
 # literals between its "=" and ";"), so the benchmark follows vmrun's default.
 default_cmdline() {
 	awk '/config_default_cmdline\[\] =/ { on = 1 }
 	on { while (match($0, /"[^"]*"/)) { s = s substr($0, RSTART + 1, RLENGTH - 2)
 		$0 = substr($0, RSTART + RLENGTH) } }
-	on && /;/ { print s; exit }' "$REPO_DIR/src/config.c"
+	on && /;/ { print s; exit }' "$REPO_DIR/src/core/config.c"
 }
 
 # show_progress: one short line per finished boot (awk would buffer its input).
@@ -270,7 +270,7 @@ setup_env() {
 	local cmdline vmms="vmrun microvm q35"
 	[ "$QUICK" = 1 ] && vmms="vmrun microvm"
 	cmdline="$(default_cmdline) $CMDLINE_EXTRA"
-	[ -n "${cmdline// /}" ] || die "cannot read config_default_cmdline from src/config.c"
+	[ -n "${cmdline// /}" ] || die "cannot read config_default_cmdline from src/core/config.c"
 	export VMRUN_BENCH_BIN=$BUILD/vmrun VMRUN_BENCH_STAMP=$TMP/stamp
 	export VMRUN_BENCH_RUNS=$RUNS VMRUN_BENCH_MEMRUNS=$MEMRUNS VMRUN_BENCH_TRACE=$TRACE
 	export VMRUN_BENCH_CMDLINE=$cmdline VMRUN_BENCH_VMMS=$vmms

@@ -1,7 +1,7 @@
 /* fuzz_api.c - libFuzzer harness for the REST API request handlers
- * (src/api_handler.c, src/api_doc.c and, through them, the config
+ * (src/cli/api_handler.c, src/cli/api_doc.c and, through them, the config
  * validator) without a VM or HTTP: a sequence of requests fed to
- * api_handler_request() on one handler, as src/api_server.c does.
+ * api_handler_request() on one handler, as src/cli/api_server.c does.
  *
  * The input: one options byte (what the fake VM's start, pause and resume
  * return; whether the handler starts as "booted from a file"), then
@@ -17,7 +17,7 @@
  * always answers a JSON object.
  *
  * The same input is also a raw request head for api_http_check_head()
- * (src/api_http.c): a head it accepts ends in CRLF CRLF and holds no NUL,
+ * (src/cli/api_http.c): a head it accepts ends in CRLF CRLF and holds no NUL,
  * no bare LF and one Content-Length at most, its request line no "%00"; a
  * prefix of it is never accepted, a refused prefix stays refused, and a
  * head checked in two pieces (api_http_check_head_more()) gets the answer
@@ -27,8 +27,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "api_handler.h"
-#include "api_http.h"
+#include "cli/api_handler.h"
+#include "cli/api_http.h"
 #include "fuzz_common.h"
 
 #define MAX_REQS 24

@@ -19,10 +19,10 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "backend/block.h"
+#include "devices/backend/block.h"
 #include "fuzz_common.h"
-#include "virtio/blk.h"
-#include "virtio/mmio.h"
+#include "devices/virtio/blk.h"
+#include "devices/virtio/mmio.h"
 
 #define RAM_BASE 0x100000ULL
 #define RAM_SIZE 0x10000ULL

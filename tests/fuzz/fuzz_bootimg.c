@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bootimg.h"
+#include "arch/x86/bootimg.h"
 #include "fuzz_common.h"
 
 #define ERR_LEN 200

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "fuzz_common.h"
-#include "virtio/mmio.h"
+#include "devices/virtio/mmio.h"
 
 size_t fz_take(struct fz *f, size_t len, const uint8_t **out)
 {

@@ -1,5 +1,5 @@
 /* fuzz_config.c - libFuzzer harness for the JSON config parser
- * (src/config.c, src/config_json.c): the input is the config text.
+ * (src/core/config.c, src/core/config_json.c): the input is the config text.
  *
  * Checked beyond the sanitizers: success and failure are exclusive (a
  * config xor a message), a refusal returns -errno with one non-empty line

@@ -21,10 +21,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "backend/chardev.h"
+#include "devices/backend/chardev.h"
 #include "fuzz_common.h"
-#include "virtio/console.h"
-#include "virtio/mmio.h"
+#include "devices/virtio/console.h"
+#include "devices/virtio/mmio.h"
 
 #define RAM_BASE 0x100000ULL
 #define RAM_SIZE 0x10000ULL

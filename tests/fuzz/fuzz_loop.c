@@ -1,5 +1,5 @@
 /* fuzz_loop.c - a thread-free event loop for the fuzz harnesses: it takes
- * the place of src/event_loop.c at link time (the harnesses link the core
+ * the place of src/core/event_loop.c at link time (the harnesses link the core
  * objects from a static archive, which then never pulls event_loop.o) and
  * runs callbacks only when a harness calls fuzz_loop_run(), so one input
  * always takes the same path. */

@@ -18,8 +18,8 @@
 #include <unistd.h>
 
 #include "fuzz_common.h"
-#include "virtio/mmio.h"
-#include "virtio/net.h"
+#include "devices/virtio/mmio.h"
+#include "devices/virtio/net.h"
 
 #define RAM_BASE 0x100000ULL
 #define RAM_SIZE 0x10000ULL

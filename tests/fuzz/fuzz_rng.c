@@ -14,8 +14,8 @@
 #include <string.h>
 
 #include "fuzz_common.h"
-#include "virtio/mmio.h"
-#include "virtio/rng.h"
+#include "devices/virtio/mmio.h"
+#include "devices/virtio/rng.h"
 
 #define RAM_BASE 0x100000ULL
 #define RAM_SIZE 0x10000ULL

@@ -1,7 +1,7 @@
 /* fuzz_snapshot.c - libFuzzer harness for a snapshot's state file up to
  * the restore's choice of host resources, the part that needs no KVM:
- * snap_file_parse() (src/snapshot_file.c) and snap_config_load()
- * (src/snapshot_config.c, with config_check() and the operator entries'
+ * snap_file_parse() (src/core/snapshot_file.c) and snap_config_load()
+ * (src/core/snapshot_config.c, with config_check() and the operator entries'
  * path checks).
  *
  * The input: two option bytes, then the state file.  Option byte 0 picks
@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "fuzz_common.h"
-#include "snapshot_config.h"
+#include "core/snapshot_config.h"
 
 /* The operator's folder: two images in it, console outputs (not created:
  * a new file is fine) and its realpath, which resolved entries start

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "fuzz_common.h"
-#include "virtio/queue.h"
+#include "devices/virtio/queue.h"
 
 #define RAM_BASE 0x10000ULL
 #define RAM_SIZE 0x10000ULL

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """snapfile.py - writes vmrun snapshot state files for tests: the container
-of src/snapshot_file.h (header, section table, CRC-32) around a
-configuration section laid out as src/snapshot_config.c writes it, and a
+of src/core/snapshot_file.h (header, section table, CRC-32) around a
+configuration section laid out as src/core/snapshot_config.c writes it, and a
 memory section.  No vCPU or device state: such a file is refused once a VM
 exists, so it reaches everything a restore checks before one does.
 

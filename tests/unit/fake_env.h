@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dev_env.h"
+#include "core/dev_env.h"
 
 #define FAKE_ENV_MAX_IRQ 32
 

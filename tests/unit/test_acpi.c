@@ -10,9 +10,9 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "acpi.h"
-#include "aml.h"
-#include "layout.h"
+#include "arch/x86/acpi.h"
+#include "arch/x86/aml.h"
+#include "arch/x86/layout.h"
 
 #define BASE LAYOUT_ACPI
 #define BUF_SIZE (64 * 1024)

@@ -10,9 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "api_handler.h"
-#include "api_http.h"
-#include "config.h"
+#include "cli/api_handler.h"
+#include "cli/api_http.h"
+#include "core/config.h"
 
 /* What the fake VM was asked (check forks per test: fresh each time). */
 static struct {

@@ -13,8 +13,8 @@
 
 #include "fake_env.h"
 #include "test_virtio_drv.h"
-#include "virtio/blk.h"
-#include "virtio/mmio.h"
+#include "devices/virtio/blk.h"
+#include "devices/virtio/mmio.h"
 
 #define RAM_BASE 0x100000ULL
 #define RAM_SIZE (8ULL << 20)

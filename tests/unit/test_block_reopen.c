@@ -15,9 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "backend/block.h"
+#include "devices/backend/block.h"
 #include "check_main.h"
-#include "config.h"
+#include "core/config.h"
 
 int __real_open(const char *path, int flags, ...);
 int __real_open64(const char *path, int flags, ...);

@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "bootimg.h"
+#include "arch/x86/bootimg.h"
 #include "check_main.h"
 
 static uint8_t img[64 * 1024];

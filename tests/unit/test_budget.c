@@ -23,15 +23,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "backend/block.h"
-#include "backend/chardev.h"
+#include "devices/backend/block.h"
+#include "devices/backend/chardev.h"
 #include "fake_env.h"
 #include "test_virtio_drv.h"
-#include "virtio/blk.h"
-#include "virtio/console.h"
-#include "virtio/mmio.h"
-#include "virtio/net.h"
-#include "virtio/rng.h"
+#include "devices/virtio/blk.h"
+#include "devices/virtio/console.h"
+#include "devices/virtio/mmio.h"
+#include "devices/virtio/net.h"
+#include "devices/virtio/rng.h"
 
 #define RAM_BASE 0x100000ULL
 #define RAM_SIZE (8ULL << 20)

@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "bus.h"
+#include "core/bus.h"
 #include "check_main.h"
 
 struct probe {

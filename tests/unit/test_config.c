@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "core/config.h"
 
 /* Per test (check forks each one): a temp folder holding the files the
  * configs name, and the last parse's result. */

@@ -14,11 +14,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "backend/chardev.h"
+#include "devices/backend/chardev.h"
 #include "fake_env.h"
 #include "test_virtio_drv.h"
-#include "virtio/console.h"
-#include "virtio/mmio.h"
+#include "devices/virtio/console.h"
+#include "devices/virtio/mmio.h"
 
 #define RAM_BASE 0x100000ULL
 #define RAM_SIZE (8ULL << 20)

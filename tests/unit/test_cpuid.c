@@ -7,7 +7,7 @@
 #include <linux/kvm.h>
 #include <string.h>
 
-#include "cpuid.h"
+#include "arch/x86/cpuid.h"
 
 /* Leaf 1 as KVM_GET_SUPPORTED_CPUID returns it: TSC-deadline clear
  * (api.rst), x2APIC and SSE3 set, say. */

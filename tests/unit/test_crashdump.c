@@ -1,4 +1,4 @@
-/* test_crashdump.c - the crash dump's ELF writer (src/crashdump.c), read
+/* test_crashdump.c - the crash dump's ELF writer (src/core/crashdump.c), read
  * back with <elf.h>: headers, notes, segments, holes for zero pages. */
 #include <check.h>
 #include <elf.h>
@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
-#include "crashdump.h"
+#include "core/crashdump.h"
 
 #define PAGE 4096
 

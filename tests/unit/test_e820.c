@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "e820.h"
-#include "layout.h"
+#include "arch/x86/e820.h"
+#include "arch/x86/layout.h"
 
 #define MIB (1ULL << 20)
 #define GIB (1ULL << 30)

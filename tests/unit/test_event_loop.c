@@ -8,7 +8,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "event_loop.h"
+#include "core/event_loop.h"
 
 static atomic_int threads; /* loop threads started */
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 
 #include "fake_env.h"
-#include "i8042.h"
+#include "devices/i8042.h"
 
 #define DATA 0x60
 #define CMD 0x64

@@ -7,7 +7,7 @@
 #include <linux/kvm.h>
 #include <string.h>
 
-#include "irqchip.h"
+#include "arch/x86/irqchip.h"
 
 /* A PIC as KVM_CREATE_IRQCHIP leaves it (i8259.c): everything 0 but the
  * ELCR mask; a line pulsed once (IRR bit 5, a virtio GSI). */

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "check_main.h"
-#include "memory.h"
+#include "core/memory.h"
 
 static uint8_t low[0x10000], high[0x10000];
 

@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "metrics.h"
+#include "core/metrics.h"
 
 static double num(const cJSON *obj, const char *path)
 {

@@ -26,8 +26,8 @@
 
 #include "fake_env.h"
 #include "test_virtio_drv.h"
-#include "virtio/mmio.h"
-#include "virtio/net.h"
+#include "devices/virtio/mmio.h"
+#include "devices/virtio/net.h"
 
 #define RAM_BASE 0x100000ULL
 #define RAM_SIZE (16ULL << 20)

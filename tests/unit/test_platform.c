@@ -4,7 +4,7 @@
 
 #include "check_main.h"
 #include "fake_env.h"
-#include "platform.h"
+#include "devices/platform.h"
 
 #define RAM_BASE 0x100000ULL
 #define DEBUG_EXIT 0xd0000000ULL

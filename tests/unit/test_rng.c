@@ -9,8 +9,8 @@
 
 #include "fake_env.h"
 #include "test_virtio_drv.h"
-#include "virtio/mmio.h"
-#include "virtio/rng.h"
+#include "devices/virtio/mmio.h"
+#include "devices/virtio/rng.h"
 
 #define RAM_BASE 0x100000ULL
 #define RAM_SIZE (8ULL << 20)

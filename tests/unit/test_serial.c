@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "fake_env.h"
-#include "serial8250.h"
+#include "devices/serial8250.h"
 
 #define COM1 0x3f8
 #define IRQ 4

@@ -20,11 +20,11 @@
 
 #include "check_main.h"
 #include "fake_env.h"
-#include "i8042.h"
-#include "serial8250.h"
-#include "snapshot_file.h"
-#include "util.h"
-#include "virtio/queue.h"
+#include "devices/i8042.h"
+#include "devices/serial8250.h"
+#include "core/snapshot_file.h"
+#include "core/util.h"
+#include "devices/virtio/queue.h"
 
 /* A file with three sections: "config", 4 KiB of pattern, an empty one. */
 static void build(struct snap_buf *out)

@@ -1,5 +1,5 @@
 /* test_snapshot_config.c - a snapshot never carries authority
- * (src/snapshot_config.c, docs/snapshot.md): a restore takes every drive
+ * (src/core/snapshot_config.c, docs/snapshot.md): a restore takes every drive
  * image, tap and console output file from the operator, never from the
  * state file; a resource without the operator's entry is refused with one
  * line naming it, what the file names and the option; every value of the
@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
-#include "snapshot_config.h"
+#include "core/snapshot_config.h"
 
 /* A folder per test: disk.img and disk2.img (the operator's images),
  * saved.img (an image the state file names), saved.log (a console file

@@ -1,5 +1,5 @@
 /* test_util.c - open_output(), the policy for every file vmrun writes, and
- * check_input(), the config-time check of input files (src/util.c). */
+ * check_input(), the config-time check of input files (src/core/util.c). */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
-#include "util.h"
+#include "core/util.h"
 
 #define OUT_FLAGS (O_WRONLY | O_CREAT | O_APPEND)
 

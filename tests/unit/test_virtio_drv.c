@@ -4,7 +4,7 @@
 #include <time.h>
 
 #include "test_virtio_drv.h"
-#include "virtio/mmio.h"
+#include "devices/virtio/mmio.h"
 
 void tdrv_init(struct tdrv *d, struct fake_env *vm, gpa_t area, uint64_t span,
                uint16_t size)

@@ -12,7 +12,7 @@
 
 #include "fake_env.h"
 #include "test_virtio_drv.h"
-#include "virtio/mmio.h"
+#include "devices/virtio/mmio.h"
 
 #define RAM_BASE 0x100000ULL
 #define RAM_SIZE (1ULL << 20)

@@ -8,7 +8,7 @@
 
 #include "fake_env.h"
 #include "test_virtio_drv.h"
-#include "virtio/queue.h"
+#include "devices/virtio/queue.h"
 
 #define RAM_BASE 0x100000ULL
 #define RAM_SIZE (8ULL << 20)

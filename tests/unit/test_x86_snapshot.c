@@ -15,9 +15,9 @@
 #include <string.h>
 
 #include "arch/arch.h"
-#include "i8042.h"
-#include "serial8250.h"
-#include "snapshot_file.h"
+#include "devices/i8042.h"
+#include "devices/serial8250.h"
+#include "core/snapshot_file.h"
 #include "vm.h"
 
 #define VCPU_FD 1000

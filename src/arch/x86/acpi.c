@@ -1,13 +1,13 @@
 /* acpi.c - builds RSDP, XSDT, FADT, MADT and DSDT (ACPI 6.3) in one buffer. */
-#include "acpi.h"
+#include "arch/x86/acpi.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <string.h>
 
-#include "aml.h"
-#include "layout.h"
+#include "arch/x86/aml.h"
+#include "arch/x86/layout.h"
 
 #define ACPI_HEADER_LEN 36
 #define ACPI_RSDP_LEN 36

@@ -1,5 +1,5 @@
 /* aml.c - encodes the few AML constructs vmrun's DSDT needs (ACPI 6.3 §20). */
-#include "aml.h"
+#include "arch/x86/aml.h"
 
 #include <errno.h>
 #include <stdlib.h>

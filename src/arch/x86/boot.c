@@ -9,10 +9,10 @@
 #include <unistd.h>
 
 #include "arch/arch.h"
-#include "bootimg.h"
-#include "e820.h"
+#include "arch/x86/bootimg.h"
+#include "arch/x86/e820.h"
 #include "vm.h"
-#include "x86_regs.h"
+#include "arch/x86/x86_regs.h"
 
 #define PAGE_SIZE 4096ULL
 #define PDE_2M 0x87ULL          /* present, writable, user, 2 MiB page */
@@ -101,7 +101,7 @@ static int boot_write_cmdline(struct boot_ctx *b, uint32_t max_len)
 
 static int boot_write_acpi(struct boot_ctx *b)
 {
-    struct x86_vm *a = &b->vm->arch;
+    struct arch_vm *a = &b->vm->arch;
     struct acpi_params p = {
         .base = LAYOUT_ACPI,
         .nr_cpus = b->vm->cfg->vcpu_count,

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "bootimg.h"
+#include "arch/x86/bootimg.h"
 
 /* ELF note type of the PVH 32-bit entry point (Xen's public elfnote.h). */
 #define XEN_ELFNOTE_PHYS32_ENTRY 18

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include "cpuid.h"
+#include "arch/x86/cpuid.h"
 
 #define CPUID_MAX_ENTRIES 256
 

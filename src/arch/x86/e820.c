@@ -1,10 +1,10 @@
 /* e820.c - the guest's BIOS-style memory map (Linux boot protocol e820). */
-#include "e820.h"
+#include "arch/x86/e820.h"
 
 #include <errno.h>
 #include <stdbool.h>
 
-#include "layout.h"
+#include "arch/x86/layout.h"
 
 #define E820_MIN_MEM (2ULL << 20)
 #define E820_EXT_MEM (1ULL << 20) /* RAM above the legacy 1 MiB */

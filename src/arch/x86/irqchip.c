@@ -11,7 +11,7 @@
 #include <linux/kvm.h>
 #include <string.h>
 
-#include "irqchip.h"
+#include "arch/x86/irqchip.h"
 
 void irqchip_pic_init(struct kvm_pic_state *s, bool master)
 {

@@ -10,16 +10,16 @@
 #include <unistd.h>
 
 #include "arch/arch.h"
-#include "cpuid.h"
-#include "e820.h"
-#include "backend/chardev.h"
-#include "i8042.h"
-#include "irqchip.h"
-#include "layout.h"
-#include "platform.h"
-#include "serial8250.h"
+#include "arch/x86/cpuid.h"
+#include "arch/x86/e820.h"
+#include "devices/backend/chardev.h"
+#include "devices/i8042.h"
+#include "arch/x86/irqchip.h"
+#include "arch/x86/layout.h"
+#include "devices/platform.h"
+#include "devices/serial8250.h"
 #include "vm.h"
-#include "x86_regs.h"
+#include "arch/x86/x86_regs.h"
 
 /* Below the 4 GiB boundary, above the IOAPIC/LAPIC: the three pages VMX
  * needs for its real-mode TSS and the page before for the identity map. */
@@ -173,7 +173,7 @@ void arch_vm_destroy_devices(struct vm *vm)
 int arch_add_mmio_device(struct vm *vm, const char *hid, uint64_t base,
                          uint32_t len, int irq)
 {
-    struct x86_vm *a = &vm->arch;
+    struct arch_vm *a = &vm->arch;
     struct acpi_mmio_device *d;
 
     if (a->nr_acpi_devs == sizeof(a->acpi_devs) / sizeof(a->acpi_devs[0]))

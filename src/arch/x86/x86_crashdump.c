@@ -4,7 +4,7 @@
 #include <sys/ioctl.h>
 
 #include "arch/arch.h"
-#include "crashdump.h"
+#include "core/crashdump.h"
 #include "vm.h"
 
 /* The state of an x86 CPU after RESET: real mode at f000:fff0 (SDM vol. 3,

@@ -7,10 +7,10 @@
 #include <sys/ioctl.h>
 
 #include "arch/arch.h"
-#include "irqchip.h"
-#include "layout.h"
+#include "arch/x86/irqchip.h"
+#include "arch/x86/layout.h"
 #include "vm.h"
-#include "x86_regs.h"
+#include "arch/x86/x86_regs.h"
 
 #define MSR_IA32_MISC_ENABLE 0x1a0
 #define MSR_MTRR_DEF_TYPE 0x2ff

@@ -20,9 +20,9 @@
 #include <sys/ioctl.h>
 
 #include "arch/arch.h"
-#include "i8042.h"
-#include "serial8250.h"
-#include "snapshot_file.h"
+#include "devices/i8042.h"
+#include "devices/serial8250.h"
+#include "core/snapshot_file.h"
 #include "vm.h"
 
 #define X86_MAX_CPUID 256

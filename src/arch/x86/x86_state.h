@@ -1,14 +1,14 @@
-/* x86_state.h - the x86 part of struct vm: how the boot CPU enters the
- * kernel and the platform devices every x86 VM has. */
+/* x86_state.h - struct arch_vm on x86, the part of struct vm: how the boot CPU
+ * enters the kernel and the platform devices every x86 VM has. */
 #ifndef VMRUN_X86_STATE_H
 #define VMRUN_X86_STATE_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "acpi.h"
-#include "backend/chardev.h"
-#include "layout.h"
+#include "arch/x86/acpi.h"
+#include "devices/backend/chardev.h"
+#include "arch/x86/layout.h"
 
 struct serial;
 struct i8042;
@@ -21,7 +21,7 @@ enum x86_entry_mode {
     X86_ENTRY_ELF64,   /* long mode at e_entry, rdi = boot_params */
 };
 
-struct x86_vm {
+struct arch_vm {
     enum x86_entry_mode mode;
     uint64_t entry;
     uint64_t boot_info;       /* boot_params or PVH start_info address */

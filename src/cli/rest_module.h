@@ -1,5 +1,5 @@
 /* rest_module.h - the vmrun command's handle on its REST server, which
- * lives in the module vmrun-api.so (src/api_server.h) and is loaded by
+ * lives in the module vmrun-api.so (src/cli/api_server.h) and is loaded by
  * rest_open() only: a VM run without --api-sock maps neither the module
  * nor libmicrohttpd and the TLS libraries it links. */
 #ifndef VMRUN_REST_MODULE_H

@@ -1,5 +1,5 @@
 /* api_http.h - the check of a request's raw head (request line and
- * headers) that src/api_server.c makes before libmicrohttpd parses it:
+ * headers) that src/cli/api_server.c makes before libmicrohttpd parses it:
  * whatever libmicrohttpd would read differently from a strict HTTP/1.1
  * parser, or cut at a NUL byte, is refused with 400 instead (docs/api.md,
  * "Limits").  Pure functions: unit tests and the fuzz target call them. */

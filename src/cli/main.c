@@ -17,8 +17,8 @@
 
 #include <linux/capability.h>
 
-#include "rest_module.h"
-#include "util.h"
+#include "cli/rest_module.h"
+#include "core/util.h"
 #include "vmrun.h"
 
 #define CLI_MAX_OVERRIDES 32

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api_doc.h"
-#include "api_handler.h"
-#include "config_json.h"
-#include "util.h"
+#include "cli/api_doc.h"
+#include "cli/api_handler.h"
+#include "core/config_json.h"
+#include "core/util.h"
 
 #define FAULT_MAX 512
 

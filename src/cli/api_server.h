@@ -1,6 +1,6 @@
 /* api_server.h - Firecracker's REST API over a Unix socket for the vmrun
  * command (libmicrohttpd with its own polling thread).  The HTTP layer
- * only turns requests into src/api_handler.c calls, which use libvmrun.
+ * only turns requests into src/cli/api_handler.c calls, which use libvmrun.
  *
  * Order: api_server_open(), then api_server_start() with the VM booted
  * from a config file or NULL; with NULL, api_server_wait_vm() returns the
@@ -46,7 +46,7 @@ void api_server_close(struct api_server *s);
 
 /* The server is a module of its own, vmrun-api.so (with libmicrohttpd and
  * what it links), that the command loads only for --api-sock
- * (src/rest_module.c): a VM without an API socket maps none of it.  The
+ * (src/cli/rest_module.c): a VM without an API socket maps none of it.  The
  * module exports one symbol, API_SERVER_FNS_SYMBOL, this table of the
  * functions above. */
 struct api_server_fns {

@@ -123,7 +123,7 @@ int config_parse_string(const char *json, const char *base_dir,
 #define CONFIG_PARTUUID_MAX 64
 #define CONFIG_MTU_MIN 68
 
-/* The value rules of the schema (src/config_check.c), shared by the JSON
+/* The value rules of the schema (src/core/config_check.c), shared by the JSON
  * parser and by configurations that come from elsewhere: a snapshot's
  * saved configuration and the overrides of a restore.  Each returns NULL
  * when (s) is valid (NULL never is), else what is expected instead,

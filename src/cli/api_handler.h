@@ -1,6 +1,6 @@
 /* api_handler.h - Firecracker's REST API (../shared/specs/firecracker-api.yaml)
  * as a function from (method, path, body) to (status, JSON body), with no
- * HTTP transport in it: src/api_server.c feeds it the requests that
+ * HTTP transport in it: src/cli/api_server.c feeds it the requests that
  * libmicrohttpd parsed, unit tests feed it strings.
  *
  * Before the VM starts the handler keeps the config sections it received

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "api_server.h"
-#include "rest_module.h"
+#include "cli/api_server.h"
+#include "cli/rest_module.h"
 
 #define REST_MODULE_NAME "vmrun-api.so"
 

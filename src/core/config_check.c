@@ -8,9 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "config.h"
-#include "layout.h"
-#include "log.h"
+#include "core/config.h"
+#include "arch/x86/layout.h"
+#include "core/log.h"
 
 #define STR_(x) #x
 #define STR(x) STR_(x)

@@ -9,8 +9,8 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "config_json.h"
-#include "util.h"
+#include "core/config_json.h"
+#include "core/util.h"
 
 #define CONFIG_FILE_MAX (1 << 20) /* a config is a few hundred bytes */
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

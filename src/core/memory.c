@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "memory.h"
+#include "core/memory.h"
 
 /* Sets the bits of the pages [off, off + len) touches: a word at a time,
  * so a 4 GiB range costs 16 Ki stores, not 1 Mi atomic ORs.  A word the

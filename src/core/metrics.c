@@ -9,8 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "metrics.h"
-#include "util.h"
+#include "core/metrics.h"
+#include "core/util.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

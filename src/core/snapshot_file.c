@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "snapshot_file.h"
-#include "util.h"
+#include "core/snapshot_file.h"
+#include "core/util.h"
 
 /* ---- writer ---- */
 

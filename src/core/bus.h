@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "log.h"
+#include "core/log.h"
 
 /* Handlers get the offset inside the device's range and 1, 2, 4 or 8 bytes
  * in (data), little-endian as the guest wrote them.  A read handler fills

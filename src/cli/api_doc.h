@@ -1,7 +1,7 @@
 /* api_doc.h - the API server's config document: the sections received by
  * PUT/PATCH, kept as JSON in the config-file schema (docs/config.md), the
  * views GET returns, and validation through the config parser.  Internal
- * to src/api_handler.c. */
+ * to src/cli/api_handler.c. */
 #ifndef VMRUN_API_DOC_H
 #define VMRUN_API_DOC_H
 

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bus.h"
+#include "core/bus.h"
 
 void bus_init(struct bus *bus, const char *name, const struct logger *log)
 {

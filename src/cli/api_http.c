@@ -6,7 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "api_http.h"
+#include "cli/api_http.h"
 
 #define API_HEAD_MAX_STR "8192"
 

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "crashdump.h"
+#include "core/crashdump.h"
 
 #define CD_PAGE 4096ULL
 /* Non-zero pages are written in runs of at most this many bytes. */

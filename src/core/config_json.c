@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config_json.h"
+#include "core/config_json.h"
 
 const char *cj_strerror(int e, char *buf, size_t len)
 {

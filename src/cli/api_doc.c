@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api_doc.h"
-#include "config.h"
+#include "cli/api_doc.h"
+#include "core/config.h"
 
 #define STRING_SOURCE "<string>: " /* vmrun_config_parse_string()'s prefix */
 

@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "log.h"
+#include "core/log.h"
 
 struct event_loop;
 

@@ -12,10 +12,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "bus.h"
-#include "event_loop.h"
-#include "log.h"
-#include "memory.h"
+#include "core/bus.h"
+#include "core/event_loop.h"
+#include "core/log.h"
+#include "core/memory.h"
 #include "vmrun.h"
 
 /* The hooks a device uses to reach the CPUs.  (ctx) is dev_env.ctx.  The
@@ -60,7 +60,7 @@ struct device_ops {
      * -errno; see virtio_mmio_save()).  Called on a stopped VM. */
     int (*save)(void *dev, struct snap_buf *b);
     int (*load)(void *dev, struct snap_rd *r);
-    /* Adds the device's counters to (out) under (id) (src/metrics.h).
+    /* Adds the device's counters to (out) under (id) (src/core/metrics.h).
      * Any thread, lock-free. */
     void (*metrics)(void *dev, const char *id, struct metrics_devices *out);
     /* Frees the device.  Called after the vCPUs and the event loop

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "snapshot_config.h"
+#include "core/log.h"
+#include "core/snapshot_config.h"
 
 #define SNAP_STR_MAX 4096 /* longest string in the config section */
 #define SNAP_MAX_RES (CONFIG_MAX_DRIVES + CONFIG_MAX_NICS + 2)

@@ -18,8 +18,8 @@
 
 #include <stddef.h>
 
-#include "config.h"
-#include "snapshot_file.h"
+#include "core/config.h"
+#include "core/snapshot_file.h"
 
 /* Appends the configuration section of (c) to (b). */
 void snap_put_config(struct snap_buf *b, const struct vmrun_config *c);

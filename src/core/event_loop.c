@@ -7,7 +7,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "event_loop.h"
+#include "core/event_loop.h"
 
 struct event_loop {
     const struct logger *log;

@@ -29,10 +29,10 @@
 
 #include <microhttpd.h>
 
-#include "api_handler.h"
-#include "api_http.h"
-#include "api_server.h"
-#include "log.h"
+#include "cli/api_handler.h"
+#include "cli/api_http.h"
+#include "cli/api_server.h"
+#include "core/log.h"
 #include "sandbox.h"
 
 #define CONFIG_TEXT_MAX (1 << 20) /* docs/config.md: a config is <= 1 MiB */
@@ -825,7 +825,7 @@ static int mhd_start(struct api_server *s)
 }
 
 /* Termination signals belong to the main thread, which waits for them
- * (src/main.c); the API thread inherits this mask. */
+ * (src/cli/main.c); the API thread inherits this mask. */
 static int thread_start(struct api_server *s)
 {
     sigset_t block, old;

@@ -9,7 +9,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "core/util.h"
 
 /* open()'s errno for (path), or EINVAL when the failure only says that
  * (path) is no regular file: a directory opened for writing (EISDIR), a

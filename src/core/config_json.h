@@ -1,7 +1,7 @@
 /* config_json.h - typed readers for the config parser: JSON objects checked
  * against a key table, values checked against a type and range, files
  * resolved against the config's folder; every error names its key path.
- * Internal to src/config.c and src/config_json.c. */
+ * Internal to src/core/config.c and src/core/config_json.c. */
 #ifndef VMRUN_CONFIG_JSON_H
 #define VMRUN_CONFIG_JSON_H
 
@@ -11,7 +11,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "config.h"
+#include "core/config.h"
 
 #define CJ_KEY_MAX 192     /* longest key path kept for messages */
 #define CJ_SHOW_MAX 40     /* longest JSON value echoed in a message */

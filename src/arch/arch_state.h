@@ -1,0 +1,12 @@
+/* arch_state.h - struct arch_vm, the architecture's part of struct vm.
+ * The one place generic code picks the host architecture's headers. */
+#ifndef VMRUN_ARCH_STATE_H
+#define VMRUN_ARCH_STATE_H
+
+#if defined(__x86_64__)
+#include "arch/x86/x86_state.h"
+#else
+#error "vmrun has no support for this host architecture yet"
+#endif
+
+#endif
