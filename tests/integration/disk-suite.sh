@@ -24,8 +24,6 @@ ramdisk=no
 BASE_ARGS="console=ttyS0 reboot=k panic=-1 pci=off nomodeset i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd io_delay=none tsc=reliable no_timer_check 8250.nr_uarts=1 quiet"
 EXIT_ARG="vmrun.exit=0xd0000000"
 
-now_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
-
 cleanup() {
 	[ "$ramdisk" = yes ] && { umount "$scratch"; rmdir "$scratch"; rmmod brd; }
 	[ "$ramdisk" = no ] && [ -n "$scratch" ] && rm -rf "$scratch"

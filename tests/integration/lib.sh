@@ -18,6 +18,12 @@ not_ok() {
 	echo "not ok - $1: $2"
 }
 
+# now_ms: milliseconds since boot (a clock for bounds and timings).
+now_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
+
+# ns CMD...: runs CMD in the network namespace $NS.
+ns() { ip netns exec "$NS" "$@"; }
+
 # expect NAME WANT GOT: one check of an exit status or value.
 expect() {
 	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected '$2', got '$3'"; fi

@@ -36,9 +36,7 @@ JSON
 }
 
 # boot NAME CONFIG: runs vmrun; output in $work/NAME.out/.err, status in RC,
-# wall time in ms in MS.
-# now_ms: a monotonic clock in ms (busybox date has no %N).
-now_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
+# wall time in ms in MS (now_ms of lib.sh: busybox date has no %N).
 
 # Seconds a boot may take before it counts as stalled: a boot takes 5-40 s
 # in the lab's box (ASan included), and linux() in tests/run-all.sh gives

@@ -51,9 +51,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ns() { ip netns exec "$NS" "$@"; }
-now_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
-
 # mval NAME KEY: the value of marker KEY in $work/NAME.out (CR stripped).
 mval() { sed -n "s/^VMRUN-GUEST: $2=//p" "$work/$1.out" | tr -d '\r' | tail -n 1; }
 

@@ -43,9 +43,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ns() { ip netns exec "$NS" "$@"; }
-now_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
-
 setup_ns() {
 	ip netns del "$NS" 2>/dev/null
 	[ -d /run ] || mkdir -p /run
