@@ -1,4 +1,4 @@
-/* api.c - the public libvmrun API (include/vmrun.h) over struct vm. */
+/* libvmrun.c - the public libvmrun API (include/vmrun.h) over struct vm. */
 #include <errno.h>
 #include <stdlib.h>
 

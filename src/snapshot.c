@@ -251,9 +251,9 @@ static int snap_load_devices(struct vm *vm, const struct snap_file *f)
             ret = sr_done(&r);
         if (ret < 0) {
             vm_log(vm, VMRUN_LOG_ERROR,
-                   "snapshot: virtio device %u: the saved state is missing "
-                   "or does not fit the device",
-                   i);
+                   "snapshot: virtio device %u (%s): the saved state is "
+                   "missing or does not fit the device",
+                   i, d->ops->name);
             return ret;
         }
     }

@@ -1,5 +1,5 @@
 /* arch_state.h - struct arch_vm, the architecture's part of struct vm.
- * The one place generic code picks the host architecture's headers. */
+ * vm.h's one route to the host architecture's headers. */
 #ifndef VMRUN_ARCH_STATE_H
 #define VMRUN_ARCH_STATE_H
 

@@ -971,6 +971,9 @@ void api_server_close(struct api_server *s)
 
 __attribute__((visibility("default")))
 const struct api_server_fns vmrun_api_server_fns = {
+    .version = VMRUN_VERSION,
+    .fns_size = sizeof(struct api_server_fns),
+    .opts_size = sizeof(struct vmrun_create_opts),
     .open = api_server_open,
     .start = api_server_start,
     .wait_vm = api_server_wait_vm,

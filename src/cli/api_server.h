@@ -46,10 +46,15 @@ void api_server_close(struct api_server *s);
 
 /* The server is a module of its own, vmrun-api.so (with libmicrohttpd and
  * what it links), that the command loads only for --api-sock
- * (src/cli/rest_module.c): a VM without an API socket maps none of it.  The
- * module exports one symbol, API_SERVER_FNS_SYMBOL, this table of the
- * functions above. */
+ * (src/cli/rest_module.c): a VM without an API socket maps none of it.
+ * The module exports one symbol, API_SERVER_FNS_SYMBOL, this table of the
+ * functions above.  The first three members tell a module of another
+ * build: the command refuses a table whose version or sizes differ from
+ * its own. */
 struct api_server_fns {
+    const char *version;    /* VMRUN_VERSION of the module's build */
+    unsigned int fns_size;  /* sizeof(struct api_server_fns) */
+    unsigned int opts_size; /* sizeof(struct vmrun_create_opts) */
     int (*open)(const char *path, const struct vmrun_create_opts *opts,
                 struct api_server **out);
     int (*start)(struct api_server *s, struct vmrun_vm *vm,

@@ -1,14 +1,17 @@
 /* rest_module.c - loads the REST server module (see rest_module.h). */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/api_server.h"
 #include "cli/rest_module.h"
+#include "cli/rest_paths.h"
 
 #define REST_MODULE_NAME "vmrun-api.so"
 
@@ -18,42 +21,109 @@ struct rest_server {
     struct api_server *srv;
 };
 
-/* (out) = the folder of /proc/self/exe, "/", REST_MODULE_NAME; -errno. */
-static int exe_dir_module(char *out, size_t size)
+/* (path) = the module's path: in the build folder when the running
+ * executable lies in it (a command run from its build), else in the
+ * install's module folder.  -errno. */
+static int module_path(char *path, size_t size)
 {
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    char *slash;
+    char exe[PATH_MAX], build[PATH_MAX];
+    const char *dir = VMRUN_MODULE_DIR;
+    size_t n;
 
-    if (n < 0)
-        return -errno;
-    exe[n] = 0;
-    slash = strrchr(exe, '/');
-    if (!slash)
-        return -ENOENT;
-    *slash = 0;
-    if ((size_t)snprintf(out, size, "%s/%s", exe, REST_MODULE_NAME) >= size)
+    if (realpath("/proc/self/exe", exe) && realpath(VMRUN_BUILD_DIR, build)) {
+        n = strlen(build);
+        if (strncmp(exe, build, n) == 0 && exe[n] == '/')
+            dir = VMRUN_BUILD_DIR;
+    }
+    if ((size_t)snprintf(path, size, "%s/%s", dir, REST_MODULE_NAME) >= size)
         return -ENAMETOOLONG;
     return 0;
 }
 
-/* The module's handle, from the executable's folder first, then the
- * install's module folder; NULL with a line on stderr. */
-static void *load_module(void)
+/* Root's vmrun runs the code it loads as root: the module and its folder
+ * must belong to root or to this user and be writable by nobody else.
+ * The reason, or NULL. */
+static const char *untrusted(const struct stat *st)
 {
-    const int flags = RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE;
-    const char *installed = VMRUN_MODULE_DIR "/" REST_MODULE_NAME;
-    char local[PATH_MAX];
-    void *h = NULL;
+    if (st->st_uid != 0 && st->st_uid != geteuid())
+        return "owned by another user";
+    if (st->st_mode & (S_IWGRP | S_IWOTH))
+        return "writable by group or others";
+    return NULL;
+}
 
-    if (exe_dir_module(local, sizeof(local)) == 0 && access(local, F_OK) == 0)
-        h = dlopen(local, flags);
-    else
-        h = dlopen(installed, flags);
-    if (!h)
-        fprintf(stderr, "vmrun: api-sock: cannot load the REST server: %s\n",
-                dlerror());
-    return h;
+/* Opens (path) for dlopen() after checking it and its folder; the fd, or
+ * -1 with (*why) set. */
+static int open_module(const char *path, const char **why)
+{
+    char dir[PATH_MAX];
+    struct stat st;
+    char *slash;
+    int fd;
+
+    snprintf(dir, sizeof(dir), "%s", path);
+    slash = strrchr(dir, '/');
+    if (slash)
+        *slash = 0;
+    if (stat(slash ? dir : ".", &st) < 0)
+        return *why = strerror(errno), -1;
+    if ((*why = untrusted(&st)) != NULL)
+        return -1;
+    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return *why = strerror(errno), -1;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return *why = "not a regular file", -1;
+    }
+    if ((*why = untrusted(&st)) != NULL) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* The module's table, checked to come from a build like this one; NULL
+ * with a line on stderr. */
+static const struct api_server_fns *load_module(void **handle)
+{
+    const struct api_server_fns *fns;
+    char path[PATH_MAX], fdpath[64];
+    const char *why = NULL;
+    int fd;
+
+    if (module_path(path, sizeof(path)) < 0) {
+        fprintf(stderr, "vmrun: api-sock: the REST server's path is too "
+                        "long\n");
+        return NULL;
+    }
+    fd = open_module(path, &why);
+    if (fd < 0) {
+        fprintf(stderr, "vmrun: api-sock: cannot load the REST server %s: %s\n",
+                path, why);
+        return NULL;
+    }
+    /* The file checked, not whatever the path names by now. */
+    snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+    *handle = dlopen(fdpath, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+    close(fd);
+    if (!*handle) {
+        fprintf(stderr, "vmrun: api-sock: cannot load the REST server %s: %s\n",
+                path, dlerror());
+        return NULL;
+    }
+    fns = dlsym(*handle, API_SERVER_FNS_SYMBOL);
+    if (!fns || strcmp(fns->version, VMRUN_VERSION) != 0 ||
+        fns->fns_size != sizeof(*fns) ||
+        fns->opts_size != sizeof(struct vmrun_create_opts)) {
+        fprintf(stderr,
+                "vmrun: api-sock: %s is not the REST server of this vmrun "
+                "(%s)\n",
+                path, VMRUN_VERSION);
+        dlclose(*handle);
+        return NULL;
+    }
+    return fns;
 }
 
 int rest_open(const char *path, const struct vmrun_create_opts *opts,
@@ -64,15 +134,8 @@ int rest_open(const char *path, const struct vmrun_create_opts *opts,
 
     if (!s)
         return -ENOMEM;
-    s->handle = load_module();
-    if (s->handle)
-        s->fns = dlsym(s->handle, API_SERVER_FNS_SYMBOL);
+    s->fns = load_module(&s->handle);
     if (!s->fns) {
-        if (s->handle) {
-            fprintf(stderr, "vmrun: api-sock: %s has no %s\n", REST_MODULE_NAME,
-                    API_SERVER_FNS_SYMBOL);
-            dlclose(s->handle);
-        }
         free(s);
         return -ELIBACC;
     }

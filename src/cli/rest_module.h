@@ -9,11 +9,13 @@
 
 struct rest_server;
 
-/* Loads the module (on first use) and calls its api_server_open(): the
- * module is vmrun-api.so in the folder of the running executable, else in
- * VMRUN_MODULE_DIR (the install's libdir/vmrun).  -ELIBACC, with a line
- * on stderr naming the module and why, when it cannot be loaded; else
- * what api_server_open() returns. */
+/* Loads the module and calls its api_server_open().  The module is
+ * vmrun-api.so in the build folder when the running executable lies in
+ * it, else in VMRUN_MODULE_DIR (the install's libdir/vmrun); it and its
+ * folder must belong to root or this user and be writable by nobody
+ * else, and it must come from this version.  -ELIBACC, with a line on
+ * stderr naming the module and why, when it cannot be loaded; else what
+ * api_server_open() returns. */
 int rest_open(const char *path, const struct vmrun_create_opts *opts,
               struct rest_server **out) __attribute__((warn_unused_result));
 

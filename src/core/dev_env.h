@@ -61,7 +61,7 @@ struct device_ops {
     int (*save)(void *dev, struct snap_buf *b);
     int (*load)(void *dev, struct snap_rd *r);
     /* Adds the device's counters to (out) under (id) (src/core/metrics.h).
-     * Any thread, lock-free. */
+     * Any thread. */
     void (*metrics)(void *dev, const char *id, struct metrics_devices *out);
     /* Frees the device.  Called after the vCPUs and the event loop
      * stopped, before guest RAM is unmapped, in reverse creation order. */

@@ -356,4 +356,16 @@ esac
 raw "serving after the deadline cuts" '200 {"id"' "GET / $h\r\n"
 stop_vmrun "after the deadline cuts"
 
+# The REST server module (docs/api.md, "Design"): a vmrun copied out of its
+# build folder loads only the installed module, and says which one it
+# could not load, before it creates the socket.
+cp "$vmrun" "$work/vmrun-copy"
+"$work/vmrun-copy" --api-sock "$sock" >"$work/copy.out" 2>&1
+expect "module: a vmrun outside its build without an installed module: exit 1" 1 "$?"
+expect_grep "module: the message names the installed module's path" \
+	'^vmrun: api-sock: cannot load the REST server /.*/vmrun/vmrun-api\.so: ' "$work/copy.out"
+expect "module: one line" 1 "$(wc -l <"$work/copy.out")"
+[ ! -e "$sock" ]
+expect "module: no socket was created" 0 "$?"
+
 summary
