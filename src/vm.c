@@ -320,7 +320,7 @@ static void vm_fds_init(struct vm *vm)
     vm->stop_fd = -1;
     vm->kernel_fd = vm->initrd_fd = vm->load_stop_fd = -1;
     vm->crash_dir_fd = -1;
-    chardev_init_fds(&vm->arch.serial_cd, -1, -1);
+    arch_vm_init_fds(vm);
 }
 
 /* The "logger" and "metrics" sections: the log file replaces the

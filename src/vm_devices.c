@@ -55,7 +55,7 @@ static int vm_virtio_slot(struct vm *vm, uint64_t *base, uint32_t *irq)
     if (ret < 0) {
         vm_log(vm, VMRUN_LOG_ERROR,
                "too many virtio devices: this machine has room for %u",
-               vm->arch.nr_virtio);
+               vm->nr_devices);
         return ret;
     }
     if (vm->cfg->virtio_mmio_cmdline)

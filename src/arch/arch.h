@@ -13,6 +13,10 @@ struct snap_rd;
 struct vcpu;
 struct kvm_run;
 
+/* Marks the architecture's host fds as not open, before anything of the
+ * VM is built (the teardown closes only those that are). */
+void arch_vm_init_fds(struct vm *vm);
+
 /* After KVM_CREATE_VM and guest RAM: irqchip, timers, per-VM setup. */
 int arch_vm_init(struct vm *vm) __attribute__((warn_unused_result));
 

@@ -147,6 +147,11 @@ int arch_vm_create_devices(struct vm *vm)
     return ret;
 }
 
+void arch_vm_init_fds(struct vm *vm)
+{
+    chardev_init_fds(&vm->arch.serial_cd, -1, -1);
+}
+
 int arch_send_ctrl_alt_del(struct vm *vm)
 {
     if (!vm->arch.kbd)
