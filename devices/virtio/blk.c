@@ -748,8 +748,10 @@ void virtio_blk_destroy(struct virtio_blk *blk)
 
 /* ---- snapshots ---- */
 
-int virtio_blk_save(struct virtio_blk *blk, struct snap_buf *b)
+static int blk_ops_save(void *dev, struct snap_buf *b)
 {
+    struct virtio_blk *blk = dev;
+
     /* Requests in flight complete now, into the used ring, so the
      * snapshot holds none: the guest sees them done. */
     pthread_mutex_lock(&blk->lock);
@@ -762,22 +764,14 @@ int virtio_blk_save(struct virtio_blk *blk, struct snap_buf *b)
     return virtio_mmio_save(blk->t, b);
 }
 
-int virtio_blk_load(struct virtio_blk *blk, struct snap_rd *r)
+static int blk_ops_load(void *dev, struct snap_rd *r)
 {
+    struct virtio_blk *blk = dev;
+
     return virtio_mmio_load(blk->t, r);
 }
 
 /* ---- the VM's view: device_ops ---- */
-
-static int blk_ops_save(void *dev, struct snap_buf *b)
-{
-    return virtio_blk_save(dev, b);
-}
-
-static int blk_ops_load(void *dev, struct snap_rd *r)
-{
-    return virtio_blk_load(dev, r);
-}
 
 static void blk_ops_metrics(void *dev, const char *id,
                             struct metrics_devices *out)

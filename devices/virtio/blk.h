@@ -102,13 +102,6 @@ int virtio_blk_create_backend(const struct dev_env *env,
                               uint32_t irq, struct virtio_blk **out)
     __attribute__((warn_unused_result));
 
-/* Snapshots (see virtio_mmio_save()): saving first waits for every request in
- * flight and completes it in the used ring.  Call on a stopped VM. */
-int virtio_blk_save(struct virtio_blk *blk, struct snap_buf *b)
-    __attribute__((warn_unused_result));
-int virtio_blk_load(struct virtio_blk *blk, struct snap_rd *r)
-    __attribute__((warn_unused_result));
-
 /* Waits for in-flight I/O, closes and unlocks the file, frees.  Call after
  * the vCPUs and the event loop have stopped.  NULL is a no-op. */
 void virtio_blk_destroy(struct virtio_blk *blk);
@@ -119,7 +112,9 @@ struct metrics_drive;
 void virtio_blk_get_metrics(const struct virtio_blk *blk,
                             struct metrics_drive *out);
 
-/* The VM's entry points into this device (dev_env.h). */
+/* The VM's entry points into this device (dev_env.h).  Snapshots (see
+ * virtio_mmio_save()): saving first waits for every request in
+ * flight and completes it in the used ring.  Call on a stopped VM. */
 struct device_ops;
 extern const struct device_ops virtio_blk_device_ops;
 

@@ -502,8 +502,10 @@ void virtio_console_destroy(struct virtio_console *con)
 
 /* ---- snapshots ---- */
 
-int virtio_console_save(struct virtio_console *con, struct snap_buf *b)
+static int console_ops_save(void *dev, struct snap_buf *b)
 {
+    struct virtio_console *con = dev;
+
     struct virtq *vq = virtio_mmio_queue(con->t, TXQ);
     size_t bytes = CON_TX_BYTES;
 
@@ -523,22 +525,14 @@ int virtio_console_save(struct virtio_console *con, struct snap_buf *b)
     return virtio_mmio_save(con->t, b);
 }
 
-int virtio_console_load(struct virtio_console *con, struct snap_rd *r)
+static int console_ops_load(void *dev, struct snap_rd *r)
 {
+    struct virtio_console *con = dev;
+
     return virtio_mmio_load(con->t, r);
 }
 
 /* ---- the VM's view: device_ops ---- */
-
-static int console_ops_save(void *dev, struct snap_buf *b)
-{
-    return virtio_console_save(dev, b);
-}
-
-static int console_ops_load(void *dev, struct snap_rd *r)
-{
-    return virtio_console_load(dev, r);
-}
 
 static void console_ops_destroy(void *dev)
 {

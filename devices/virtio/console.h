@@ -70,16 +70,11 @@ uint64_t virtio_console_dropped(struct virtio_console *con);
 /* Closes the backend (the terminal's modes are not restored: the CLI owns
  * them) and frees.  Call after the vCPUs and the event loop have stopped,
  * before guest RAM is unmapped.  NULL is a no-op. */
-/* Snapshots (see virtio_mmio_save()): the transport and its queues; host input
- * not yet delivered is not saved.  Call on a stopped VM. */
-int virtio_console_save(struct virtio_console *con, struct snap_buf *b)
-    __attribute__((warn_unused_result));
-int virtio_console_load(struct virtio_console *con, struct snap_rd *r)
-    __attribute__((warn_unused_result));
-
 void virtio_console_destroy(struct virtio_console *con);
 
-/* The VM's entry points into this device (dev_env.h). */
+/* The VM's entry points into this device (dev_env.h).  Snapshots (see
+ * virtio_mmio_save()): the transport and its queues; host input
+ * not yet delivered is not saved.  Call on a stopped VM. */
 struct device_ops;
 extern const struct device_ops virtio_console_device_ops;
 

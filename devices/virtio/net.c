@@ -662,8 +662,10 @@ void virtio_net_destroy(struct virtio_net *net)
  * them to the ring unused, which is also right if this VM resumes.  With
  * a chain returned in between (only a driver that posts unusable buffers
  * does that) they stay held and a restored guest loses them. */
-int virtio_net_save(struct virtio_net *net, struct snap_buf *b)
+static int net_ops_save(void *dev, struct snap_buf *b)
 {
+    struct virtio_net *net = dev;
+
     pthread_mutex_lock(&net->lock);
     if (net->nr_rx && !net->rx_gap) {
         net_vq(net, RXQ)->last_avail = net->rx[0].avail;
@@ -678,22 +680,14 @@ int virtio_net_save(struct virtio_net *net, struct snap_buf *b)
     return virtio_mmio_save(net->t, b);
 }
 
-int virtio_net_load(struct virtio_net *net, struct snap_rd *r)
+static int net_ops_load(void *dev, struct snap_rd *r)
 {
+    struct virtio_net *net = dev;
+
     return virtio_mmio_load(net->t, r);
 }
 
 /* ---- the VM's view: device_ops ---- */
-
-static int net_ops_save(void *dev, struct snap_buf *b)
-{
-    return virtio_net_save(dev, b);
-}
-
-static int net_ops_load(void *dev, struct snap_rd *r)
-{
-    return virtio_net_load(dev, r);
-}
 
 static void net_ops_metrics(void *dev, const char *id,
                             struct metrics_devices *out)

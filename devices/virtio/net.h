@@ -107,19 +107,14 @@ void virtio_net_get_stats(struct virtio_net *net, struct virtio_net_stats *st);
 /* The MAC in the config space (the configured or the random one). */
 void virtio_net_get_mac(const struct virtio_net *net, uint8_t mac[6]);
 
-/* Snapshots (see virtio_mmio_save()): saving gives the receive chains the
- * device holds back to the avail ring, so the restored device pops them again.
- * Call on a stopped VM. */
-int virtio_net_save(struct virtio_net *net, struct snap_buf *b)
-    __attribute__((warn_unused_result));
-int virtio_net_load(struct virtio_net *net, struct snap_rd *r)
-    __attribute__((warn_unused_result));
-
 /* Closes the tap and frees.  Call after the vCPUs and the event loop have
  * stopped, before guest RAM is unmapped.  NULL is a no-op. */
 void virtio_net_destroy(struct virtio_net *net);
 
-/* The VM's entry points into this device (dev_env.h). */
+/* The VM's entry points into this device (dev_env.h).  Snapshots (see
+ * virtio_mmio_save()): saving gives the receive chains the
+ * device holds back to the avail ring, so the restored device pops them again.
+ * Call on a stopped VM. */
 struct device_ops;
 extern const struct device_ops virtio_net_device_ops;
 

@@ -201,27 +201,21 @@ void virtio_rng_destroy(struct virtio_rng *rng)
 
 /* ---- snapshots ---- */
 
-int virtio_rng_save(struct virtio_rng *rng, struct snap_buf *b)
-{
-    return virtio_mmio_save(rng->t, b);
-}
-
-int virtio_rng_load(struct virtio_rng *rng, struct snap_rd *r)
-{
-    return virtio_mmio_load(rng->t, r);
-}
-
-/* ---- the VM's view: device_ops ---- */
-
 static int rng_ops_save(void *dev, struct snap_buf *b)
 {
-    return virtio_rng_save(dev, b);
+    struct virtio_rng *rng = dev;
+
+    return virtio_mmio_save(rng->t, b);
 }
 
 static int rng_ops_load(void *dev, struct snap_rd *r)
 {
-    return virtio_rng_load(dev, r);
+    struct virtio_rng *rng = dev;
+
+    return virtio_mmio_load(rng->t, r);
 }
+
+/* ---- the VM's view: device_ops ---- */
 
 static void rng_ops_destroy(void *dev)
 {

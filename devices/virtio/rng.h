@@ -35,19 +35,14 @@ int virtio_rng_create(const struct dev_env *env, gpa_t base, uint32_t irq,
 
 /* Frees.  Call after the vCPUs and the event loop have stopped, before
  * guest RAM is unmapped.  NULL is a no-op. */
-/* Snapshots (see virtio_mmio_save()): the transport and its queues.  Call on a
- * stopped VM. */
-int virtio_rng_save(struct virtio_rng *rng, struct snap_buf *b)
-    __attribute__((warn_unused_result));
-int virtio_rng_load(struct virtio_rng *rng, struct snap_rd *r)
-    __attribute__((warn_unused_result));
-
 void virtio_rng_destroy(struct virtio_rng *rng);
 
 /* Bytes of entropy handed to the guest so far (for tests and metrics). */
 uint64_t virtio_rng_bytes(struct virtio_rng *rng);
 
-/* The VM's entry points into this device (dev_env.h). */
+/* The VM's entry points into this device (dev_env.h).  Snapshots (see
+ * virtio_mmio_save()): the transport and its queues.  Call on a
+ * stopped VM. */
 struct device_ops;
 extern const struct device_ops virtio_rng_device_ops;
 
